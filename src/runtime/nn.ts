@@ -1,0 +1,252 @@
+// Building blocks shared by the model families: the adaptable Linear layer, embeddings, norms,
+// and the forward context that carries training state and plug-in hooks.
+//
+// Weights follow Hugging Face's nn.Linear layout: weight [out, in], y = x Wᵀ + b.
+import * as tf from "./tf.js";
+
+/** Something injected into a Linear that adds `delta(x)` to its output (LoRA and friends). */
+export interface Adapter {
+  readonly name: string;
+  readonly kind: string;
+  /** Current rank (number of rank-1 components). */
+  readonly rank: number;
+  /** The additive output for x [N, in] → [N, out]. Called inside a tidy. */
+  delta(x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D;
+  /** The dense weight update ΔW [out, in] (for merging and export). Caller disposes. */
+  deltaWeight(): tf.Tensor2D;
+  /** Variables this adapter trains, by stable name. */
+  trainable(): Map<string, tf.Variable>;
+  /** Physically remove output rows / input columns (structural pruning of the base). */
+  sliceOut(keep: number[]): void;
+  sliceIn(keep: number[]): void;
+  numParams(): number;
+  dispose(): void;
+}
+
+/** Per-call state of a forward pass. */
+export interface ForwardCtx {
+  training: boolean;
+  /** Source of seeds for dropout (deterministic per step). */
+  nextSeed: () => number;
+  /** Called for every adapter output (inside the tape): Light-PEFT module importance, BeamLoRA activation norms. */
+  onAdapter?: (linear: Linear, adapter: Adapter, x: tf.Tensor2D, base: tf.Tensor2D, delta: tf.Tensor2D) => void;
+}
+
+export function inferenceCtx(): ForwardCtx {
+  return { training: false, nextSeed: () => 0 };
+}
+
+/** Flattens all leading dims: [..., C] → [N, C]; returns the restore shape. */
+export function flatten2d(x: tf.Tensor): [tf.Tensor2D, number[]] {
+  const shape = x.shape;
+  const c = shape[shape.length - 1];
+  return [x.reshape([-1, c]) as tf.Tensor2D, shape.slice(0, -1)];
+}
+
+let varCounter = 0;
+/** A frozen (non-trainable) variable with a unique name. */
+export function frozen(t: tf.Tensor, name: string): tf.Variable {
+  return tf.variable(t, false, `${name}#${varCounter++}`);
+}
+/** A trainable variable with a unique name. */
+export function trainableVar(t: tf.Tensor, name: string): tf.Variable {
+  return tf.variable(t, true, `${name}#${varCounter++}`);
+}
+
+/** Replaces a variable's value by a new tensor of possibly different shape, keeping trainability. */
+export function reassign(v: tf.Variable, value: tf.Tensor): tf.Variable {
+  const out = tf.variable(value, v.trainable, `${v.name.split("#")[0]}#${varCounter++}`);
+  v.dispose();
+  return out;
+}
+
+/** Gathers rows (axis 0) or columns (axis 1) of a 2-D or 1-D tensor. */
+export function takeIndices(t: tf.Tensor, keep: number[], axis: number): tf.Tensor {
+  return tf.tidy(() => tf.gather(t, tf.tensor1d(keep, "int32"), axis));
+}
+
+export class Linear {
+  readonly path: string;
+  weight: tf.Variable; // [out, in]
+  bias: tf.Variable | null; // [out]
+  readonly adapters = new Map<string, Adapter>();
+  /** Names of adapters applied in forward, in order. */
+  active: string[] = [];
+  /** Adapters whose ΔW is currently folded into `weight`. */
+  readonly merged = new Set<string>();
+
+  constructor(path: string, weight: tf.Tensor2D, bias: tf.Tensor1D | null) {
+    this.path = path;
+    this.weight = frozen(weight, `${path}.weight`);
+    this.bias = bias ? frozen(bias, `${path}.bias`) : null;
+  }
+
+  get outFeatures(): number {
+    return this.weight.shape[0];
+  }
+  get inFeatures(): number {
+    return this.weight.shape[1];
+  }
+
+  /** x [..., in] → [..., out]. */
+  apply(x: tf.Tensor, ctx: ForwardCtx): tf.Tensor {
+    const inDim = x.shape[x.shape.length - 1];
+    if (inDim !== this.inFeatures) {
+      throw new Error(`Error in ${this.path}: x must be [..., ${this.inFeatures}], got [${x.shape.join(", ")}]`);
+    }
+    const [x2, lead] = flatten2d(x);
+    let y = tf.matMul(x2, this.weight, false, true) as tf.Tensor2D;
+    if (this.bias) y = tf.add(y, this.bias);
+    const base = y;
+    for (const name of this.active) {
+      if (this.merged.has(name)) continue;
+      const adapter = this.adapters.get(name);
+      if (!adapter) continue;
+      const d = adapter.delta(x2, ctx);
+      if (ctx.onAdapter) ctx.onAdapter(this, adapter, x2, base, d);
+      y = tf.add(y, d);
+    }
+    return y.reshape([...lead, this.outFeatures]);
+  }
+
+  addAdapter(adapter: Adapter, activate = true): void {
+    if (this.adapters.has(adapter.name)) {
+      throw new Error(`Error in ${this.path}: an adapter named "${adapter.name}" is already attached`);
+    }
+    this.adapters.set(adapter.name, adapter);
+    if (activate) this.active.push(adapter.name);
+  }
+
+  removeAdapter(name: string): void {
+    const a = this.adapters.get(name);
+    if (!a) return;
+    if (this.merged.has(name)) this.unmerge(name);
+    a.dispose();
+    this.adapters.delete(name);
+    this.active = this.active.filter((n) => n !== name);
+  }
+
+  /** Folds adapter `name` into the base weight (W ← W + ΔW). */
+  merge(name: string): void {
+    const a = this.requireAdapter(name);
+    if (this.merged.has(name)) return;
+    const next = tf.tidy(() => {
+      const d = a.deltaWeight();
+      return tf.add(this.weight, d);
+    });
+    this.weight.assign(next);
+    next.dispose();
+    this.merged.add(name);
+  }
+
+  /** Removes adapter `name` from the base weight (W ← W − ΔW). */
+  unmerge(name: string): void {
+    const a = this.requireAdapter(name);
+    if (!this.merged.has(name)) return;
+    const next = tf.tidy(() => tf.sub(this.weight, a.deltaWeight()));
+    this.weight.assign(next);
+    next.dispose();
+    this.merged.delete(name);
+  }
+
+  /** Keeps only output rows `keep` (structural pruning), slicing adapters to match. */
+  sliceOut(keep: number[]): void {
+    this.weight = reassign(this.weight, takeIndices(this.weight, keep, 0));
+    if (this.bias) this.bias = reassign(this.bias, takeIndices(this.bias, keep, 0));
+    for (const a of this.adapters.values()) a.sliceOut(keep);
+  }
+
+  /** Keeps only input columns `keep`, slicing adapters to match. */
+  sliceIn(keep: number[]): void {
+    this.weight = reassign(this.weight, takeIndices(this.weight, keep, 1));
+    for (const a of this.adapters.values()) a.sliceIn(keep);
+  }
+
+  numParams(): number {
+    return this.weight.size + (this.bias ? this.bias.size : 0);
+  }
+
+  dispose(): void {
+    this.weight.dispose();
+    this.bias?.dispose();
+    for (const a of this.adapters.values()) a.dispose();
+    this.adapters.clear();
+  }
+
+  private requireAdapter(name: string): Adapter {
+    const a = this.adapters.get(name);
+    if (!a) throw new Error(`Error in ${this.path}: no adapter named "${name}" (have: ${[...this.adapters.keys()].join(", ") || "none"})`);
+    return a;
+  }
+}
+
+/** LayerNorm over the last axis (with bias) — HF's nn.LayerNorm. */
+export class LayerNorm {
+  weight: tf.Variable;
+  bias: tf.Variable;
+  constructor(readonly path: string, dim: number, readonly eps: number) {
+    this.weight = frozen(tf.ones([dim]), `${path}.weight`);
+    this.bias = frozen(tf.zeros([dim]), `${path}.bias`);
+  }
+  apply(x: tf.Tensor): tf.Tensor {
+    const mean = tf.mean(x, -1, true);
+    const xc = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(xc), -1, true);
+    return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, this.eps))), this.weight), this.bias);
+  }
+  params(): [string, tf.Variable][] {
+    return [[`${this.path}.weight`, this.weight], [`${this.path}.bias`, this.bias]];
+  }
+  dispose(): void {
+    this.weight.dispose();
+    this.bias.dispose();
+  }
+}
+
+/** RMSNorm over the last axis — HF's LlamaRMSNorm. */
+export class RMSNorm {
+  weight: tf.Variable;
+  constructor(readonly path: string, dim: number, readonly eps: number) {
+    this.weight = frozen(tf.ones([dim]), `${path}.weight`);
+  }
+  apply(x: tf.Tensor): tf.Tensor {
+    const ms = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.eps))), this.weight);
+  }
+  params(): [string, tf.Variable][] {
+    return [[`${this.path}.weight`, this.weight]];
+  }
+  dispose(): void {
+    this.weight.dispose();
+  }
+}
+
+/** Token / position embedding table [V, C]. */
+export class Embedding {
+  weight: tf.Variable;
+  constructor(readonly path: string, table: tf.Tensor2D) {
+    this.weight = frozen(table, `${path}.weight`);
+  }
+  /** ids [B, T] int32 → [B, T, C]. */
+  apply(ids: tf.Tensor): tf.Tensor {
+    const [b, t] = ids.shape;
+    return tf.gather(this.weight, ids.reshape([-1])).reshape([b, t, this.weight.shape[1]]);
+  }
+  params(): [string, tf.Variable][] {
+    return [[`${this.path}.weight`, this.weight]];
+  }
+  dispose(): void {
+    this.weight.dispose();
+  }
+}
+
+export function gelu(x: tf.Tensor, kind: "gelu" | "gelu_new" | "silu"): tf.Tensor {
+  if (kind === "silu") return tf.mul(x, tf.sigmoid(x));
+  if (kind === "gelu_new") {
+    // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+  }
+  // exact GELU: 0.5 x (1 + erf(x / √2))
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
