@@ -44,18 +44,25 @@ export function flatten2d(x: tf.Tensor): [tf.Tensor2D, number[]] {
 }
 
 let varCounter = 0;
-/** A frozen (non-trainable) variable with a unique name. */
-export function frozen(t: tf.Tensor, name: string): tf.Variable {
-  return tf.variable(t, false, `${name}#${varCounter++}`);
+
+/** Makes a variable from `t` and disposes `t` (the variable keeps the data alive). */
+export function ownVariable(t: tf.Tensor, trainable: boolean, name: string): tf.Variable {
+  const v = tf.variable(t, trainable, `${name}#${varCounter++}`);
+  t.dispose();
+  return v;
 }
-/** A trainable variable with a unique name. */
+/** A frozen (non-trainable) variable with a unique name; takes ownership of `t`. */
+export function frozen(t: tf.Tensor, name: string): tf.Variable {
+  return ownVariable(t, false, name);
+}
+/** A trainable variable with a unique name; takes ownership of `t`. */
 export function trainableVar(t: tf.Tensor, name: string): tf.Variable {
-  return tf.variable(t, true, `${name}#${varCounter++}`);
+  return ownVariable(t, true, name);
 }
 
-/** Replaces a variable's value by a new tensor of possibly different shape, keeping trainability. */
+/** Replaces a variable by a new one holding `value` (possibly another shape); disposes both inputs. */
 export function reassign(v: tf.Variable, value: tf.Tensor): tf.Variable {
-  const out = tf.variable(value, v.trainable, `${v.name.split("#")[0]}#${varCounter++}`);
+  const out = ownVariable(value, v.trainable, v.name.split("#")[0]);
   v.dispose();
   return out;
 }

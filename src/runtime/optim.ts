@@ -1,6 +1,7 @@
 // AdamW (decoupled weight decay, bias correction) whose per-variable moments code can read and
 // write — BeamLoRA copies rows of them — plus global gradient-norm clipping and LR schedules.
 import * as tf from "./tf.js";
+import { ownVariable } from "./nn.js";
 import type { TrainSpec } from "../dsl/plan.js";
 
 export interface AdamWOptions {
@@ -38,7 +39,7 @@ export class AdamW {
   momentsOf(v: tf.Variable): Moments {
     let s = this.moments.get(v);
     if (!s) {
-      s = { m: tf.variable(tf.zerosLike(v), false), v: tf.variable(tf.zerosLike(v), false) };
+      s = { m: ownVariable(tf.zerosLike(v), false, `${v.name}/adam_m`), v: ownVariable(tf.zerosLike(v), false, `${v.name}/adam_v`) };
       this.moments.set(v, s);
     }
     return s;
@@ -119,8 +120,10 @@ export class AdamW {
         throw new Error(`Error in AdamW.loadState: "${name}" is [${p.shape}] but the checkpoint's moments are [${st.shape}]`);
       }
       const s = this.momentsOf(p);
-      s.m.assign(tf.tensor(st.m, st.shape));
-      s.v.assign(tf.tensor(st.v, st.shape));
+      tf.tidy(() => {
+        s.m.assign(tf.tensor(st.m, st.shape));
+        s.v.assign(tf.tensor(st.v, st.shape));
+      });
     }
   }
 

@@ -224,3 +224,16 @@ it("uses HF module paths", () => {
   expect(paths("bert")).toContain("bert.encoder.layer.1.attention.self.query");
   expect(paths("bert")).toContain("bert.pooler.dense");
 });
+
+it.each(FAMILIES)("%s: building, training and disposing a model leaves no tensor behind", (family) => {
+  const before = tf.memory().numTensors;
+  const model = tinyModel(family);
+  addLora(model);
+  const trainer = new Trainer({ model, train: trainSpec({ steps: 3 }), lr: 1e-2, seed: 1 });
+  const batch = randomBatch(model.config);
+  for (let i = 0; i < 3; i++) trainer.trainStep(batch);
+  model.blocks[0].pruneHeads([0, 1]);
+  trainer.dispose();
+  model.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+});
