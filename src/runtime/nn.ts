@@ -92,7 +92,7 @@ export class Linear {
     return this.weight.shape[0];
   }
   get inFeatures(): number {
-    return this.weight.shape[1];
+    return this.weight.shape[1]!;
   }
 
   /** x [..., in] → [..., out]. */
@@ -237,7 +237,7 @@ export class Embedding {
   /** ids [B, T] int32 → [B, T, C]. */
   apply(ids: tf.Tensor): tf.Tensor {
     const [b, t] = ids.shape;
-    return tf.gather(this.weight, ids.reshape([-1])).reshape([b, t, this.weight.shape[1]]);
+    return tf.gather(this.weight, ids.reshape([-1])).reshape([b, t, this.weight.shape[1]!]);
   }
   params(): [string, tf.Variable][] {
     return [[`${this.path}.weight`, this.weight]];

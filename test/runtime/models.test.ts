@@ -237,3 +237,22 @@ it.each(FAMILIES)("%s: building, training and disposing a model leaves no tensor
   model.dispose();
   expect(tf.memory().numTensors).toBe(before);
 });
+
+it("trains a grouped-query llama (kv heads < heads) and prunes whole kv groups", () => {
+  const model = tinyModel("llama", { kvHeads: 2 });
+  addLora(model);
+  const trainer = new Trainer({ model, train: trainSpec({ steps: 5 }), lr: 1e-2, seed: 1 });
+  const batch = randomBatch(model.config);
+  const losses = Array.from({ length: 5 }, () => trainer.trainStep(batch).loss);
+  expect(losses[4]).toBeLessThan(losses[0]);
+  expect(() => model.blocks[0].pruneHeads([0])).toThrow(/whole groups of 2/);
+  const before = outputs(model);
+  const hm = model.setMasks("heads", true);
+  hm[0].assign(tf.tensor1d([0, 0, 1, 1]));
+  const masked = outputs(model);
+  expect(maxDiff(before, masked)).toBeGreaterThan(0);
+  model.blocks[0].pruneHeads([2, 3]);
+  expect(maxDiff(masked, outputs(model))).toBeLessThan(1e-4);
+  trainer.dispose();
+  model.dispose();
+});

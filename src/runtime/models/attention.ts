@@ -79,11 +79,12 @@ export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: AttentionOpt
     kh = applyRope(kh, o.rope, t);
   }
   if (kvHeads !== heads) {
+    // Query head h reads key/value head ⌊h / rep⌋. (A gather, not a rank-5 tile: tfjs has no
+    // gradient for tiles above rank 4.)
     const rep = heads / kvHeads;
-    const expand = (x: tf.Tensor4D) =>
-      x.reshape([b, kvHeads, 1, t, d]).tile([1, 1, rep, 1, 1]).reshape([b, heads, t, d]) as tf.Tensor4D;
-    kh = expand(kh);
-    vh = expand(vh);
+    const groups = tf.tensor1d(Array.from({ length: heads }, (_, h) => Math.floor(h / rep)), "int32");
+    kh = tf.gather(kh, groups, 1) as tf.Tensor4D;
+    vh = tf.gather(vh, groups, 1) as tf.Tensor4D;
   }
   const scores = tf.add(tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d)), bias); // [B, H, T, T]
   let probs = tf.softmax(scores, -1);
