@@ -1,0 +1,149 @@
+// Loading a run directory written by `peftlab run`:
+//   DIR/summary.json  DIR/plan.json  DIR/source.peft
+//   DIR/<run>/<seed>[-lr<value>]/{config.json, metrics.jsonl, events.jsonl, result.json}
+// Tolerant of runs that failed or stopped early: what is missing becomes a `problem` the report shows.
+
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Plan } from "../dsl/plan.js";
+import type { RunEvent, RunResult } from "../runtime/events.js";
+import { buildSummary, type Summary } from "../runtime/summary.js";
+import { newRunData, recordEvent, type RunData } from "./rundata.js";
+
+/** Everything a report is made from. */
+export interface ReportInput {
+  /** The run directory as given. */
+  dir: string;
+  plan: Plan | null;
+  /** Text of source.peft, when present. */
+  source: string | null;
+  summary: Summary;
+  /** Where `summary` came from. */
+  summaryFrom: "summary.json" | "recomputed";
+  /** Every run × seed × lr folder, in plan order, then by seed and lr. */
+  runs: RunData[];
+  /** Problems with the directory as a whole (missing or unreadable files, runs without folders). */
+  problems: string[];
+}
+
+/** DIR is missing or is not a run directory. */
+export class RunDirError extends Error {
+  override name = "RunDirError";
+}
+
+const SEED_DIR = /^(\d+)(?:-lr(.+))?$/;
+
+function readJson(path: string, problems: string[], what: string): unknown {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    problems.push(`${what}: cannot be read as JSON (${(e as Error).message})`);
+    return undefined;
+  }
+}
+
+function isEvent(v: unknown): v is RunEvent {
+  return typeof v === "object" && v !== null && typeof (v as { type?: unknown }).type === "string";
+}
+
+/** Reads a .jsonl of events into `data`; bad lines become problems (a crashed run may leave half a line). */
+function readEvents(path: string, label: string, data: RunData): void {
+  if (!existsSync(path)) {
+    data.problems.push(`${label} is missing`);
+    return;
+  }
+  readFileSync(path, "utf8").split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let ev: unknown;
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      data.problems.push(`${label} line ${i + 1} is not JSON (truncated write?)`);
+      return;
+    }
+    if (isEvent(ev)) recordEvent(data, ev);
+    else data.problems.push(`${label} line ${i + 1} is not an event (no "type")`);
+  });
+}
+
+function isResult(v: unknown): v is RunResult {
+  const r = v as Partial<RunResult> | null;
+  return typeof r === "object" && r !== null && typeof r.run === "string" && typeof r.seed === "number" && typeof r.lr === "number" && typeof r.metrics === "object";
+}
+
+function loadSeed(root: string, runDir: string, seedDir: string, m: RegExpExecArray): RunData {
+  const path = join(runDir, seedDir);
+  const rel = `${runDir}/${seedDir}`;
+  const data = newRunData(runDir, Number(m[1]), m[2] !== undefined && Number.isFinite(Number(m[2])) ? Number(m[2]) : null);
+  data.path = rel;
+  const full = join(root, path);
+  data.config = readJson(join(full, "config.json"), data.problems, `${rel}/config.json`) ?? null;
+  if (data.config === null && !existsSync(join(full, "config.json"))) data.problems.push("config.json is missing");
+  readEvents(join(full, "metrics.jsonl"), "metrics.jsonl", data);
+  readEvents(join(full, "events.jsonl"), "events.jsonl", data);
+  const result = readJson(join(full, "result.json"), data.problems, "result.json");
+  if (result === undefined && !existsSync(join(full, "result.json"))) data.problems.push("no result.json: the run did not finish");
+  else if (result !== undefined && !isResult(result)) data.problems.push("result.json lacks run, seed, lr or metrics");
+  else if (isResult(result)) {
+    data.result = result;
+    data.run = result.run;
+    data.seed = result.seed;
+    data.lr = result.lr;
+    if (result.status === "failed") data.problems.push(`failed: ${result.error ?? "no error message recorded"}`);
+  }
+  return data;
+}
+
+function subdirs(path: string): string[] {
+  return readdirSync(path, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+}
+
+function checkDir(dir: string): void {
+  if (!existsSync(dir)) throw new RunDirError(`${dir} does not exist (expected a run directory written by \`peftlab run\`)`);
+  if (!statSync(dir).isDirectory()) throw new RunDirError(`${dir} is a file, not a run directory`);
+}
+
+function orderRuns(runs: RunData[], plan: Plan | null): RunData[] {
+  const order = new Map((plan?.runs ?? []).map((r, i) => [r.name, i]));
+  const rank = (d: RunData) => order.get(d.run) ?? order.size;
+  return runs.sort((a, b) => rank(a) - rank(b) || a.run.localeCompare(b.run) || a.seed - b.seed || (a.lr ?? 0) - (b.lr ?? 0));
+}
+
+/** Loads a run directory. Throws RunDirError when `dir` is missing or holds no run at all. */
+export function loadRunDir(dir: string): ReportInput {
+  checkDir(dir);
+  const problems: string[] = [];
+  const planJson = readJson(join(dir, "plan.json"), problems, "plan.json");
+  const plan = planJson && typeof planJson === "object" && Array.isArray((planJson as Plan).runs) ? (planJson as Plan) : null;
+  if (planJson !== undefined && !plan) problems.push("plan.json has no `runs` list; ignored");
+  if (planJson === undefined && !problems.some((p) => p.startsWith("plan.json"))) problems.push("plan.json is missing: run order and comparisons are unknown");
+  const runs: RunData[] = [];
+  for (const runDir of subdirs(dir)) {
+    for (const seedDir of subdirs(join(dir, runDir))) {
+      const m = SEED_DIR.exec(seedDir);
+      if (m) runs.push(loadSeed(dir, runDir, seedDir, m));
+    }
+  }
+  const hasSummary = existsSync(join(dir, "summary.json"));
+  if (runs.length === 0 && !plan && !hasSummary) {
+    const found = readdirSync(dir).slice(0, 12).join(", ") || "nothing";
+    throw new RunDirError(`${dir} is not a run directory: expected summary.json, plan.json and <run>/<seed>/ folders, found ${found}`);
+  }
+  for (const r of plan?.runs ?? []) if (!runs.some((d) => d.run === r.name)) problems.push(`run ${JSON.stringify(r.name)} of the plan has no folder with results`);
+  const sourcePath = join(dir, "source.peft");
+  const source = existsSync(sourcePath) ? readFileSync(sourcePath, "utf8") : null;
+  if (source === null) problems.push("source.peft is missing");
+  const { summary, from } = loadSummary(dir, runs, plan, problems);
+  return { dir, plan, source, summary, summaryFrom: from, runs: orderRuns(runs, plan), problems };
+}
+
+function loadSummary(dir: string, runs: RunData[], plan: Plan | null, problems: string[]): { summary: Summary; from: ReportInput["summaryFrom"] } {
+  const json = readJson(join(dir, "summary.json"), problems, "summary.json") as Summary | undefined;
+  if (json && json.version === 1 && Array.isArray(json.runs) && Array.isArray(json.comparisons)) return { summary: json, from: "summary.json" };
+  if (json) problems.push("summary.json is not a version 1 summary; recomputed from result.json files");
+  else if (!problems.some((p) => p.startsWith("summary.json"))) problems.push("summary.json is missing; recomputed from result.json files");
+  const results = runs.flatMap((d) => (d.result ? [d.result] : []));
+  const summary = buildSummary(results, { runs: plan?.runs ?? [], comparisons: plan?.comparisons ?? [] });
+  return { summary, from: "recomputed" };
+}
