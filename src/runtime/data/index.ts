@@ -1,0 +1,11 @@
+// The data layer: tokenizers, built-in tasks, JSONL files, datasets and batching.
+export * from "./types.js";
+export * from "./tokenizers.js";
+export { trainBpeJson, type TrainBpeOptions } from "./bpe_train.js";
+export { BYTE_TO_CHAR, type HfAddedToken, type HfTokenizerJson } from "./bpe.js";
+export { canonicalJson, datasetChecksum, buildTokenizer, loadDataset, type LoadDatasetOptions } from "./dataset.js";
+export { TASK_DEFAULTS, generateTask, resolveTaskParams } from "./tasks.js";
+export { arithmeticAnswer } from "./arithmetic.js";
+export { SPAM_LABELS, cleanEmail } from "./spam.js";
+export { readJsonlLines, readGenerationJsonl, readClassificationJsonl, splitByFractions } from "./jsonl.js";
+export { Batcher, batchesOf, IGNORE_INDEX, type BatchOptions, type BatcherState, type TruncationReport } from "./batching.js";

@@ -1,0 +1,208 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  BpeTokenizer,
+  BYTE_TO_CHAR,
+  ByteTokenizer,
+  CharTokenizer,
+  loadTokenizer,
+  saveTokenizer,
+  tokenizerFromJSON,
+  trainBpe,
+  trainBpeJson,
+} from "../../src/runtime/data/index.js";
+import { preTokenize, toByteChars } from "../../src/runtime/data/bpe.js";
+import { Rng } from "../../src/runtime/rng.js";
+
+const FIXTURE = path.join(import.meta.dirname, "../fixtures/data/bpe");
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-tok-"));
+
+const SAMPLES = [
+  "Hello world! It's a test, isn't it? They'll've done 12345 things.",
+  "  leading spaces and\ttabs\n\nnewlines   trailing  ",
+  "Unicode: café, naïve, 中文字符, emoji 🙂👍🏽, Ελληνικά.",
+  "",
+];
+
+/** A deterministic English-ish corpus of about `chars` characters. */
+function corpus(chars: number, seed = 1): string[] {
+  const rng = new Rng(seed);
+  const syllables = ["the", "mo", "del", "lear", "ns", "to", "ad", "num", "bers", "an", "spa", "mai", "is", "no", "ha", "to", "ken", "mer", "ge", "pa", "ir", "cou", "nt", "ca", "fé", "na", "ïv", "日", "本"];
+  const words = Array.from({ length: 400 }, () => Array.from({ length: 1 + rng.int(3) }, () => rng.pick(syllables)).join(""));
+  words.push("42", "1999", "don't", "it's", "!", "?", ",");
+  const out: string[] = [];
+  let n = 0;
+  while (n < chars) {
+    const line = Array.from({ length: 5 + rng.int(12) }, () => rng.pick(words)).join(rng.next() < 0.1 ? "  " : " ");
+    out.push(line);
+    n += line.length;
+  }
+  return out;
+}
+
+describe("CharTokenizer", () => {
+  it("has specials 0–3 then the alphabet in code-point order", () => {
+    const tok = CharTokenizer.fromTexts(["cab", "b+a"], "=");
+    expect(tok.chars).toEqual(["+", "=", "a", "b", "c"]);
+    expect([tok.padId, tok.bosId, tok.eosId, tok.unkId, tok.vocabSize]).toEqual([0, 1, 2, 3, 9]);
+    expect(tok.encode("a+c")).toEqual([6, 4, 8]);
+  });
+
+  it("round-trips, maps unknown characters to <unk>, and skips specials when decoding", () => {
+    const tok = CharTokenizer.fromTexts(["héllo 🙂"]);
+    expect(tok.decode(tok.encode("héllo 🙂"))).toBe("héllo 🙂");
+    expect(tok.encode("hx")).toEqual([tok.encode("h")[0], tok.unkId]);
+    expect(tok.decode([tok.bosId, ...tok.encode("ol"), tok.eosId, tok.padId])).toBe("ol");
+  });
+
+  it("survives toJSON → tokenizerFromJSON", () => {
+    const tok = CharTokenizer.fromTexts(["xyz 123"]);
+    const back = tokenizerFromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
+    expect(back.encode("z1 x")).toEqual(tok.encode("z1 x"));
+    expect(back.vocabSize).toBe(tok.vocabSize);
+  });
+});
+
+describe("ByteTokenizer", () => {
+  it.each(SAMPLES)("round-trips %j through UTF-8 bytes", (text) => {
+    const tok = new ByteTokenizer();
+    const ids = tok.encode(text);
+    expect(ids).toEqual(Array.from(Buffer.from(text, "utf8")));
+    expect(tok.decode([tok.bosId, ...ids, tok.eosId, tok.padId])).toBe(text);
+  });
+});
+
+describe("byte-level BPE: Hugging Face compatibility", () => {
+  // hf-encodings.json holds what Hugging Face tokenizers 0.23.2 produced for tokenizer.json
+  // (which our trainer made), so this checks both our loader and our file format against HF.
+  const hf = JSON.parse(fs.readFileSync(path.join(FIXTURE, "hf-encodings.json"), "utf8")) as { samples: { text: string; ids: number[]; decoded: string }[] };
+  const tok = BpeTokenizer.fromFile(path.join(FIXTURE, "tokenizer.json"));
+
+  it.each(hf.samples)("encodes $text like HF", ({ text, ids, decoded }) => {
+    expect(tok.encode(text)).toEqual(ids);
+    expect(tok.decode(ids)).toBe(decoded);
+  });
+
+  it("finds the roles of the added tokens", () => {
+    expect([tok.padId, tok.bosId, tok.eosId, tok.vocabSize]).toEqual([0, 1, 2, 500]);
+  });
+
+  it("loads merges written as [a, b] pairs (tokenizers >= 0.20) the same way", () => {
+    const json = tok.toJSON() as { model: { merges: (string | string[])[] } };
+    json.model.merges = json.model.merges.map((m) => (m as string).split(" "));
+    const pairs = new BpeTokenizer(json, "pairs.json");
+    for (const s of hf.samples) expect(pairs.encode(s.text)).toEqual(s.ids);
+  });
+});
+
+describe("trainBpe", () => {
+  it("learns the requested vocabulary and round-trips text through a saved tokenizer.json", () => {
+    const texts = corpus(60_000);
+    const tok = trainBpe(texts, 400);
+    expect(tok.vocabSize).toBe(400);
+    expect([tok.padId, tok.bosId, tok.eosId]).toEqual([0, 1, 2]);
+    const file = path.join(tmp(), "tokenizer.json");
+    saveTokenizer(tok, file);
+    const back = loadTokenizer(file);
+    expect(back.kind).toBe("bpe");
+    for (const text of [...SAMPLES, ...texts.slice(0, 20), "unseen wörds ✓ <eos> after"]) {
+      expect(back.encode(text)).toEqual(tok.encode(text));
+      expect(back.decode(back.encode(text))).toBe(text.replace("<eos>", ""));
+    }
+    const line = texts[0]!;
+    expect(tok.encode(line).length).toBeLessThan(Buffer.byteLength(line) / 2);
+  });
+
+  it("writes the standard tokenizer.json structure", () => {
+    const json = trainBpeJson(corpus(5_000), 300) as unknown as Record<string, unknown>;
+    expect(Object.keys(json)).toEqual(["version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder", "model"]);
+    expect(json["pre_tokenizer"]).toMatchObject({ type: "ByteLevel", add_prefix_space: false, use_regex: true });
+    const model = json["model"] as { type: string; vocab: Record<string, number>; merges: string[] };
+    expect(model.type).toBe("BPE");
+    expect(Object.keys(model.vocab).length).toBe(300);
+    expect(model.merges.length).toBe(300 - 3 - 256);
+    for (const b of [0, 32, 255]) expect(model.vocab[BYTE_TO_CHAR[b]!]).toBe(3 + b);
+  });
+
+  it("learns the same merges as a full recount after every merge", () => {
+    const texts = corpus(8_000, 3);
+    const fast = trainBpeJson(texts, 330).model.merges;
+    expect(fast).toEqual(naiveMerges(texts, 330 - 259));
+  });
+
+  it.each([
+    [200, /vocabSize must be an integer in \[259/],
+    [300.5, /vocabSize must be an integer/],
+  ])("rejects vocabSize %s", (size, message) => {
+    expect(() => trainBpe(["abc"], size)).toThrow(message);
+  });
+
+  it("stops early when no pair repeats", () => {
+    expect(trainBpe(["abcdef"], 1000).vocabSize).toBe(259);
+  });
+});
+
+/** Reference trainer: recount every pair over all words before each merge. */
+function naiveMerges(texts: string[], count: number): string[] {
+  const symbols = ["<pad>", "<bos>", "<eos>", ...BYTE_TO_CHAR];
+  const ids = new Map(symbols.map((s, i) => [s, i]));
+  const freq = new Map<string, number>();
+  for (const t of texts) for (const p of preTokenize(t)) freq.set(toByteChars(p), (freq.get(toByteChars(p)) ?? 0) + 1);
+  let words = [...freq].map(([w, n]) => ({ ids: Array.from(w, (c) => ids.get(c)!), n }));
+  const merges: string[] = [];
+  while (merges.length < count) {
+    const counts = new Map<number, number>();
+    for (const w of words) for (let i = 0; i < w.ids.length - 1; i++) counts.set(w.ids[i]! * 2 ** 21 + w.ids[i + 1]!, (counts.get(w.ids[i]! * 2 ** 21 + w.ids[i + 1]!) ?? 0) + w.n);
+    let best = -1;
+    let bestN = 1;
+    for (const [k, n] of counts) if (n > bestN || (n === bestN && n > 1 && k < best)) [best, bestN] = [k, n];
+    if (best < 0) break;
+    const [a, b] = [Math.floor(best / 2 ** 21), best % 2 ** 21];
+    const text = symbols[a]! + symbols[b]!;
+    if (!ids.has(text)) ids.set(text, symbols.push(text) - 1);
+    const c = ids.get(text)!;
+    merges.push(`${symbols[a]} ${symbols[b]}`);
+    words = words.map((w) => {
+      const out: number[] = [];
+      for (let i = 0; i < w.ids.length; i++) {
+        if (w.ids[i] === a && w.ids[i + 1] === b && i < w.ids.length - 1) out.push(c), i++;
+        else out.push(w.ids[i]!);
+      }
+      return { ids: out, n: w.n };
+    });
+  }
+  return merges;
+}
+
+describe("tokenizer.json errors name the file and the key", () => {
+  const valid = () => JSON.parse(fs.readFileSync(path.join(FIXTURE, "tokenizer.json"), "utf8"));
+  const cases: [string, (j: any) => unknown, RegExp][] = [
+    ["no model", (j) => ({ ...j, model: undefined }), /bad\.json: model: missing/],
+    ["WordPiece", (j) => ((j.model.type = "WordPiece"), j), /bad\.json: model\.type: must be "BPE", got "WordPiece"/],
+    ["vocab array", (j) => ((j.model.vocab = []), j), /bad\.json: model\.vocab: must be an object/],
+    ["negative id", (j) => ((j.model.vocab["Ġ"] = -1), j), /model\.vocab\["Ġ"\]: id must be a non-negative integer/],
+    ["merges object", (j) => ((j.model.merges = {}), j), /bad\.json: model\.merges: must be an array/],
+    ["three-part merge", (j) => ((j.model.merges[4] = "a b c"), j), /bad\.json: model\.merges\[4\]: must name exactly two tokens/],
+    ["merge out of vocab", (j) => ((j.model.merges[0] = "Ġ ✓"), j), /bad\.json: model\.merges\[0\]: "✓" is not in model\.vocab/],
+    ["Metaspace", (j) => ((j.pre_tokenizer = { type: "Metaspace" }), j), /bad\.json: pre_tokenizer\.type: must be "ByteLevel".*got "Metaspace"/],
+    ["byte fallback", (j) => ((j.model.byte_fallback = true), j), /bad\.json: model\.byte_fallback/],
+    ["added token id", (j) => ((j.added_tokens[1].id = "x"), j), /bad\.json: added_tokens\[1\]\.id: must be a non-negative integer/],
+    ["no eos", (j) => ((j.added_tokens = [j.added_tokens[0]]), delete j.model.vocab["<eos>"], j), /bad\.json: added_tokens: no end-of-sequence token/],
+  ];
+  it.each(cases)("%s", (_name, mutate, message) => {
+    const dir = tmp();
+    const file = path.join(dir, "bad.json");
+    fs.writeFileSync(file, JSON.stringify(mutate(valid())));
+    expect(() => loadTokenizer(file)).toThrow(message);
+  });
+
+  it("not JSON / missing file", () => {
+    const file = path.join(tmp(), "broken.json");
+    fs.writeFileSync(file, "{ nope");
+    expect(() => loadTokenizer(file)).toThrow(/broken\.json: not valid JSON/);
+    expect(() => loadTokenizer(path.join(tmp(), "none.json"))).toThrow(/none\.json: cannot read tokenizer file/);
+    expect(() => tokenizerFromJSON({ kind: "words" }, "x.json")).toThrow(/x\.json: not a tokenizer/);
+  });
+});
