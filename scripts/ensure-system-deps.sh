@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian packages peftlab's tests use, when missing. Idempotent; needs root (as in CI).
+set -euo pipefail
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+/usr/bin/python3 -c "import torch, numpy" >/dev/null 2>&1 || need+=(python3-torch python3-numpy)
+command -v jupyter-nbconvert >/dev/null 2>&1 || need+=(jupyter-nbconvert python3-nbclient python3-ipykernel)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

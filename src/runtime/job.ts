@@ -1,0 +1,192 @@
+// One job = one run × seed × learning rate of a plan: build the model and data, inject the
+// adapters, attach the plug-ins, train with periodic evaluation and checkpoints, and evaluate
+// on the validation and test splits at the end.
+import type { Plan, RunSpec } from "../dsl/plan.js";
+import type { Batch } from "./batch.js";
+import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { evaluateAccuracy, evaluateLoss, greedyExactMatch } from "./evaluate.js";
+import type { RunEvent, RunResult } from "./events.js";
+import { injectAdapter } from "./inject.js";
+import type { FamilyModel } from "./models/model.js";
+import { buildModel } from "./build.js";
+import { type Dataset, type Example, batchesOf, Batcher, loadDataset } from "./data/index.js";
+import { Rng, uniformOf } from "./rng-util.js";
+import { Trainer, type TrainerPlugin } from "./trainer.js";
+import { createBeamLoraPlugin } from "./plugins/beamlora.js";
+import { createLightPeftPlugin } from "./plugins/lightpeft.js";
+import { adaloraPluginsFor } from "./plugins/adalora.js";
+
+export interface JobSpec {
+  plan: Plan;
+  run: RunSpec;
+  seed: number;
+  lr: number;
+}
+
+export interface JobOptions {
+  /** Directory that relative paths in the plan are resolved against. */
+  baseDir: string;
+  backend: string;
+  emit?: (e: RunEvent) => void;
+  /** Where checkpoints go (null = none). */
+  checkpointDir?: string | null;
+  /** Continue from the checkpoint in checkpointDir when there is one. */
+  resume?: boolean;
+  /** Polled after every step; true = write a checkpoint and stop (Ctrl-C). */
+  shouldStop?: () => boolean;
+  /** Extra job state recorded in each checkpoint (e.g. log sizes), and handed back on resume. */
+  checkpointExtras?: () => Record<string, unknown>;
+  onResume?: (extras: Record<string, unknown>) => void;
+  /** Cache of loaded datasets across jobs, keyed by data name. */
+  datasets?: Map<string, Dataset>;
+}
+
+export interface JobOutcome {
+  result: RunResult;
+  /** The trained model (caller exports and disposes it). Null when the job failed early. */
+  model: FamilyModel | null;
+  trainer: Trainer | null;
+  dataset: Dataset | null;
+  /** True when the job stopped on request before finishing (a checkpoint was written). */
+  interrupted: boolean;
+}
+
+/** Every job of a plan, in order: runs × learning rates × seeds, optionally filtered by run name. */
+export function expandJobs(plan: Plan, only?: string[]): JobSpec[] {
+  const jobs: JobSpec[] = [];
+  for (const run of plan.runs) {
+    if (only && only.length && !only.includes(run.name)) continue;
+    for (const lr of run.train.lrs) for (const seed of run.train.seeds) jobs.push({ plan, run, seed, lr });
+  }
+  return jobs;
+}
+
+function pluginsFor(spec: JobSpec, rng: Rng): TrainerPlugin[] {
+  const { plan, run } = spec;
+  const out: TrainerPlugin[] = [];
+  if (run.beam) {
+    const beam = plan.beams[run.beam];
+    out.push(createBeamLoraPlugin(beam, { adapter: beam.adapter, lr: spec.lr, rand: uniformOf(rng.fork("beam")) }));
+  }
+  if (run.prune) out.push(createLightPeftPlugin(plan.prunes[run.prune]!, { adapter: run.adapters[0]! }));
+  out.push(...adaloraPluginsFor(plan, run));
+  return out;
+}
+
+/** Metrics of one split: loss always; exact match (generation) or accuracy (classification). */
+export function evaluateSplit(model: FamilyModel, dataset: Dataset, examples: Example[], spec: JobSpec, prefix: string): Record<string, number> {
+  const train = spec.run.train;
+  const capped = train.evalExamples > 0 ? examples.slice(0, train.evalExamples) : examples;
+  const maxLength = train.maxLength || model.config.maxPositions;
+  const batches: Batch[] = batchesOf(capped, dataset, { batch: train.batch, maxLength });
+  const metrics: Record<string, number> = { [`${prefix}_loss`]: evaluateLoss(model, batches) };
+  if (dataset.kind === "classification") {
+    metrics[`${prefix}_accuracy`] = evaluateAccuracy(model, batches);
+  } else {
+    const gen = greedyExactMatch(model, capped as { prompt: string; completion: string }[], dataset.tokenizer, { batch: train.batch });
+    metrics[`${prefix}_exact_match`] = gen.exactMatch;
+    metrics[`${prefix}_accuracy`] = gen.exactMatch;
+  }
+  return metrics;
+}
+
+export async function executeJob(spec: JobSpec, opts: JobOptions): Promise<JobOutcome> {
+  const { plan, run, seed, lr } = spec;
+  const t0 = Date.now();
+  const emit = opts.emit ?? (() => {});
+  let model: FamilyModel | null = null;
+  let trainer: Trainer | null = null;
+  let dataset: Dataset | null = null;
+  const base: Omit<RunResult, "status" | "metrics"> = {
+    run: run.name, seed, lr, backend: opts.backend, steps: 0,
+    params: { foundation: 0, trainable: 0 }, stepMs: 0, tokensPerS: 0, peakBytes: 0, wallMs: 0,
+  };
+  try {
+    dataset = opts.datasets?.get(run.data) ?? null;
+    const built = await buildModel(plan.models[run.model], { baseDir: opts.baseDir, dataset: dataset ?? undefined, dataSpec: plan.data[run.data] });
+    if (!dataset) {
+      dataset = await loadDataset(plan.data[run.data], { baseDir: opts.baseDir, modelTokenizer: built.tokenizer ?? undefined });
+      opts.datasets?.set(run.data, dataset);
+    }
+    model = built.make(dataset);
+    const rng = new Rng(seed);
+    for (const name of run.adapters) injectAdapter(model, name, plan.adapters[name], { rand: uniformOf(rng.fork(`adapter:${name}`)) });
+    trainer = new Trainer({ model, train: run.train, lr, seed, plugins: pluginsFor(spec, rng), emit });
+    const batcher = new Batcher(dataset.train, dataset, { batch: run.train.batch, maxLength: run.train.maxLength || model.config.maxPositions, seed });
+
+    let stepTimeSum = 0;
+    let stepTimeN = 0;
+    let tokens = 0;
+    const ckDir = opts.checkpointDir ?? null;
+    const state = ckDir && opts.resume ? readCheckpointState(ckDir) : null;
+    if (ckDir && state) {
+      restoreCheckpoint(ckDir, trainer, state);
+      batcher.restore(state.job.batcher as never);
+      stepTimeSum = Number(state.job.stepTimeSum ?? 0);
+      stepTimeN = Number(state.job.stepTimeN ?? 0);
+      tokens = Number(state.job.tokens ?? 0);
+      opts.onResume?.(state.job);
+    } else {
+      emit({ type: "start", run: run.name, seed, lr, backend: opts.backend, totalSteps: run.train.steps, params: counts(model, trainer), time: Date.now() });
+    }
+    const checkpoint = () => {
+      if (!ckDir || !trainer) return;
+      saveCheckpoint(ckDir, trainer, { ...(opts.checkpointExtras?.() ?? {}), batcher: batcher.state(), stepTimeSum, stepTimeN, tokens });
+      emit({ type: "checkpoint", step: trainer.step, path: ckDir });
+    };
+
+    while (trainer.step < run.train.steps) {
+      const stats = trainer.trainStep(batcher.next());
+      if (trainer.step > 3) {
+        stepTimeSum += stats.stepMs;
+        stepTimeN += 1;
+      }
+      tokens += stats.tokens;
+      const s = trainer.step;
+      if (run.train.evalEvery > 0 && s % run.train.evalEvery === 0 && s < run.train.steps) {
+        emit({ type: "eval", step: s, split: "validation", metrics: evaluateSplit(model, dataset, dataset.validation, spec, "validation") });
+      }
+      if (run.train.checkpointEvery > 0 && s % run.train.checkpointEvery === 0 && s < run.train.steps) checkpoint();
+      if (opts.shouldStop?.()) {
+        checkpoint();
+        return { result: { ...base, steps: s, status: "failed", error: "interrupted", metrics: {}, wallMs: Date.now() - t0 }, model, trainer, dataset, interrupted: true };
+      }
+      if (s % 20 === 0) await new Promise((r) => setImmediate(r)); // let signals and I/O through
+    }
+    const validation = evaluateSplit(model, dataset, dataset.validation, spec, "validation");
+    emit({ type: "eval", step: trainer.step, split: "validation", metrics: validation });
+    const test = evaluateSplit(model, dataset, dataset.test, spec, "test");
+    emit({ type: "eval", step: trainer.step, split: "test", metrics: test });
+    const metrics = { ...validation, ...test };
+    emit({ type: "end", step: trainer.step, metrics });
+    const stepMs = stepTimeN > 0 ? stepTimeSum / stepTimeN : 0;
+    const result: RunResult = {
+      ...base,
+      steps: trainer.step,
+      metrics,
+      params: counts(model, trainer),
+      stepMs,
+      tokensPerS: stepMs > 0 ? tokens / trainer.step / (stepMs / 1000) : 0,
+      peakBytes: trainer.peakBytes,
+      wallMs: Date.now() - t0,
+      status: "finished",
+    };
+    return { result, model, trainer, dataset, interrupted: false };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    return {
+      result: { ...base, steps: trainer?.step ?? 0, metrics: {}, status: "failed", error, wallMs: Date.now() - t0, peakBytes: trainer?.peakBytes ?? 0 },
+      model, trainer, dataset, interrupted: false,
+    };
+  }
+}
+
+function counts(model: FamilyModel, trainer: Trainer): { foundation: number; trainable: number } {
+  return { foundation: model.foundationParams(), trainable: trainer.trainableCount() };
+}
+
+/** Frees a job's tensors. */
+export function disposeJob(o: JobOutcome): void {
+  o.trainer?.dispose();
+  o.model?.dispose();
+}
