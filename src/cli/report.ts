@@ -1,5 +1,6 @@
 // `peftlab report DIR [--out FILE]`: writes DIR/report.html (or FILE) from a run directory.
 
+import type { Command } from "./commands.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadRunDir, renderReport, RunDirError } from "../viz/report.js";
@@ -60,3 +61,11 @@ export async function reportCommand(argv: string[]): Promise<number> {
   process.stdout.write(`peftlab report: wrote ${args.out}${note}\n`);
   return 0;
 }
+
+/** The `report` entry of the command table. */
+export const reportCliCommand: Command = {
+  name: "report",
+  summary: "write the self-contained HTML report of a run directory",
+  usage: REPORT_USAGE,
+  run: (argv) => reportCommand(argv),
+};

@@ -18,6 +18,7 @@ import { compileFile, processIO } from "./io.js";
 import { exportJobAdapters } from "./export.js";
 import { LineProgress, type ProgressSink, QuietProgress, TtyProgress, formatDuration } from "./progress.js";
 import { acquireLock, jobFolder, JsonlWriter, LockError } from "./rundir.js";
+import type { Command } from "./commands.js";
 import { versions } from "./versions.js";
 
 export const RUN_USAGE = "usage: peftlab run FILE [--out DIR] [--backend B] [--only RUN,...] [--resume] [--quiet]";
@@ -262,3 +263,11 @@ function summaryText(summary: Summary, results: RunResult[], out: string, report
   lines.push(`report: ${report}  (total training time ${formatDuration(wall)})`, "");
   return lines.join("\n");
 }
+
+/** The `run` entry of the command table. */
+export const runCliCommand: Command = {
+  name: "run",
+  summary: "train every run × seed × learning rate of a .peft file and write a report",
+  usage: RUN_USAGE,
+  run: (argv) => (argv.includes("--help") ? (process.stdout.write(`${RUN_USAGE}\n`), Promise.resolve(0)) : runCommand(argv)),
+};

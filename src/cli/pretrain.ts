@@ -1,0 +1,195 @@
+// `peftlab pretrain`: train a small base model (llama or gpt2) and its byte-level BPE tokenizer on
+// text files, or on the built-in corpus, and save a Hugging Face folder; `--default` builds the cached
+// default base instead.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { BackendName } from "../dsl/plan.js";
+import { initBackend, resolveBackendRequest } from "../runtime/backend.js";
+import { ensureDefaultBase } from "../runtime/default-base.js";
+import { BUILTIN_CORPUS, builtinCorpus, readTextFiles } from "../runtime/pretrain-data.js";
+import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec, type PretrainStep } from "../runtime/pretrain.js";
+import type { Command } from "./commands.js";
+import { processIO, type CliIO } from "./io.js";
+
+const D = PRETRAIN_DEFAULTS;
+const USAGE = `usage: peftlab pretrain --out DIR [options]
+       peftlab pretrain --default [--family llama|gpt2]
+  Trains a small causal language model from random initialisation, with a byte-level BPE tokenizer
+  trained on the same text, and saves a Hugging Face folder (config.json, model.safetensors,
+  tokenizer.json, tokenizer_config.json, README.md).
+
+  --out DIR            folder to write (must not exist or be empty, unless --force)
+  --text FILE...       UTF-8 text files to train on, one document each (default: the built-in corpus,
+                       ${BUILTIN_CORPUS.title})
+  --family NAME        llama or gpt2 (default ${D.family})
+  --layers N           transformer layers (default ${D.layers})
+  --hidden N           hidden size (default ${D.hidden})
+  --heads N            attention heads (default ${D.heads})
+  --intermediate N     FFN size (default 4·hidden for gpt2, 8/3·hidden rounded up to 16 for llama)
+  --context N          context length and training window in tokens (default ${D.context})
+  --vocab N            BPE vocabulary size, at least 259 (default ${D.vocab})
+  --steps N            optimiser steps (default ${D.steps})
+  --batch N            windows per step (default ${D.batch})
+  --lr X               peak learning rate, cosine schedule (default ${D.lr})
+  --warmup N           warmup steps (default ${D.warmup})
+  --seed N             seed of initialisation and batches (default ${D.seed})
+  --tokenizer-chars N  train the tokenizer on the first N characters only (default: all)
+  --backend NAME       auto, tensorflow-gpu, tensorflow, webgpu, wasm or cpu (default: $PEFTLAB_BACKEND or auto)
+  --force              replace an existing --out folder
+  --quiet              print only the result
+  --default            build the cached default base of --family (in ${"$"}PEFTLAB_CACHE, default ~/.cache/peftlab)`;
+
+const NUMERIC: Record<string, keyof PretrainSpec> = {
+  "--layers": "layers", "--hidden": "hidden", "--heads": "heads", "--intermediate": "intermediate", "--context": "context",
+  "--vocab": "vocab", "--steps": "steps", "--batch": "batch", "--lr": "lr", "--warmup": "warmup", "--seed": "seed",
+};
+const VALUED = ["--out", "--family", "--backend", "--tokenizer-chars", ...Object.keys(NUMERIC)];
+const FLAGS = ["--force", "--quiet", "--default", "--help", "-h"];
+
+interface Args {
+  values: Map<string, string>;
+  flags: Set<string>;
+  texts: string[];
+}
+
+/** `--name value`, `--name=value`, flags, and `--text FILE...` (every argument up to the next option). */
+function parseArgs(argv: string[]): Args | string {
+  const out: Args = { values: new Map(), flags: new Set(), texts: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    if (name === "--text") {
+      if (eq > 0) out.texts.push(arg.slice(eq + 1));
+      while (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) out.texts.push(argv[++i]!);
+      if (out.texts.length === 0) return "option --text needs at least one FILE";
+    } else if (FLAGS.includes(name)) {
+      if (eq > 0 && arg.startsWith("--")) return `option ${name} takes no value`;
+      out.flags.add(name);
+    } else if (VALUED.includes(name)) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) return `option ${name} needs a value`;
+      out.values.set(name, value);
+    } else {
+      return arg.startsWith("-") ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}`;
+    }
+  }
+  return out;
+}
+
+/** The spec from the options; a string is a usage error. */
+function specOf(a: Args): PretrainSpec | string {
+  const spec: PretrainSpec = { ...PRETRAIN_DEFAULTS };
+  const family = a.values.get("--family") ?? D.family;
+  if (family !== "llama" && family !== "gpt2") return `--family must be llama or gpt2, got ${JSON.stringify(family)}`;
+  spec.family = family;
+  for (const [flag, key] of Object.entries(NUMERIC)) {
+    const raw = a.values.get(flag);
+    if (raw === undefined) continue;
+    const v = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(v) || (key !== "lr" && !Number.isInteger(v))) return `${flag} must be ${key === "lr" ? "a number" : "an integer"}, got ${JSON.stringify(raw)}`;
+    (spec as unknown as Record<string, number>)[key] = v;
+  }
+  try {
+    validatePretrainSpec(spec);
+  } catch (e) {
+    return (e as Error).message.replace(/^pretrain: /, "");
+  }
+  return spec;
+}
+
+function checkOut(dir: string, force: boolean): string | null {
+  if (!fs.existsSync(dir)) return null;
+  if (!fs.statSync(dir).isDirectory()) return `--out ${dir} exists and is not a folder`;
+  if (fs.readdirSync(dir).length > 0 && !force) return `--out ${dir} is not empty (use --force to replace it)`;
+  return null;
+}
+
+function progress(io: CliIO, quiet: boolean): ((s: PretrainStep) => void) | undefined {
+  if (quiet) return undefined;
+  let last = 0;
+  return (s) => {
+    const now = Date.now();
+    if (s.step === 1 || s.step === s.steps || now - last > 5000) {
+      last = now;
+      io.stderr(`step ${s.step}/${s.steps}  loss ${s.loss.toFixed(3)}  lr ${s.lr.toExponential(2)}  ${s.stepMs.toFixed(0)} ms/step\n`);
+    }
+  };
+}
+
+/** Trains into a temporary sibling folder and renames it to `out`, so `out` is never half written. */
+function trainAndSave(texts: string[], spec: PretrainSpec, out: string, corpus: string, a: Args, io: CliIO): number {
+  const quiet = a.flags.has("--quiet");
+  const chars = a.values.get("--tokenizer-chars");
+  const tokenizerChars = chars === undefined ? undefined : Number(chars);
+  if (tokenizerChars !== undefined && !(Number.isInteger(tokenizerChars) && tokenizerChars > 0)) {
+    throw new UsageError(`--tokenizer-chars must be a positive integer, got ${JSON.stringify(chars)}`);
+  }
+  const r = pretrain(texts, spec, { onStep: progress(io, quiet), log: quiet ? undefined : (l) => io.stderr(`${l}\n`), tokenizerChars });
+  const parent = path.dirname(path.resolve(out));
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(out)}.pretrain-`));
+  try {
+    savePretrained(r, tmp, corpus);
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.renameSync(tmp, out);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    r.model.dispose();
+  }
+  const v = r.validation;
+  io.stdout(`saved ${out}: ${r.config.family}, ${r.tokenizer.vocabSize}-token tokenizer, held-out loss ${v.initial.toFixed(3)} → ${v.final.toFixed(3)} (unigram baseline ${v.unigram.toFixed(3)}), ${Math.round(r.seconds)} s\n`);
+  return 0;
+}
+
+class UsageError extends Error {}
+
+/** `peftlab pretrain …`; resolves to the exit code (0 ok, 1 failed, 2 bad usage). */
+export async function pretrainCommand(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const a = parseArgs(argv);
+  const usageError = (msg: string) => {
+    io.stderr(`peftlab pretrain: ${msg}\n${USAGE}\n`);
+    return 2;
+  };
+  if (typeof a === "string") return usageError(a);
+  if (a.flags.has("--help") || a.flags.has("-h")) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const spec = specOf(a);
+  if (typeof spec === "string") return usageError(spec);
+  const out = a.values.get("--out");
+  const sized = Object.keys(NUMERIC).filter((f) => a.values.has(f));
+  if (a.flags.has("--default") && (out !== undefined || a.texts.length > 0 || sized.length > 0)) {
+    return usageError(`--default builds the cached default base with its fixed settings; it takes no ${[...(out !== undefined ? ["--out"] : []), ...(a.texts.length ? ["--text"] : []), ...sized].join(", ")}`);
+  }
+  if (!a.flags.has("--default") && out === undefined) return usageError("--out DIR is required");
+  try {
+    const backend = resolveBackendRequest({ cli: a.values.get("--backend"), env: process.env.PEFTLAB_BACKEND }).backend as BackendName;
+    const info = await initBackend(backend);
+    if (!a.flags.has("--quiet")) io.stderr(`${info.line}\n`);
+    if (a.flags.has("--default")) {
+      const dir = await ensureDefaultBase(spec.family, { log: (l) => io.stderr(`${l}\n`), onStep: progress(io, a.flags.has("--quiet")) });
+      io.stdout(`default ${spec.family} base: ${dir}\n`);
+      return 0;
+    }
+    const bad = checkOut(out!, a.flags.has("--force"));
+    if (bad) return usageError(bad);
+    const texts = a.texts.length > 0 ? readTextFiles(a.texts) : builtinCorpus();
+    const corpus = a.texts.length > 0 ? `${a.texts.length} text file${a.texts.length === 1 ? "" : "s"} (${a.texts.map((f) => path.basename(f)).join(", ")})` : BUILTIN_CORPUS.title;
+    return trainAndSave(texts, spec, out!, corpus, a, io);
+  } catch (e) {
+    if (e instanceof UsageError) return usageError(e.message);
+    io.stderr(`peftlab pretrain: error: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** The command-table entry (src/cli/commands.ts). */
+export const pretrainCliCommand: Command = {
+  name: "pretrain",
+  summary: "train a small base model and its tokenizer; save a Hugging Face folder",
+  usage: USAGE,
+  run: pretrainCommand,
+};
