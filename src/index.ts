@@ -1,0 +1,32 @@
+// peftlab's public API: the experiment language, the runtime, the weight formats and the figures.
+//
+//   import { compileSource, train, lossCurves } from "peftlab";
+//
+// `peftlab/dsl` gives the language alone (no TensorFlow.js).
+export * from "./dsl/index.js";
+
+export { train, type TrainOptions, type TrainResults } from "./runtime/api.js";
+export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOutcome } from "./runtime/job.js";
+export { initBackend, resolveBackendRequest, BACKEND_NAMES, type BackendInfo } from "./runtime/backend.js";
+export type * from "./runtime/events.js";
+export { buildSummary, chooseLearningRates, describe, pairedDiff, type Summary } from "./runtime/summary.js";
+export { Trainer, NonFiniteLossError, type TrainerPlugin, type TrainContext } from "./runtime/trainer.js";
+export { AdamW, learningRateAt, clipByGlobalNorm } from "./runtime/optim.js";
+export { Linear, type Adapter, type ForwardCtx } from "./runtime/nn.js";
+export { LoraAdapter, loraScaling } from "./runtime/lora.js";
+export { injectAdapter, loraAdapters, SelectorError } from "./runtime/inject.js";
+export { createModel, LlamaModel, Gpt2Model, BertModel, type FamilyModel, type Block } from "./runtime/models/index.js";
+export { familyConfigFromSpec, type FamilyConfig } from "./runtime/models/config.js";
+export { createBeamLoraPlugin, beamExportTensors } from "./runtime/plugins/beamlora.js";
+export { createLightPeftPlugin, applyLightPeftDecisions } from "./runtime/plugins/lightpeft.js";
+export { loadDataset, Batcher, batchesOf, type Dataset, type Tokenizer } from "./runtime/data/index.js";
+export { Rng } from "./runtime/rng.js";
+export { exportAsLora } from "./runtime/adapters/export.js";
+export * as safetensors from "./runtime/io/safetensors.js";
+export { readAdapterFolder, writeAdapterFolder } from "./runtime/io/peft-format.js";
+export * as tf from "./runtime/tf.js";
+
+export * from "./viz/figures.js";
+export { mimeBundle, figureHtml } from "./viz/display.js";
+export { renderReport } from "./viz/report.js";
+export { loadRunDir } from "./viz/rundir.js";
