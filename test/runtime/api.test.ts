@@ -1,0 +1,49 @@
+// train(plan) from code: a .peft text compiled and trained end to end on the default backend.
+import { describe, expect, it } from "vitest";
+import { compileSource } from "../../src/dsl/index.js";
+import { train } from "../../src/runtime/api.js";
+import type { RunEvent } from "../../src/runtime/events.js";
+import * as tf from "../../src/runtime/tf.js";
+
+const SOURCE = `
+model base = decoder { layers 1, width 32, heads 2, context 24 }
+data sums = addition { digits 2, train 200, validation 30, test 30 }
+adapter lora4 = lora { rank 4, alpha 8, target "q_proj", "v_proj", "up_proj" }
+beam beams on lora4 { every 6 steps }
+prune light { estimate 4 steps, heads 50% per layer, neurons 25% global, modules 50%, ranks 50% }
+train { steps 24, batch 8, lr [1e-3, 3e-3], seeds 1 2, eval every 12 steps on 10 examples }
+run lora = base + lora4 on sums
+run beam = base + lora4 + beams on sums
+run lp = base + lora4 + light on sums
+compare lora, beam, lp by accuracy
+`;
+
+describe("train(plan)", () => {
+  it("trains every run × lr × seed on the default backend and summarises them", async () => {
+    const { plan, diagnostics } = compileSource(SOURCE, "api.peft");
+    expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const events: { run: string; e: RunEvent }[] = [];
+    const before = { tensors: -1 };
+    const out = await train(plan!, {
+      onJobStart: () => {
+        if (before.tensors < 0) before.tensors = tf.memory().numTensors;
+      },
+      onEvent: (job, e) => events.push({ run: job.run.name, e }),
+    });
+    expect(out.backend.name).toBe(process.env.PEFTLAB_BACKEND || "wasm");
+    expect(out.results).toHaveLength(3 * 2 * 2);
+    expect(out.results.every((r) => r.status === "finished")).toBe(true);
+    // Every job's tensors are released.
+    expect(tf.memory().numTensors).toBe(before.tensors);
+    // The learning rate is chosen per run on validation; the summary reports it.
+    for (const run of out.summary.runs) {
+      expect([1e-3, 3e-3]).toContain(run.lr);
+      expect(run.lrChoice?.metric).toMatch(/^validation_/);
+      expect(run.seeds).toEqual([1, 2]);
+    }
+    const kinds = (run: string) => new Set(events.filter((x) => x.run === run).map((x) => x.e.type));
+    expect(kinds("beam")).toContain("beam.prune");
+    expect(kinds("lp")).toContain("lightpeft.prune");
+    expect(kinds("lora")).not.toContain("beam.prune");
+  }, 120_000);
+});
