@@ -30,3 +30,10 @@ export * from "./viz/figures.js";
 export { mimeBundle, figureHtml } from "./viz/display.js";
 export { renderReport } from "./viz/report.js";
 export { loadRunDir } from "./viz/rundir.js";
+
+// The notebook API (tslab): `import { peft, run, show } from "peftlab"`; everything else under `notebook`.
+export {
+  peft, peftFile, run, show, showHtml, showText, showSummary, showAdapter, figuresFor, Experiment,
+  type NotebookRun, type NotebookRunOptions, type ExportedAdapter,
+} from "./notebook/index.js";
+export * as notebook from "./notebook/index.js";

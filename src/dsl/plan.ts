@@ -10,7 +10,9 @@ export const PLAN_VERSION = 1;
 
 export interface Plan {
   version: typeof PLAN_VERSION;
-  /** Where the plan came from (file path as given, and a sha256 of the source text). */
+  /** Where the plan came from (file path as given, and a sha256 of the source text).
+   *  Every path inside the plan (hf model folders, JSONL files, BPE tokenizer files) is relative
+   *  to the directory of `source.path` (or absolute), whichever .peft file it was written in. */
   source: { path: string; sha256: string };
   /** Backend requested by the file (`backend "wasm"`), or "auto". CLI/env override it. */
   backend: BackendName;

@@ -121,13 +121,18 @@ function sortAdapterTensors<T extends { dtype: string; shape: number[] }>(
   return out;
 }
 
+/**
+ * The modules_to_save module a tensor belongs to and its parameter name within it, which may be nested
+ * (RoBERTa's `classifier` head saves `classifier.dense.weight` and `classifier.out_proj.weight`).
+ */
 function savedModuleOf(name: string, toSave: string[] | null): { path: string; param: string } | null {
   if (!toSave || !name.startsWith(ADAPTER_PREFIX)) return null;
-  const bare = name.slice(ADAPTER_PREFIX.length).replace(/\.modules_to_save(\.[^.]+)?(?=\.[^.]+$)/, "");
-  const dot = bare.lastIndexOf(".");
-  const modulePath = bare.slice(0, dot);
-  if (dot < 0 || !toSave.some((m) => modulePath === m || modulePath.endsWith(`.${m}`))) return null;
-  return { path: modulePath, param: bare.slice(dot + 1) };
+  const bare = name.slice(ADAPTER_PREFIX.length).replace(/\.modules_to_save(\.[^.]+)?(?=\.[^.]+$)/, "").replace(/\.modules_to_save\.[^.]+(?=\.)/, "");
+  for (let dot = bare.lastIndexOf("."); dot > 0; dot = bare.lastIndexOf(".", dot - 1)) {
+    const modulePath = bare.slice(0, dot);
+    if (toSave.some((m) => modulePath === m || modulePath.endsWith(`.${m}`))) return { path: modulePath, param: bare.slice(dot + 1) };
+  }
+  return null;
 }
 
 function checkModule<T extends { shape: number[] }>(

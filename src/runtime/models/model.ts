@@ -168,7 +168,7 @@ export abstract class FamilyModel {
 export function lastTokenHidden(h: tf.Tensor3D, padMask: tf.Tensor2D): tf.Tensor2D {
   const [b, t, c] = h.shape;
   const lengths = tf.sum(padMask, 1).sub(1).cast("int32"); // [B]
-  const rows = tf.add(tf.range(0, b, 1, "int32").mul(t), lengths);
+  const rows = tf.add(tf.range(0, b * t, t, "int32"), lengths); // b·t + length - 1, int32 (mul by a number would make it float)
   return tf.gather(h.reshape([b * t, c]), rows) as tf.Tensor2D;
 }
 

