@@ -6,6 +6,7 @@ import { escapeHtml as e } from "./html.js";
 import type { Palette } from "./palette.js";
 import { plotlyJsVersion } from "./plotlyjs.js";
 import { runCell } from "./report-tables.js";
+import type { StartEvent } from "../runtime/events.js";
 import type { RunData } from "./rundata.js";
 import type { ReportInput } from "./rundir.js";
 
@@ -45,7 +46,7 @@ function statusBadge(d: RunData): string {
 }
 
 function runRow(d: RunData, palette: Palette): string {
-  const backend = d.result?.backend ?? d.events.find((ev) => ev.type === "start")?.backend ?? "—";
+  const backend = d.result?.backend ?? d.events.find((ev): ev is StartEvent => ev.type === "start")?.backend ?? "—";
   const steps = d.result?.steps ?? d.steps.at(-1)?.step ?? null;
   const problems = d.problems.length ? `<ul class="small">${d.problems.map((p) => `<li>${e(p)}</li>`).join("")}</ul>` : "";
   return `<tr><td>${runCell(d.run, palette)}</td><td class="num">${d.seed}</td><td class="num mono">${e(fmtLr(d.lr))}</td>` +

@@ -8,18 +8,12 @@ import type { AdaLoraSpec, AdapterSpec, TrainSpec } from "../../src/dsl/plan.js"
 import { disposeBatch, toTensors } from "../../src/runtime/batch.js";
 import { inferenceCtx } from "../../src/runtime/nn.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
-import { randomBatch } from "./helpers.js";
+import { randomBatch, trainSpec as baseTrainSpec } from "./helpers.js";
 
 export const FAMILIES = ["llama", "gpt2", "bert"] as const;
 
 export function trainSpec(over: Partial<TrainSpec> = {}): TrainSpec {
-  return {
-    steps: 10, batch: 3, lrs: [1e-2],
-    schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
-    optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
-    clipNorm: 1, seeds: [1], evalEvery: 0, checkpointEvery: 0, logEvery: 1000, evalExamples: 0, maxLength: 0,
-    ...over,
-  };
+  return baseTrainSpec({ steps: 10, ...over });
 }
 
 export const ADALORA: AdaLoraSpec = { initR: 4, targetR: 2, tinit: 2, tfinal: 3, deltaT: 2, beta1: 0.85, beta2: 0.85, orthRegWeight: 0.5 };

@@ -10,19 +10,13 @@ import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   beamExportTensors, capFor, createBeamLoraPlugin, globalTopPMask, pairParents, planPrune, resolveTau, topPAt,
 } from "../../src/runtime/plugins/beamlora.js";
-import { randomBatch, seeded, tinyModel, useCpu } from "./helpers.js";
+import { randomBatch, seeded, tinyModel, useCpu, trainSpec as baseTrainSpec } from "./helpers.js";
 
 const R = 4;
 const MODULES = 15; // tiny llama: 2 layers × 7 projections + lm_head
 
 function trainSpec(over: Partial<TrainSpec> = {}): TrainSpec {
-  return {
-    steps: 40, batch: 3, lrs: [1e-2],
-    schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
-    optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
-    clipNorm: 1, seeds: [1], evalEvery: 0, checkpointEvery: 0, logEvery: 1000, evalExamples: 0, maxLength: 0,
-    ...over,
-  };
+  return baseTrainSpec({ steps: 40, ...over });
 }
 
 function beamSpec(over: Partial<BeamSpec> = {}): BeamSpec {

@@ -5,21 +5,28 @@ import type { FamilyConfig } from "../../src/runtime/models/config.js";
 import { createModel } from "../../src/runtime/models/index.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import type { Batch } from "../../src/runtime/batch.js";
+import type { TrainSpec } from "../../src/dsl/plan.js";
+import { Rng } from "../../src/runtime/rng.js";
 
 export async function useCpu(): Promise<void> {
   await tf.setBackend("cpu");
   await tf.ready();
 }
 
-/** A deterministic uniform source (mulberry32). */
+/** A deterministic uniform [0, 1) source. */
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  const r = new Rng(seed);
+  return () => r.next();
+}
+
+/** Training settings for unit tests: constant lr, no evaluation or checkpoints. */
+export function trainSpec(over: Partial<TrainSpec> = {}): TrainSpec {
+  return {
+    steps: 10, batch: 3, lrs: [1e-2],
+    schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
+    optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+    clipNorm: 1, seeds: [1], evalEvery: 0, checkpointEvery: 0, logEvery: 1000, evalExamples: 0, maxLength: 0,
+    ...over,
   };
 }
 

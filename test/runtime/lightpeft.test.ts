@@ -13,19 +13,13 @@ import {
   equivalentAlpha, keepByQuantile, type LightPeftDecisions, maskVariables, peftPatterns, prunedModules, quantile,
 } from "../../src/runtime/plugins/lightpeft.js";
 import { Trainer } from "../../src/runtime/trainer.js";
-import { randomBatch, seeded, tinyModel, useCpu } from "./helpers.js";
+import { randomBatch, seeded, tinyModel, useCpu, trainSpec as baseTrainSpec } from "./helpers.js";
 
 const FAMILIES = ["llama", "gpt2", "bert"] as const;
 type Family = (typeof FAMILIES)[number];
 
 function trainSpec(over: Partial<TrainSpec> = {}): TrainSpec {
-  return {
-    steps: 14, batch: 3, lrs: [1e-2],
-    schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
-    optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
-    clipNorm: 0, seeds: [1], evalEvery: 0, checkpointEvery: 0, logEvery: 1000, evalExamples: 0, maxLength: 0,
-    ...over,
-  };
+  return baseTrainSpec({ steps: 14, clipNorm: 0, ...over });
 }
 
 function pruneSpec(over: Partial<PruneSpec> = {}): PruneSpec {

@@ -6,18 +6,12 @@ import { toTensors, disposeBatch } from "../../src/runtime/batch.js";
 import { NonFiniteLossError, Trainer } from "../../src/runtime/trainer.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import type { TrainSpec } from "../../src/dsl/plan.js";
-import { randomBatch, seeded, tinyModel, useCpu } from "./helpers.js";
+import { randomBatch, seeded, tinyModel, useCpu, trainSpec as baseTrainSpec } from "./helpers.js";
 
 const FAMILIES = ["llama", "gpt2", "bert"] as const;
 
 function trainSpec(over: Partial<TrainSpec> = {}): TrainSpec {
-  return {
-    steps: 100, batch: 3, lrs: [1e-2],
-    schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
-    optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
-    clipNorm: 1, seeds: [1], evalEvery: 0, checkpointEvery: 0, logEvery: 1000, evalExamples: 0, maxLength: 0,
-    ...over,
-  };
+  return baseTrainSpec({ steps: 100, ...over });
 }
 
 function outputs(model: FamilyModel, seed = 5): Float32Array {

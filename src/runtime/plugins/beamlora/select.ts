@@ -4,6 +4,7 @@
 // Ties: every ordering here is "score descending, then index ascending" (global flat index for the
 // global sort, rank index inside a module). Used consistently, a module's pruned ranks are always
 // the tail of its own order and its parents the head, so the two never overlap when k ≤ ⌊r/2⌋.
+import { Rng } from "../../rng.js";
 
 /** One module's decision: pruned slots (ascending) and the parent each one copies, aligned. */
 export interface ModulePlan {
@@ -103,25 +104,13 @@ export function planPrune(
   });
 }
 
-/** 32-bit FNV-1a of a string. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
 
 /**
  * A counter-based uniform source for the pairing of module `module` at step `step`: it depends
  * only on (seed, step, module), so a resumed run that knows the seed makes the same choices
- * whatever happened before. The stream itself is mulberry32 from a mixed key.
+ * whatever happened before.
  */
 export function pairingRand(seed: number, step: number, module: string): () => number {
-  let a = fnv1a(`${seed >>> 0}/${step}/${module}`);
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(`${seed >>> 0}/${step}/${module}`);
+  return () => r.next();
 }
