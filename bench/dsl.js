@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Front-end speed: parse + check + compile of a generated 10,000-line .peft file, in lines/s
 // after warm-up. Run after `npm run build`:   node bench/dsl.js [lines]
+// bench/run.js imports runDslBench as its "dsl" benchmark.
 // The file repeats a realistic experiment block (model, data, adapter, beam, prune, train, three
 // runs, a comparison), one property per line as in examples/, with fresh names each time.
+import { pathToFileURL } from "node:url";
 import { check, compile, parse } from "../dist/dsl/index.js";
 
 const GOAL = 200_000;
@@ -72,27 +74,47 @@ function time(fn, repeats) {
   return { median: median(ms), best: Math.min(...ms) };
 }
 
-const target = Number(process.argv[2] ?? 10_000);
-const { text, lines } = generate(target);
-const input = { path: "bench.peft", text };
-
-const first = compile(input);
-if (!first.plan || first.diagnostics.length > 0) {
-  console.error(`bench/dsl: the generated file does not compile cleanly (${first.diagnostics.length} diagnostics): ${first.diagnostics[0]?.message}`);
-  process.exit(1);
+/**
+ * Measures parse, parse + check and parse + check + compile of a generated file of at least `lines`
+ * lines, after warm-up; returns lines/s of each (median of `repeats`) and the goal.
+ */
+export function runDslBench({ lines: target = 10_000, repeats = 21, warmup = 5 } = {}) {
+  const { text, lines } = generate(target);
+  const input = { path: "bench.peft", text };
+  const first = compile(input);
+  if (!first.plan || first.diagnostics.length > 0) {
+    throw new Error(`bench/dsl: the generated file does not compile cleanly (${first.diagnostics.length} diagnostics): ${first.diagnostics[0]?.message}`);
+  }
+  for (let i = 0; i < warmup; i++) compile(input);
+  const parseMs = time(() => parse(text, { path: "bench.peft" }), repeats);
+  const checkMs = time(() => check(input), repeats);
+  const compileMs = time(() => compile(input), repeats);
+  const rate = (ms) => Math.round(lines / (ms / 1000));
+  return {
+    lines, characters: text.length, runs: first.plan.runs.length, repeats, goal: GOAL,
+    parse: { ...parseMs, lines_per_s: rate(parseMs.median) },
+    check: { ...checkMs, lines_per_s: rate(checkMs.median) },
+    compile: { ...compileMs, lines_per_s: rate(compileMs.median), best_lines_per_s: rate(compileMs.best) },
+    lines_per_s: rate(compileMs.median),
+  };
 }
-for (let i = 0; i < 5; i++) compile(input); // warm-up
 
-const repeats = 21;
-const parseMs = time(() => parse(text, { path: "bench.peft" }), repeats);
-const checkMs = time(() => check(input), repeats);
-const compileMs = time(() => compile(input), repeats);
-const rate = (ms) => Math.round(lines / (ms / 1000));
-const row = (label, t) =>
-  `  ${label.padEnd(24)} ${t.median.toFixed(1).padStart(7)} ms ${rate(t.median).toLocaleString("en").padStart(10)} lines/s   (best ${rate(t.best).toLocaleString("en")})`;
+function main() {
+  let r;
+  try {
+    r = runDslBench({ lines: Number(process.argv[2] ?? 10_000) });
+  } catch (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  const row = (label, t) =>
+    `  ${label.padEnd(24)} ${t.median.toFixed(1).padStart(7)} ms ${t.lines_per_s.toLocaleString("en").padStart(10)} lines/s   (best ${Math.round(r.lines / (t.best / 1000)).toLocaleString("en")})`;
+  console.log(`bench/dsl: ${r.lines} lines, ${r.characters} characters, ${r.runs} runs; median of ${r.repeats} after warm-up`);
+  console.log(row("parse", r.parse));
+  console.log(row("parse + check", r.check));
+  console.log(row("parse + check + compile", r.compile));
+  console.log(`  check and compile cost ${(r.compile.median / r.parse.median).toFixed(2)}x parsing alone; ${r.lines_per_s.toLocaleString("en")} lines/s is ${(r.lines_per_s / GOAL).toFixed(2)}x the goal of ${GOAL.toLocaleString("en")}`);
+}
 
-console.log(`bench/dsl: ${lines} lines, ${text.length} characters, ${first.plan.runs.length} runs; median of ${repeats} after warm-up`);
-console.log(row("parse", parseMs));
-console.log(row("parse + check", checkMs));
-console.log(row("parse + check + compile", compileMs));
-console.log(`  check and compile cost ${(compileMs.median / parseMs.median).toFixed(2)}x parsing alone; ${rate(compileMs.median).toLocaleString("en")} lines/s is ${(rate(compileMs.median) / GOAL).toFixed(2)}x the goal of ${GOAL.toLocaleString("en")}`);
+// Run as a script (`node bench/dsl.js [lines]`), not when imported by bench/run.js.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -13,15 +13,41 @@ export function defaultIntermediate(family: "llama" | "gpt2" | "bert", hidden: n
   return 16 * Math.ceil(Math.round((8 * hidden) / 3) / 16);
 }
 
-/** Task generators: their parameters and defaults. `spam` is real text and has none. */
-export const TASK_PARAMS: Record<string, Record<string, { default: number; min: number; max: number; summary: string }>> = {
-  addition: { digits: { default: 3, min: 1, max: 12, summary: "digits per operand" } },
-  subtraction: { digits: { default: 3, min: 1, max: 12, summary: "digits per operand" } },
-  multiplication: { digits: { default: 3, min: 1, max: 12, summary: "digits per operand" } },
-  arithmetic: { digits: { default: 3, min: 1, max: 12, summary: "digits per operand" } },
-  code: { lines: { default: 3, min: 1, max: 20, summary: "lines per generated program" } },
-  spam: {},
+/** One parameter of a task generator: its key in the .peft block, default and range. The plan
+ *  names it as the runtime's generator does (the record key). */
+export interface TaskParam {
+  key: string;
+  default: number;
+  min: number;
+  max: number;
+  summary: string;
+}
+
+const digits = (dflt: number): TaskParam => ({ key: "digits", default: dflt, min: 1, max: 9, summary: "digits per operand" });
+
+/** Task generators and their parameters (the ranges the runtime's generators accept). */
+export const TASK_PARAMS: Record<string, Record<string, TaskParam>> = {
+  addition: { digits: digits(3) },
+  subtraction: { digits: digits(3) },
+  multiplication: { digits: digits(2) },
+  arithmetic: { digits: digits(3) },
+  code: { lines: { key: "lines", default: 3, min: 1, max: 26, summary: "assignments per generated program" } },
+  spam: { maxChars: { key: "max_chars", default: 400, min: 20, max: 100_000, summary: "longest message kept, in characters" } },
 };
+
+/** Operators of the arithmetic tasks. */
+const TASK_OPS: Record<string, ("+" | "-" | "*")[]> = { addition: ["+"], subtraction: ["-"], multiplication: ["*"], arithmetic: ["+", "-", "*"] };
+
+/**
+ * How many distinct examples an arithmetic task can generate (operands in [0, 10^digits); a−b and
+ * b−a are one prompt), or null when the task's space is not counted here.
+ */
+export function taskSpace(task: string, params: Record<string, number>): number | null {
+  const ops = TASK_OPS[task];
+  if (!ops) return null;
+  const range = 10 ** (params.digits ?? 0);
+  return ops.reduce((n, op) => n + (op === "-" ? (range * (range + 1)) / 2 : range * range), 0);
+}
 
 /** Example counts of the built-in tasks. */
 export const TASK_SPLITS: Splits = { train: 2000, validation: 200, test: 200 };

@@ -6,7 +6,7 @@ import type { Arg, Block, Property, ScalarArg } from "./ast.js";
 import type { DiagnosticId } from "./catalogue.js";
 import type { MessageArgs } from "./diagnostics.js";
 import type { Reporter, Spanned } from "./report.js";
-import { clip, closest, didYouMean, quoteList } from "./suggest.js";
+import { clip, didYouMean, quoteList } from "./suggest.js";
 
 /** A length in steps, or a fraction of the run's training steps (`10%`). */
 export type Amount = { kind: "steps"; steps: number } | { kind: "fraction"; fraction: number };
@@ -308,6 +308,3 @@ export function readBlock<S extends Schema>(block: Block | null, schema: S, titl
   }
   return out as Fields<S>;
 }
-
-/** The closest known word, for callers that build their own messages. */
-export { closest };

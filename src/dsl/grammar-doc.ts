@@ -6,6 +6,9 @@ import {
   Alternation, Alternative, NonTerminal, Option, Repetition, RepetitionMandatory, RepetitionMandatoryWithSeparator,
   Lexer, RepetitionWithSeparator, Terminal, createSyntaxDiagramsCode, generateCstDts, type IProduction, type TokenType,
 } from "chevrotain";
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
 import { BEAM_DEFAULTS, TASK_PARAMS } from "./defaults.js";
 import type { Schema } from "./fields.js";
 import { ALL_TOKENS, KEYWORDS, Key, Name, Stray, StringLit, keywordText } from "./lexer.js";
@@ -129,7 +132,7 @@ function blocksSection(): string {
     "### model: `hf \"folder\"`", "", table(HF_MODEL_SCHEMA),
     "### model: `pretrained`", "", table(PRETRAINED_MODEL_SCHEMA),
     "### data: tasks", "",
-    ...Object.entries(TASK_PARAMS).map(([task, params]) => `- \`${task}\`: ${Object.keys(params).length === 0 ? "no parameters" : Object.entries(params).map(([k, p]) => `\`${k}\` (default ${p.default}, ${p.min}–${p.max})`).join(", ")}`),
+    ...Object.entries(TASK_PARAMS).map(([task, params]) => `- \`${task}\`: ${Object.keys(params).length === 0 ? "no parameters" : Object.values(params).map((p) => `\`${p.key}\` (default ${p.default}, ${p.min}–${p.max}: ${p.summary})`).join(", ")}`),
     "", "Every task block also takes:", "", table(Object.fromEntries(Object.entries(taskDataSchema("spam")))),
     "### data: `jsonl \"file\"`", "", table(JSONL_DATA_SCHEMA),
     "### adapter: `lora`, `dora`", "", table(LORA_SCHEMA),
@@ -178,7 +181,25 @@ export function grammarMarkdown(): string {
 
 /** The railroad-diagram page (Chevrotain's diagrams, drawn from the serialized grammar). */
 export function railroadHtml(): string {
-  return createSyntaxDiagramsCode(parser.getSerializedGastProductions());
+  return inlineDiagramResources(createSyntaxDiagramsCode(parser.getSerializedGastProductions()));
+}
+
+/**
+ * Chevrotain's page loads its diagram scripts and stylesheet from a CDN; we inline the copies the
+ * chevrotain package ships, so the page works offline.
+ */
+function inlineDiagramResources(html: string): string {
+  let dir = path.dirname(createRequire(import.meta.url).resolve("chevrotain"));
+  while (!fs.existsSync(path.join(dir, "diagrams", "diagrams.css"))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error("railroadHtml: chevrotain's diagrams folder was not found");
+    dir = up;
+  }
+  dir = path.join(dir, "diagrams");
+  const read = (rel: string) => fs.readFileSync(path.join(dir, rel), "utf8").replace(/<\/script/gi, "<\\/script");
+  return html
+    .replace(/<link rel='stylesheet' href='[^']*\/diagrams\/diagrams\.css'>/, () => `<style>\n${read("diagrams.css")}</style>`)
+    .replace(/<script src='[^']*\/diagrams\/([^']+)'><\/script>/g, (_, rel: string) => `<script>\n${read(rel)}</script>`);
 }
 
 /** The typed CST (src/dsl/cst-types.ts), as Chevrotain's generateCstDts writes it. */

@@ -69,7 +69,7 @@ export function taskDataSchema(task: string): Schema {
   if (cached) return cached;
   const params: Record<string, FieldSpec<Read<number>>> = {};
   for (const [name, p] of Object.entries(TASK_PARAMS[task] ?? {})) {
-    params[name] = field([name], "INT", String(p.default), p.summary, (c) => c.int(p.min, p.max));
+    params[name] = field([p.key], "INT", String(p.default), p.summary, (c) => c.int(p.min, p.max));
   }
   const schema: Schema = {
     ...params,

@@ -64,6 +64,7 @@ const CASES: Case[] = [
   { id: "snapshotAfterPeriod", text: `${BASE}beam b on lora8 { every 10 steps, snapshot 10 steps }\n${RUN.replace("lora8 on", "lora8 + b on")}`, at: "10 steps", says: "snapshot offset" },
   { id: "constantRange", text: "adapter a = lora {}\nbeam b on a { top_p 0.9 -> 1.0 constant }", at: "constant" },
   { id: "longerThanContext", text: `${BASE}train { max_length 64 }\n${RUN}`, at: "64" },
+  { id: "tooManyExamples", text: "data d = addition { digits 1 }", at: "1", says: "asks for 2400 examples, but addition with digits 1 has only 100" },
   { id: "adaloraWindow", text: `${BASE}adapter ada = adalora { tinit 600, tfinal 500 }\ntrain { steps 1000 }\nrun r = base + ada on sums`, at: "500" },
   { id: "oddPeriod", text: `${BASE}beam b on lora8 { every 51 steps }\nrun r = base + lora8 + b on sums`, at: "51 steps" },
   { id: "highLearningRate", text: `${BASE}train { lr 0.5 }\n${RUN}`, at: "0.5" },

@@ -76,7 +76,7 @@ describe("examples", () => {
     expectAll("builtin model", [...keysOf(LLAMA_MODEL_SCHEMA), ...keysOf(BUILTIN_MODEL_SCHEMA)]);
     expectAll("hf model", keysOf(HF_MODEL_SCHEMA));
     expectAll("pretrained model", keysOf(PRETRAINED_MODEL_SCHEMA));
-    for (const task of Object.keys(TASK_PARAMS)) expectAll(`task ${task}`, Object.keys(TASK_PARAMS[task]!));
+    for (const task of Object.keys(TASK_PARAMS)) expectAll(`task ${task}`, Object.values(TASK_PARAMS[task]!).map((p) => p.key));
     expectAll("task data", keysOf(taskDataSchema("spam")));
     expectAll("jsonl data", keysOf(JSONL_DATA_SCHEMA));
     expectAll("lora", keysOf(LORA_SCHEMA));

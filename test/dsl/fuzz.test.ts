@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compile, diagnosticsToJson, renderDiagnostics } from "../../src/dsl/index.js";
+import { compile, diagnosticsToJson, renderDiagnostics, type CompileResult } from "../../src/dsl/index.js";
 import { ROOT, exampleFiles } from "./helpers.js";
 
 const CASES = 1200;
@@ -73,7 +73,7 @@ describe("fuzzing the examples", () => {
       const main = mains[i % mains.length]!;
       const text = mutate(files[main]!, random);
       const input = { ...files, [main]: text };
-      let result;
+      let result: CompileResult;
       try {
         result = compile({ main, files: input });
       } catch (err) {

@@ -1,12 +1,13 @@
 // Data: built-in task generators and JSONL files.
 
 import type * as Ast from "../ast.js";
-import { DATA_SEED, JSONL_FIELDS, JSONL_SPLITS, TASK_PARAMS, TASK_SPLITS } from "../defaults.js";
+import { DATA_SEED, JSONL_FIELDS, JSONL_SPLITS, TASK_PARAMS, TASK_SPLITS, taskSpace } from "../defaults.js";
 import { readBlock } from "../fields.js";
 import { planPath } from "../paths.js";
 import type { JsonlDataSpec, TaskDataSpec, TaskName, TokenizerSpec } from "../plan.js";
 import { JSONL_DATA_SCHEMA, taskDataSchema } from "../schema-models.js";
 import { didYouMean, quoteList } from "../suggest.js";
+import type { Spanned } from "../report.js";
 import type { Analysis, DataInfo } from "./analysis.js";
 import { defineCheck } from "./registry.js";
 
@@ -29,7 +30,7 @@ defineCheck("interpret", "DataDecl", "data-form", (decl, a) => {
 
 function taskData(decl: Ast.DataDecl, task: TaskName, a: Analysis): DataInfo {
   if (decl.path) a.reporter.report("extraValue", { found: `string "${decl.path.value}"`, prop: `'${task}'`, hint: ": only 'jsonl' data takes a file path" }, decl.file, decl.path);
-  const f = readBlock(decl.block, taskDataSchema(task), `the ${task} task`, decl.file, a.reporter) as Record<string, { value: { value: unknown } } | undefined>;
+  const f = readBlock(decl.block, taskDataSchema(task), `the ${task} task`, decl.file, a.reporter) as Record<string, { value: { value: unknown; node: Spanned } } | undefined>;
   const params: Record<string, number> = {};
   for (const [name, p] of Object.entries(TASK_PARAMS[task]!)) params[name] = (f[name]?.value.value as number | undefined) ?? p.default;
   const num = (key: string, dflt: number) => (f[key]?.value.value as number | undefined) ?? dflt;
@@ -42,7 +43,17 @@ function taskData(decl: Ast.DataDecl, task: TaskName, a: Analysis): DataInfo {
     seed: num("seed", DATA_SEED),
     tokenizer: tokenizer ?? { kind: "char" },
   };
+  checkTaskSpace(decl, spec, f, a);
   return { spec, tokenizerSet: tokenizer !== undefined, format: CLASSIFICATION_TASKS.includes(task) ? "classification" : "generation", node: decl.form, lineCount: null };
+}
+
+/** The splits of an arithmetic task must fit in its space of distinct prompts. */
+function checkTaskSpace(decl: Ast.DataDecl, spec: TaskDataSpec, f: Record<string, { value: { node: Spanned } } | undefined>, a: Analysis): void {
+  const space = taskSpace(spec.task, spec.params as Record<string, number>);
+  const count = spec.splits.train + spec.splits.validation + spec.splits.test;
+  if (space === null || count <= space) return;
+  const at = f.digits?.value.node ?? f.train?.value.node ?? decl.form;
+  a.reporter.report("tooManyExamples", { data: decl.name.name, count, task: spec.task, param: `digits ${spec.params.digits}`, space }, decl.file, at);
 }
 
 function jsonlData(decl: Ast.DataDecl, a: Analysis): DataInfo | null {

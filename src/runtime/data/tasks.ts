@@ -3,6 +3,7 @@
 // All examples of a task are drawn as one list of distinct items and cut into train, validation
 // and test in that order, so no prompt (or e-mail text) is in two splits.
 
+import { TASK_PARAMS } from "../../dsl/defaults.js";
 import type { Splits, TaskDataSpec, TaskName } from "../../dsl/plan.js";
 import { Rng } from "../rng.js";
 import { ARITHMETIC_ALPHABET, type ArithmeticOp, arithmeticExamples } from "./arithmetic.js";
@@ -12,15 +13,10 @@ import type { SplitExamples, TaskExamples } from "./types.js";
 
 type Params = Record<string, number | string | boolean>;
 
-/** Every task's parameters and their defaults (the one place they live). */
-export const TASK_DEFAULTS: Record<TaskName, Params> = {
-  addition: { digits: 3 },
-  subtraction: { digits: 3 },
-  multiplication: { digits: 2 },
-  arithmetic: { digits: 3 },
-  code: { lines: 3 },
-  spam: { maxChars: 400 },
-};
+/** Every task's parameters and their defaults, taken from the language's table (src/dsl/defaults.ts). */
+export const TASK_DEFAULTS = Object.fromEntries(
+  Object.entries(TASK_PARAMS).map(([task, params]) => [task, Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.default]))]),
+) as Record<TaskName, Params>;
 
 const OPS: Partial<Record<TaskName, ArithmeticOp[]>> = {
   addition: ["+"],
