@@ -21,7 +21,7 @@ export { createBeamLoraPlugin, beamExportTensors } from "./runtime/plugins/beaml
 export { createLightPeftPlugin, applyLightPeftDecisions } from "./runtime/plugins/lightpeft.js";
 export { loadDataset, Batcher, batchesOf, type Dataset, type Tokenizer } from "./runtime/data/index.js";
 export { Rng } from "./runtime/rng.js";
-export { exportAsLora } from "./runtime/adapters/export.js";
+export { exportAdapter, exportAsLora, importAdapter } from "./runtime/io/adapter-io.js";
 export * as safetensors from "./runtime/io/safetensors.js";
 export { readAdapterFolder, writeAdapterFolder } from "./runtime/io/peft-format.js";
 export * as tf from "./runtime/tf.js";

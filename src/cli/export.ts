@@ -1,13 +1,23 @@
-// Writing a finished job's adapters as PEFT-compatible folders (DIR/<run>/<seed>/adapter/).
+// Writing a finished job's adapters as PEFT folders, through the one export path (io/adapter-io.ts):
+//   <job dir>/adapter/           the LoRA-format adapter (every method folded into LoRA; the classifier
+//                                head in modules_to_save); one sub-folder per adapter when the run has several
+//   <job dir>/adapter-adalora/   AdaLoRA adapters also in PEFT's native AdaLoRA format
+//   <job dir>/pruned-base/       after Light-PEFT pruning: the pruned base in Hugging Face format; the
+//                                adapters name it, relative to their folder, as base_model_name_or_path
 import * as path from "node:path";
 import type { Plan } from "../dsl/plan.js";
-import { exportAsLora } from "../runtime/adapters/export.js";
+import { withOriginalBase } from "../runtime/adapters/export.js";
+import { writeFileAtomic } from "../runtime/io/atomic.js";
+import { exportAdapter } from "../runtime/io/adapter-io.js";
+import { saveHfModel } from "../runtime/io/hf-model.js";
 import type { JobSpec } from "../runtime/job.js";
 import type { FamilyModel } from "../runtime/models/model.js";
-import { savedModuleTensorName, writeAdapterFolder } from "../runtime/io/peft-format.js";
-import type { WritableTensor } from "../runtime/io/safetensors.js";
 
-/** The name recorded as base_model_name_or_path. */
+/** The folder names next to the adapter folder. */
+export const PRUNED_BASE_DIR = "pruned-base";
+export const ADALORA_DIR = "adapter-adalora";
+
+/** The name recorded as base_model_name_or_path when the base is not pruned. */
 export function baseModelName(plan: Plan, job: JobSpec): string {
   const spec = plan.models[job.run.model]!;
   if (spec.kind === "hf") return spec.path;
@@ -16,29 +26,42 @@ export function baseModelName(plan: Plan, job: JobSpec): string {
 }
 
 /**
- * Exports every adapter of the run: one folder when the run has one adapter, else one sub-folder
- * per adapter. A classifier head is trained fully and saved as a module to save.
+ * Exports every adapter of the run into `dir` (`<job dir>/adapter`): the folder itself when the run has
+ * one adapter, else one sub-folder per adapter; plus the AdaLoRA-format folders and the pruned base
+ * next to it (see the file comment). Returns the adapter folders written (LoRA, then AdaLoRA format).
  */
 export function exportJobAdapters(plan: Plan, job: JobSpec, model: FamilyModel, dir: string): string[] {
+  const jobDir = path.dirname(dir);
+  const folderOf = (root: string, name: string) => (job.run.adapters.length > 1 ? path.join(root, name) : root);
+  const prunedBase = job.run.prune ? savePrunedBase(plan, job, model, path.join(jobDir, PRUNED_BASE_DIR)) : null;
+  const baseFor = (folder: string) => (prunedBase ? path.relative(folder, prunedBase).split(path.sep).join("/") : baseModelName(plan, job));
+  const taskType = model.config.head === "classifier" ? "SEQ_CLS" : "CAUSAL_LM";
   const written: string[] = [];
-  const head = model.classifier;
   for (const name of job.run.adapters) {
-    const target = job.run.adapters.length > 1 ? path.join(dir, name) : dir;
-    const exp = exportAsLora(model, name, {
-      taskType: model.config.head === "classifier" ? "SEQ_CLS" : "CAUSAL_LM",
-      baseModel: baseModelName(plan, job),
-      fanInFanOut: model.config.family === "gpt2",
-      modulesToSave: head ? [head.path] : null,
-    });
-    const tensors: Record<string, WritableTensor> = { ...exp.tensors };
-    if (head) {
-      for (const [n, v] of head.params()) {
-        const param = n.slice(head.path.length + 1);
-        tensors[savedModuleTensorName(head.path, param)] = { dtype: "F32", shape: v.shape.slice(), data: v.dataSync() as Float32Array };
-      }
-    }
-    writeAdapterFolder(target, exp.config, tensors);
+    const spec = plan.adapters[name] ?? null;
+    const target = folderOf(dir, name);
+    exportAdapter(model, name, spec, target, { baseModel: baseFor(target), taskType });
     written.push(target);
+    if (spec?.method !== "adalora") continue;
+    const native = folderOf(path.join(jobDir, ADALORA_DIR), name);
+    exportAdapter(model, name, spec, native, { baseModel: baseFor(native), taskType, format: "adalora", totalStep: job.run.train.steps });
+    written.push(native);
   }
   return written;
+}
+
+/**
+ * Saves the pruned base model (with the original weights under PiSSA adapters, which the exported
+ * adapters are relative to) and a model card that says how it was made. Returns the folder.
+ */
+function savePrunedBase(plan: Plan, job: JobSpec, model: FamilyModel, dir: string): string {
+  const saved = withOriginalBase(model, () => saveHfModel(model, dir));
+  writeFileAtomic(path.join(dir, "README.md"), [
+    "---", "library_name: transformers", "tags:", "- peftlab", "- light-peft", "---", "",
+    "# Pruned base model", "",
+    `The base of run \`${job.run.name}\` (seed ${job.seed}, lr ${job.lr}) after Light-PEFT's early pruning of attention heads and FFN neurons, `
+      + `from \`${baseModelName(plan, job)}\`, written by peftlab. The run's adapters are relative to these weights.`, "",
+    ...(saved.stockReadable ? [] : [`Note: ${saved.warnings.map((w) => w.replace(`${dir}: `, "")).join("; ")}.`, ""]),
+  ].join("\n"));
+  return dir;
 }

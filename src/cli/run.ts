@@ -15,7 +15,7 @@ import { loadRunDir } from "../viz/rundir.js";
 import { renderReport } from "../viz/report.js";
 import { renderDiagnostics } from "../dsl/index.js";
 import { compileFile, processIO } from "./io.js";
-import { exportJobAdapters } from "./export.js";
+import { ADALORA_DIR, exportJobAdapters, PRUNED_BASE_DIR } from "./export.js";
 import { LineProgress, type ProgressSink, QuietProgress, TtyProgress, formatDuration } from "./progress.js";
 import { acquireLock, jobFolder, JsonlWriter, LockError } from "./rundir.js";
 import type { Command } from "./commands.js";
@@ -168,7 +168,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       const resuming = args.resume && fs.existsSync(path.join(ckDir, "state.json"));
       if (!resuming) {
         fs.rmSync(ckDir, { recursive: true, force: true });
-        fs.rmSync(path.join(dir, "adapter"), { recursive: true, force: true });
+        for (const sub of ["adapter", PRUNED_BASE_DIR, ADALORA_DIR]) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
         fs.rmSync(path.join(dir, "result.json"), { force: true });
       }
       let metrics: JsonlWriter | null = resuming ? null : new JsonlWriter(path.join(dir, "metrics.jsonl"), null);

@@ -5,7 +5,8 @@ import * as tf from "../../src/runtime/tf.js";
 import type { AdapterSpec } from "../../src/dsl/plan.js";
 import { exportAdapter, importAdapter } from "../../src/runtime/io/adapter-io.js";
 import { loadHfModel, mergeAndUnload, saveHfModel } from "../../src/runtime/io/hf-model.js";
-import { SafetensorsFile, writeSafetensors } from "../../src/runtime/io/safetensors.js";
+import { SafetensorsFile, writeSafetensors, type WritableTensor } from "../../src/runtime/io/safetensors.js";
+import { AdaLoraAdapter } from "../../src/runtime/adapters/adalora.js";
 import { injectAdapter, loraAdapters } from "../../src/runtime/inject.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import { seeded, useCpu } from "../runtime/helpers.js";
@@ -48,6 +49,21 @@ function roundTrip(model: FamilyModel, s: AdapterSpec | null, taskType: "CAUSAL_
 
 function readJson(file: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+}
+
+/** A folder as another tool would write it: the config object and the tensors, in a fresh folder. */
+function handWritten(config: Record<string, unknown>, tensors: Record<string, WritableTensor>): string {
+  const d = fresh();
+  fs.mkdirSync(d);
+  fs.writeFileSync(path.join(d, "adapter_config.json"), JSON.stringify(config));
+  writeSafetensors(path.join(d, "adapter_model.safetensors"), tensors, { format: "pt" });
+  return d;
+}
+
+/** Random [rows, cols] F32 matrices from a seeded source. */
+function matrices(seed: number): (rows: number, cols: number) => WritableTensor {
+  const rand = seeded(seed);
+  return (rows, cols) => ({ dtype: "F32", shape: [rows, cols], data: Float32Array.from({ length: rows * cols }, () => rand() - 0.5) });
 }
 
 describe("export → import gives identical outputs", () => {
@@ -182,25 +198,21 @@ describe("golden: names, shapes and config keys", () => {
 describe("import of folders written by HF PEFT", () => {
   it("reads suffix rank/alpha patterns, rsLoRA, `.default.` infixes and unknown keys", () => {
     const m = hfModel("llama");
-    const d = fresh();
-    fs.mkdirSync(d);
-    fs.writeFileSync(path.join(d, "adapter_config.json"), JSON.stringify({
-      alpha_pattern: { "layers.1.self_attn.v_proj": 3 }, auto_mapping: null, base_model_name_or_path: "meta-llama/x", bias: "none",
-      eva_config: null, exclude_modules: null, fan_in_fan_out: false, inference_mode: true, init_lora_weights: true, layer_replication: null,
-      layers_pattern: null, layers_to_transform: null, loftq_config: {}, lora_alpha: 16, lora_bias: false, lora_dropout: 0.1,
-      megatron_config: null, megatron_core: "megatron.core", modules_to_save: null, peft_type: "LORA", peft_version: "0.15.2", r: 8,
-      rank_pattern: { v_proj: 2 }, revision: null, target_modules: ["v_proj", "q_proj"], task_type: "CAUSAL_LM", trainable_token_indices: null,
-      use_dora: false, use_rslora: true, some_future_key: 1,
-    }));
-    const rand = seeded(5);
-    const mat = (rows: number, cols: number) => ({ dtype: "F32" as const, shape: [rows, cols], data: Float32Array.from({ length: rows * cols }, () => rand() - 0.5) });
+    const mat = matrices(5);
     const tensors = {
       "base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight": mat(8, 16),
       "base_model.model.model.layers.0.self_attn.q_proj.lora_B.default.weight": mat(16, 8),
       "base_model.model.model.layers.1.self_attn.v_proj.lora_A.default.weight": mat(2, 16),
       "base_model.model.model.layers.1.self_attn.v_proj.lora_B.default.weight": mat(8, 2),
     };
-    writeSafetensors(path.join(d, "adapter_model.safetensors"), tensors, { format: "pt" });
+    const d = handWritten({
+      alpha_pattern: { "layers.1.self_attn.v_proj": 3 }, auto_mapping: null, base_model_name_or_path: "meta-llama/x", bias: "none",
+      eva_config: null, exclude_modules: null, fan_in_fan_out: false, inference_mode: true, init_lora_weights: true, layer_replication: null,
+      layers_pattern: null, layers_to_transform: null, loftq_config: {}, lora_alpha: 16, lora_bias: false, lora_dropout: 0.1,
+      megatron_config: null, megatron_core: "megatron.core", modules_to_save: null, peft_type: "LORA", peft_version: "0.15.2", r: 8,
+      rank_pattern: { v_proj: 2 }, revision: null, target_modules: ["v_proj", "q_proj"], task_type: "CAUSAL_LM", trainable_token_indices: null,
+      use_dora: false, use_rslora: true, some_future_key: 1,
+    }, tensors);
     const before = outputsOf(m);
     const res = importAdapter(m, d, "peft");
     expect(res.warnings).toEqual([expect.stringContaining('unknown key "some_future_key" is ignored')]);
@@ -215,6 +227,44 @@ describe("import of folders written by HF PEFT", () => {
     const got = q.deltaWeight();
     expect(maxAbsDiff(got.dataSync(), want.dataSync())).toBeLessThan(1e-6);
     [want, got].forEach((t) => t.dispose());
+    expect(maxAbsDiff(outputsOf(m), before)).toBeGreaterThan(1e-3);
+    m.dispose();
+  });
+});
+
+describe("import of AdaLoRA folders (peft_type ADALORA)", () => {
+  it("reads PEFT's names (`.default` infixes, no `.weight`), per-module kept ranks and a modules_to_save head", () => {
+    const m = hfModel("bert");
+    const q0 = "bert.encoder.layer.0.attention.self.query";
+    const v1 = "bert.encoder.layer.1.attention.self.value";
+    const mat = matrices(8);
+    const tensors: Record<string, WritableTensor> = {
+      [`base_model.model.${q0}.lora_A.default`]: mat(2, 16), [`base_model.model.${q0}.lora_E.default`]: mat(2, 1), [`base_model.model.${q0}.lora_B.default`]: mat(16, 2),
+      [`base_model.model.${v1}.lora_A.default`]: mat(1, 16), [`base_model.model.${v1}.lora_E.default`]: mat(1, 1), [`base_model.model.${v1}.lora_B.default`]: mat(16, 1),
+      "base_model.model.classifier.modules_to_save.default.weight": mat(3, 16),
+      "base_model.model.classifier.modules_to_save.default.bias": { dtype: "F32", shape: [3], data: Float32Array.from([0.5, -1, 2]) },
+    };
+    const d = handWritten({
+      peft_type: "ADALORA", task_type: "SEQ_CLS", init_r: 4, target_r: 2, lora_alpha: 6, lora_dropout: 0.1, r: 8,
+      target_modules: ["query", "value"], modules_to_save: ["classifier"], total_step: 10,
+      rank_pattern: { [`${q0}.lora_E`]: [true, false, true, false], [`${v1}.lora_E`]: [false, false, false, true] },
+    }, tensors);
+    const before = outputsOf(m);
+    const res = importAdapter(m, d, "ada");
+    expect(res.config.peft_type).toBe("ADALORA");
+    expect(res.modules).toEqual([q0, v1]);
+    const a = m.linears().get(q0)!.adapters.get("ada") as AdaLoraAdapter;
+    expect(a).toBeInstanceOf(AdaLoraAdapter);
+    expect([a.rank, a.ranknum, a.dropout]).toEqual([2, 4, 0.1]);
+    expect(a.scale).toBeCloseTo(6 / (4 + 1e-5), 12);
+    const t = (n: string, shape: number[]) => tf.tensor(tensors[n]!.data, shape);
+    const want = tf.tidy(() => tf.mul(tf.matMul(t(`base_model.model.${q0}.lora_B.default`, [16, 2]),
+      tf.mul(t(`base_model.model.${q0}.lora_A.default`, [2, 16]), t(`base_model.model.${q0}.lora_E.default`, [2, 1]))), 6 / (4 + 1e-5)));
+    const got = a.deltaWeight();
+    expect(maxAbsDiff(got.dataSync(), want.dataSync())).toBeLessThan(1e-6);
+    tf.dispose([want, got]);
+    expect(Array.from(m.classifier!.bias!.dataSync())).toEqual([0.5, -1, 2]);
+    expect(maxAbsDiff(m.classifier!.weight.dataSync(), tensors["base_model.model.classifier.modules_to_save.default.weight"]!.data)).toBe(0);
     expect(maxAbsDiff(outputsOf(m), before)).toBeGreaterThan(1e-3);
     m.dispose();
   });

@@ -7,11 +7,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tf.js";
 import type { AdaLoraSpec, Plan, RunSpec } from "../../src/dsl/plan.js";
 import { AdaLoraAdapter } from "../../src/runtime/adapters/adalora.js";
-import { exportAdaLora } from "../../src/runtime/adapters/adalora-format.js";
 import { checkAdapterSpec } from "../../src/runtime/adapters/build.js";
-import { exportAsLora } from "../../src/runtime/adapters/export.js";
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "../../src/runtime/checkpoint.js";
 import { injectAdapter } from "../../src/runtime/inject.js";
+import { exportAdaLora, exportAsLora } from "../../src/runtime/io/adapter-io.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   type AdaLoraPlugin, ImportanceEma, adaloraPluginsFor, budgetAt, clipCoefficient, createAdaLoraPlugin, maskToBudget, phaseAt, validateAdaLoraSchedule,
@@ -275,7 +274,7 @@ describe("AdaLoRA export", () => {
 
   it("writes PEFT's AdaLoRA format: sliced lora_A / lora_E / lora_B without .weight and rank_pattern by lora_E name", () => {
     const model = allocated();
-    const { config, tensors } = exportAdaLora(model, "ada", { taskType: "CAUSAL_LM", spec: SPEC, totalStep: T });
+    const { config, tensors } = exportAdaLora(model, "ada", adapterSpec({ method: "adalora", alpha: 8, adalora: SPEC }), { taskType: "CAUSAL_LM", totalStep: T });
     expect(config).toMatchObject({ peft_type: "ADALORA", init_r: 4, target_r: 2, tinit: 2, tfinal: 3, deltaT: 2, beta1: 0.85, beta2: 0.85, orth_reg_weight: 0.5, total_step: T, lora_alpha: 8, r: 8 });
     const q0 = "model.layers.0.self_attn.q_proj";
     expect(config.rank_pattern![`${q0}.lora_E`]).toEqual([true, true, true, false]);
@@ -288,7 +287,7 @@ describe("AdaLoRA export", () => {
 
   it("folds into plain LoRA: A' = (A⊙E)[kept], B' = B[:, kept], alpha = scale·r' per module", () => {
     const model = allocated();
-    const exp = exportAsLora(model, "ada", { taskType: "CAUSAL_LM" });
+    const exp = exportAsLora(model, "ada", null, { taskType: "CAUSAL_LM" });
     const mods = adapters(model);
     expect(exp.modules.map((m) => m.rank)).toEqual(mods.map((a) => a.keptRank));
     const scale = 8 / (4 + 1e-5);

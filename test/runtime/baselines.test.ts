@@ -7,11 +7,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tf.js";
 import type { AdapterSpec } from "../../src/dsl/plan.js";
 import { AdaLoraAdapter } from "../../src/runtime/adapters/adalora.js";
-import { attachAdaLoraFolder, exportAdaLora, readAdaLoraFolder, writeAdaLoraFolder } from "../../src/runtime/adapters/adalora-format.js";
-import { exportAsLora } from "../../src/runtime/adapters/export.js";
-import { attachAdapterFolder } from "../../src/runtime/adapters/import.js";
 import { injectAdapter } from "../../src/runtime/inject.js";
-import { readAdapterFolder, writeAdapterFolder, type ModuleShape } from "../../src/runtime/io/peft-format.js";
+import { exportAdapter, importAdapter } from "../../src/runtime/io/adapter-io.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import { createAdaLoraPlugin } from "../../src/runtime/plugins/adalora.js";
 import { Trainer, type TrainerPlugin } from "../../src/runtime/trainer.js";
@@ -52,10 +49,6 @@ function adapterVars(model: FamilyModel): tf.Variable[] {
 
 function adalorasOf(model: FamilyModel): AdaLoraAdapter[] {
   return [...model.linears().values()].map((l) => l.adapters.get(NAME)).filter((a): a is AdaLoraAdapter => a instanceof AdaLoraAdapter);
-}
-
-function moduleShapes(model: FamilyModel): Map<string, ModuleShape> {
-  return new Map([...model.linears()].map(([p, l]) => [p, { in: l.inFeatures, out: l.outFeatures }]));
 }
 
 /** Singular values of order one and an allocation-like mask on every AdaLoRA module: varied kept ranks, one module emptied. */
@@ -123,14 +116,9 @@ describe.each(FAMILIES)("%s", (family) => {
       const taskType = family === "bert" ? "SEQ_CLS" : "CAUSAL_LM";
       const folder = path.join(dir, `${family}-${c.label}-${format}`);
       const fresh = tinyModel(family);
-      if (format === "lora") {
-        const exp = exportAsLora(model, NAME, { taskType });
-        writeAdapterFolder(folder, exp.config, exp.tensors, { modules: moduleShapes(fresh) });
-        attachAdapterFolder(fresh, NAME, readAdapterFolder(folder, { modules: moduleShapes(fresh) }));
-      } else {
-        writeAdaLoraFolder(folder, exportAdaLora(model, NAME, { taskType, spec: ADALORA, totalStep: 10 }));
-        attachAdaLoraFolder(fresh, NAME, readAdaLoraFolder(folder));
-      }
+      const exported = exportAdapter(model, NAME, c.spec, folder, { baseModel: null, taskType, format, totalStep: 10 });
+      expect(exported.config.peft_type).toBe(format === "lora" ? "LORA" : "ADALORA");
+      importAdapter(fresh, folder, NAME);
       const got = outputs(fresh);
       expect(maxDiff(want, got)).toBeLessThan(2e-5);
       const plain = tinyModel(family);

@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tf.js";
 import { DoraAdapter, detach } from "../../src/runtime/adapters/dora.js";
-import { exportAsLora } from "../../src/runtime/adapters/export.js";
 import { injectAdapter } from "../../src/runtime/inject.js";
+import { exportAsLora } from "../../src/runtime/io/adapter-io.js";
 import { LoraAdapter, loraScaling } from "../../src/runtime/lora.js";
 import { Linear, inferenceCtx } from "../../src/runtime/nn.js";
 import { adapterSpec, maxDiff, perturb } from "./baselines-util.js";
@@ -113,7 +113,7 @@ describe("DoRA", () => {
   it("exports PEFT's names: lora_A.weight, lora_B.weight and lora_magnitude_vector (no .weight), use_dora true", () => {
     const model = tinyModel("gpt2");
     injectAdapter(model, "d", adapterSpec({ method: "dora", target: { regex: null, names: ["c_attn"] } }), { rand: seeded(1) });
-    const exp = exportAsLora(model, "d", { taskType: "CAUSAL_LM", fanInFanOut: true });
+    const exp = exportAsLora(model, "d", null, { taskType: "CAUSAL_LM" });
     expect(Object.keys(exp.tensors).sort()).toEqual([
       "base_model.model.transformer.h.0.attn.c_attn.lora_A.weight",
       "base_model.model.transformer.h.0.attn.c_attn.lora_B.weight",
@@ -149,7 +149,7 @@ describe("rsLoRA", () => {
     const delta = tf.tidy(() => a.delta(x, inferenceCtx()).dataSync());
     const plain = tf.tidy(() => tf.matMul(tf.matMul(x, a.A, false, true), a.B, false, true).dataSync());
     expect(maxDiff(delta, Array.from(plain, (v) => v * 3))).toBeLessThan(1e-6);
-    const exp = exportAsLora(model, "s", { taskType: "CAUSAL_LM" });
+    const exp = exportAsLora(model, "s", null, { taskType: "CAUSAL_LM" });
     expect(exp.config).toMatchObject({ use_rslora: true, r: 4, lora_alpha: 6, alpha_pattern: {}, rank_pattern: {} });
     x.dispose();
     model.dispose();

@@ -2,10 +2,10 @@
 // left in the base, and the conversion to a LoRA on the original base (PEFT's rank-2r convention).
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tf.js";
-import { exportAsLora } from "../../src/runtime/adapters/export.js";
 import { PissaLoraAdapter, pissaFactors } from "../../src/runtime/adapters/pissa.js";
 import { reconstruct, svd, truncateSvd } from "../../src/runtime/adapters/svd.js";
 import { injectAdapter } from "../../src/runtime/inject.js";
+import { exportAsLora } from "../../src/runtime/io/adapter-io.js";
 import { loraScaling } from "../../src/runtime/lora.js";
 import { Linear, inferenceCtx } from "../../src/runtime/nn.js";
 import { adapterSpec, maxDiff, perturb } from "./baselines-util.js";
@@ -126,9 +126,9 @@ describe("PiSSA export", () => {
   it.each([false, true])("converts to PEFT's rank-2r LoRA (rslora %s: alpha doubled, or ×√2) relative to the original base", (rslora) => {
     const model = tinyModel("llama");
     injectAdapter(model, "p", adapterSpec({ init: "pissa", rslora, target: { regex: null, names: ["q_proj", "v_proj"] } }), { rand: seeded(1) });
-    const exp = exportAsLora(model, "p", { taskType: "CAUSAL_LM" });
+    const exp = exportAsLora(model, "p", null, { taskType: "CAUSAL_LM" });
     expect(exp.config.r).toBe(8);
-    expect(exp.config.lora_alpha).toBe(rslora ? Number((8 * Math.SQRT2).toPrecision(15)) : 16);
+    expect(exp.config.lora_alpha).toBe(rslora ? 8 * Math.SQRT2 : 16); // alpha · √(2r / r) and alpha · 2r / r, as exact as a double holds them
     expect(exp.config.init_lora_weights).toBe(true);
     expect(exp.config.rank_pattern).toEqual({});
     // Untrained, the converted update is B·A − B₀·A₀ = 0.
@@ -138,7 +138,7 @@ describe("PiSSA export", () => {
       for (let i = 0; i < dw.length / inF; i++) for (let j = 0; j < inF; j++) for (let c = 0; c < m.rank; c++) dw[i * inF + j] += m.B[i * m.rank + c] * m.A[c * inF + j];
       expect(Math.max(...dw.map(Math.abs))).toBeLessThan(1e-6);
     }
-    const asIs = exportAsLora(model, "p", { taskType: "CAUSAL_LM", pissa: "as-is" });
+    const asIs = exportAsLora(model, "p", null, { taskType: "CAUSAL_LM", pissa: "as-is" });
     expect(asIs.config.r).toBe(4);
     expect(asIs.config.init_lora_weights).toBe("pissa");
     model.dispose();

@@ -1,153 +1,200 @@
-// Export of any adapter of a live model as a stock HF PEFT LoRA adapter (peft_type "LORA"):
-// - LoRA: A (BeamLoRA gate folded in) and B; rsLoRA kept as use_rslora;
-// - PiSSA: converted to a rank r + r₀ LoRA on the ORIGINAL base ([A; A₀], [B, −B₀]), or as-is with
-//   init_lora_weights "pissa" (then the residual base must be saved too);
-// - DoRA: A, B and `lora_magnitude_vector`, use_dora true (with the PiSSA conversion when PiSSA-initialised:
-//   DoRA depends only on W + ΔW, which the conversion preserves);
-// - AdaLoRA: folded, A' = (A ⊙ E) restricted to the kept ranks, B' = B[:, kept]; modules with no kept
-//   rank are left out of target_modules.
-// Every module's rank and an alpha that makes PEFT's scaling (alpha/r or alpha/√r) equal ours go in
-// r / lora_alpha, or in rank_pattern / alpha_pattern (keys are full module paths) where they differ.
+// The one place where each adapter kind of a live model becomes the plain tensors HF PEFT stores.
+// Naming, heads, adapter_config.json, checks and folder writing are io/adapter-io.ts's business.
+//
+// LoRA form (peft_type "LORA"), per module: A [rank, in], B [out, rank], our scaling, the lora_alpha
+// stock PEFT needs at that rank to compute the same scaling, and the DoRA magnitude [out] or null:
+// - LoRA: A with the BeamLoRA gate folded in (diag(s) · A), B. After Light-PEFT rank pruning our scaling
+//   stays alpha / r₀ (rsLoRA alpha / √r₀), so PEFT's alpha at rank r' is alpha · r' / r₀ (alpha · √(r'/r₀));
+// - PiSSA, "convert": a rank r' + r₀ LoRA on the ORIGINAL base ([A; A₀], [B, −B₀]); "as-is": the factors
+//   themselves (the base must then be the saved residual);
+// - DoRA: its LoRA part as above plus `lora_magnitude_vector` (DoRA depends only on W + ΔW, which the
+//   PiSSA conversion preserves);
+// - AdaLoRA: folded, A' = (A ⊙ E) restricted to the kept ranks, B' = B[:, kept], alpha = scale · r';
+//   modules with no kept rank are left out.
+// AdaLoRA form (peft_type "ADALORA"), per module: A, E, B sliced to the kept ranks and the keep flags.
 import * as tf from "../tf.js";
-import {
-  type AdapterConfigOptions, type LoraAdapterConfig, adapterTensorName, buildAdapterConfig,
-} from "../io/peft-format.js";
 import type { WritableTensor } from "../io/safetensors-dtypes.js";
 import { LoraAdapter } from "../lora.js";
-import type { Adapter } from "../nn.js";
+import type { Adapter, Linear } from "../nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { AdaLoraAdapter } from "./adalora.js";
 import { DoraAdapter } from "./dora.js";
 import { type PlainLora, PissaLoraAdapter, pissaConverted } from "./pissa.js";
 
-/** Settings passed through to adapter_config.json, plus how to write PiSSA adapters. */
-export interface ExportOptions extends Pick<AdapterConfigOptions, "taskType" | "baseModel" | "fanInFanOut" | "modulesToSave"> {
-  /** "convert" (default): a LoRA on the original base; "as-is": the PiSSA factors (the base must be the saved residual). */
-  pissa?: "convert" | "as-is";
-}
+/** How PiSSA adapters are written: relative to the original base ("convert") or to the residual ("as-is"). */
+export type PissaMode = "convert" | "as-is";
 
-/** One module as written. */
-export interface ExportedModule extends PlainLora {
+/** One module in PEFT's LoRA form. `path` is our module path. */
+export interface LoraModule extends PlainLora {
   path: string;
-  /** Our scaling for this module (what PEFT must reproduce). */
+  /** Our scaling for this module (what stock PEFT must reproduce). */
   scaling: number;
+  /** The lora_alpha that makes PEFT's scaling at `rank` equal `scaling`. */
+  alpha: number;
   /** DoRA magnitude [out], or null. */
   magnitude: Float32Array | null;
 }
 
-/** An adapter ready for `writeAdapterFolder`: the config and the tensors by file name. */
-export interface LoraFormatExport {
-  config: LoraAdapterConfig;
-  tensors: Record<string, WritableTensor>;
-  modules: ExportedModule[];
+/** Adapter `name` in PEFT's LoRA form: its modules in model order and the settings they share. */
+export interface LoraForm {
+  modules: LoraModule[];
+  rslora: boolean;
+  useDora: boolean;
+  dropout: number;
+  /** PiSSA factors written as they are: init_lora_weights "pissa", the base must be the residual. */
+  pissaAsIs: boolean;
 }
 
-/** Exports adapter `name` of `model` in PEFT's LoRA format (see the file comment for each method). */
-export function exportAsLora(model: FamilyModel, name: string, o: ExportOptions): LoraFormatExport {
-  const adapters: Adapter[] = [];
+/** One AdaLoRA module in PEFT's own form: A [r', in], E [r', 1], B [out, r'] and the keep flag of each init rank. */
+export interface AdaLoraModule {
+  path: string;
+  A: WritableTensor;
+  E: WritableTensor;
+  B: WritableTensor;
+  keep: boolean[];
+}
+
+/** Adapter `name` in PEFT's AdaLoRA form. `allocated` is false before the allocator's first decision. */
+export interface AdaLoraForm {
+  modules: AdaLoraModule[];
+  alpha: number;
+  dropout: number;
+  allocated: boolean;
+}
+
+/** The adapters named `name`, in model order; errors when there is none or one is merged. */
+function adaptersNamed(model: FamilyModel, name: string, where: string): Adapter[] {
+  const out: Adapter[] = [];
   for (const l of model.linears().values()) {
     const a = l.adapters.get(name);
-    if (a) adapters.push(a);
-    if (a && l.merged.has(name)) throw new Error(`Error in exportAsLora: adapter "${name}" is merged into ${l.path}; unmerge it before exporting`);
+    if (!a) continue;
+    if (l.merged.has(name)) throw new Error(`Error in ${where}: adapter "${name}" is merged into ${l.path}; unmerge it before exporting`);
+    out.push(a);
   }
-  if (adapters.length === 0) throw new Error(`Error in exportAsLora: no adapter named "${name}" is attached to the model`);
-  const mode = o.pissa ?? "convert";
-  const modules = adapters.map((a) => exportModule(a, mode)).filter((m): m is ExportedModule => m !== null);
-  if (modules.length === 0) throw new Error(`Error in exportAsLora: every module of adapter "${name}" has rank 0 (AdaLoRA masked all of them)`);
-  const rslora = adapters.some((a) => rsloraOf(a));
-  const dropout = dropoutOf(adapters[0]);
-  const pissaAsIs = mode === "as-is" && adapters.some((a) => pissaPart(a) !== null);
-  const config = loraConfigFor(modules, {
-    ...o, dropout, useRslora: rslora, useDora: adapters.some((a) => a instanceof DoraAdapter),
-    initLoraWeights: pissaAsIs ? "pissa" : true,
-  });
-  return { config, tensors: loraTensors(modules), modules };
+  if (out.length === 0) throw new Error(`Error in ${where}: no adapter named "${name}" is attached to the model`);
+  return out;
 }
 
-function exportModule(a: Adapter, mode: "convert" | "as-is"): ExportedModule | null {
+/** The LoRA part of an adapter (DoRA's inner LoRA), or null for kinds without one. */
+function loraPart(a: Adapter): LoraAdapter | null {
+  if (a instanceof DoraAdapter) return a.lora;
+  return a instanceof LoraAdapter ? a : null;
+}
+
+/** Adapter `name` of `model` in PEFT's LoRA form (see the file comment for each kind). */
+export function loraForm(model: FamilyModel, name: string, pissa: PissaMode = "convert"): LoraForm {
+  const adapters = adaptersNamed(model, name, "loraForm");
+  const modules = adapters.map((a) => loraModule(a, pissa)).filter((m): m is LoraModule => m !== null);
+  if (modules.length === 0) throw new Error(`Error in loraForm: every module of adapter "${name}" has rank 0 (AdaLoRA masked all of them)`);
+  const loras = adapters.map(loraPart).filter((l): l is LoraAdapter => l !== null);
+  const rslora = loras.some((l) => l.rslora);
+  if (loras.some((l) => l.rslora !== rslora) || (rslora && loras.length < adapters.length)) {
+    throw new Error(`Error in loraForm: adapter "${name}" mixes rsLoRA and plain scaling across modules; PEFT has one use_rslora per adapter`);
+  }
+  const first = adapters[0]!;
+  return {
+    modules,
+    rslora,
+    useDora: adapters.some((a) => a instanceof DoraAdapter),
+    dropout: first instanceof AdaLoraAdapter ? first.dropout : loraPart(first)?.dropout ?? 0,
+    pissaAsIs: pissa === "as-is" && loras.some((l) => l instanceof PissaLoraAdapter),
+  };
+}
+
+function loraModule(a: Adapter, pissa: PissaMode): LoraModule | null {
   if (a instanceof AdaLoraAdapter) return foldAdaLora(a);
-  const lora = a instanceof DoraAdapter ? a.lora : a instanceof LoraAdapter ? a : null;
-  if (!lora) throw new Error(`Error in exportAsLora: ${a.name} is a "${a.kind}" adapter, which has no LoRA form`);
+  const lora = loraPart(a);
+  if (!lora) throw new Error(`Error in loraForm: ${a.name} is a "${a.kind}" adapter, which has no LoRA form`);
   const A = lora.foldedA();
   const B = lora.B as unknown as tf.Tensor2D;
-  const plain: PlainLora = lora instanceof PissaLoraAdapter && mode === "convert"
+  const plain: PlainLora = lora instanceof PissaLoraAdapter && pissa === "convert"
     ? pissaConverted(lora, A, B)
     : { rank: A.shape[0], A: Float32Array.from(A.dataSync()), B: Float32Array.from(B.dataSync()) };
   A.dispose();
   const magnitude = a instanceof DoraAdapter ? Float32Array.from(a.magnitude.dataSync()) : null;
-  return { ...plain, path: lora.path, scaling: lora.scaling, magnitude };
+  return { ...plain, path: lora.path, scaling: lora.scaling, alpha: alphaAtRank(lora, plain.rank), magnitude };
+}
+
+/**
+ * The lora_alpha stock PEFT needs at `rank` to reproduce the adapter's scaling alpha / r₀ (rsLoRA
+ * alpha / √r₀): alpha · rank / r₀ (alpha · √(rank / r₀)); exactly alpha at rank r₀.
+ */
+export function alphaAtRank(lora: Pick<LoraAdapter, "alpha" | "rOriginal" | "rslora">, rank: number): number {
+  if (rank === lora.rOriginal) return lora.alpha;
+  return lora.rslora ? lora.alpha * Math.sqrt(rank / lora.rOriginal) : (lora.alpha * rank) / lora.rOriginal;
+}
+
+/** The ranks the allocator keeps (all before its first decision). */
+function keptIndices(a: AdaLoraAdapter): number[] {
+  return (a.keep ?? new Array<boolean>(a.rank).fill(true)).flatMap((k, i) => (k ? [i] : []));
 }
 
 /** AdaLoRA as plain LoRA: the kept ranks of A ⊙ E and B, scaling alpha / (init_r + 1e-5). Null when nothing is kept. */
-export function foldAdaLora(a: AdaLoraAdapter): ExportedModule | null {
-  const keep = (a.keep ?? new Array<boolean>(a.rank).fill(true)).flatMap((k, i) => (k ? [i] : []));
+export function foldAdaLora(a: AdaLoraAdapter): LoraModule | null {
+  const keep = keptIndices(a);
   if (keep.length === 0) return null;
   const [A, B] = tf.tidy(() => {
     const idx = tf.tensor1d(keep, "int32");
     return [tf.gather(tf.mul(a.A, a.E), idx, 0), tf.gather(a.B, idx, 1)];
   });
-  const out: ExportedModule = {
-    path: a.path, rank: keep.length, A: Float32Array.from(A.dataSync()), B: Float32Array.from(B.dataSync()), scaling: a.scale, magnitude: null,
+  const out: LoraModule = {
+    path: a.path, rank: keep.length, A: Float32Array.from(A.dataSync()), B: Float32Array.from(B.dataSync()),
+    scaling: a.scale, alpha: a.scale * keep.length, magnitude: null,
   };
-  A.dispose();
-  B.dispose();
+  tf.dispose([A, B]);
   return out;
 }
 
-function pissaPart(a: Adapter): PissaLoraAdapter | null {
-  const lora = a instanceof DoraAdapter ? a.lora : a;
-  return lora instanceof PissaLoraAdapter ? lora : null;
+/** Adapter `name` of `model` in PEFT's AdaLoRA form (every module must be AdaLoRA). */
+export function adaloraForm(model: FamilyModel, name: string): AdaLoraForm {
+  const adapters = adaptersNamed(model, name, "adaloraForm");
+  const bad = adapters.find((a) => !(a instanceof AdaLoraAdapter));
+  if (bad) throw new Error(`Error in adaloraForm: adapter "${name}" is a "${bad.kind}" adapter on some modules; only AdaLoRA has PEFT's AdaLoRA form`);
+  const ada = adapters as AdaLoraAdapter[];
+  const allocated = ada.every((a) => a.keep !== null);
+  const modules = ada.map((a): AdaLoraModule => {
+    const keep = keptIndices(a);
+    const parts = tf.tidy(() => {
+      const idx = tf.tensor1d(keep, "int32");
+      return [tf.gather(a.A, idx, 0), tf.gather(a.E, idx, 0), tf.gather(a.B, idx, 1)];
+    });
+    const [A, E, B] = parts.map((t): WritableTensor => ({ dtype: "F32", shape: [...t.shape], data: Float32Array.from(t.dataSync()) }));
+    tf.dispose(parts);
+    return { path: a.path, A: A!, E: E!, B: B!, keep: a.keep ? [...a.keep] : new Array<boolean>(a.rank).fill(true) };
+  });
+  return { modules, alpha: ada[0]!.alpha, dropout: ada[0]!.dropout, allocated };
 }
 
-function rsloraOf(a: Adapter): boolean {
-  if (a instanceof DoraAdapter) return a.lora.rslora;
-  return a instanceof LoraAdapter ? a.rslora : false;
-}
-
-function dropoutOf(a: Adapter): number {
-  if (a instanceof DoraAdapter) return a.lora.dropout;
-  if (a instanceof LoraAdapter || a instanceof AdaLoraAdapter) return a.dropout;
-  return 0;
-}
-
-/** The alpha PEFT needs at `rank` to compute `scaling` (alpha/r, or alpha/√r with rsLoRA), without float noise. */
-export function alphaFor(rank: number, scaling: number, rslora: boolean): number {
-  const alpha = rslora ? scaling * Math.sqrt(rank) : scaling * rank;
-  return Number(alpha.toPrecision(15));
+/** The PiSSA adapters of a Linear (DoRA's inner LoRA included). */
+function pissaAdapters(l: Linear): PissaLoraAdapter[] {
+  return [...l.adapters.values()].map(loraPart).filter((p): p is PissaLoraAdapter => p instanceof PissaLoraAdapter);
 }
 
 /**
- * adapter_config.json for `modules`: the most common (rank, alpha) pair becomes r / lora_alpha and
- * the others go to rank_pattern / alpha_pattern under their full module paths.
+ * Runs `fn` while every Linear with PiSSA adapters holds its original weight W_res + Σ s·B₀·A₀ (what a
+ * "convert" export is relative to), and puts the residual back afterwards: for saving the base a
+ * converted adapter goes with.
  */
-export function loraConfigFor(
-  modules: readonly Pick<ExportedModule, "path" | "rank" | "scaling">[],
-  o: Omit<AdapterConfigOptions, "r" | "alpha" | "targetModules" | "rankPattern" | "alphaPattern">,
-): LoraAdapterConfig {
-  const rslora = o.useRslora ?? false;
-  const pairs = modules.map((m) => ({ path: m.path, r: m.rank, alpha: alphaFor(m.rank, m.scaling, rslora) }));
-  const counts = new Map<string, number>();
-  for (const p of pairs) counts.set(`${p.r}/${p.alpha}`, (counts.get(`${p.r}/${p.alpha}`) ?? 0) + 1);
-  let best = pairs[0];
-  for (const p of pairs) if (counts.get(`${p.r}/${p.alpha}`)! > counts.get(`${best.r}/${best.alpha}`)!) best = p;
-  const rankPattern: Record<string, number> = {};
-  const alphaPattern: Record<string, number> = {};
-  for (const p of pairs) {
-    if (p.r !== best.r) rankPattern[p.path] = p.r;
-    if (p.alpha !== best.alpha) alphaPattern[p.path] = p.alpha;
+export function withOriginalBase<T>(model: FamilyModel, fn: () => T): T {
+  const residuals: [Linear, tf.Tensor][] = [];
+  try {
+    for (const l of model.linears().values()) {
+      const pissa = pissaAdapters(l);
+      if (pissa.length === 0) continue;
+      const original = tf.tidy(() => pissa.reduce<tf.Tensor>((w, p) => {
+        const b0 = tf.tensor2d(p.B0, [l.outFeatures, p.r0]);
+        const a0 = tf.tensor2d(p.A0, [p.r0, l.inFeatures]);
+        return tf.add(w, tf.mul(tf.matMul(b0, a0), p.scaling));
+      }, l.weight));
+      residuals.push([l, tf.clone(l.weight)]);
+      l.weight.assign(original);
+      original.dispose();
+    }
+    return fn();
+  } finally {
+    for (const [l, w] of residuals) {
+      l.weight.assign(w);
+      w.dispose();
+    }
   }
-  return buildAdapterConfig({ ...o, r: best.r, alpha: best.alpha, targetModules: pairs.map((p) => p.path), rankPattern, alphaPattern });
-}
-
-/** The safetensors entries of `modules` (lora_A.weight, lora_B.weight, lora_magnitude_vector). */
-export function loraTensors(modules: readonly ExportedModule[]): Record<string, WritableTensor> {
-  const out: Record<string, WritableTensor> = {};
-  for (const m of modules) {
-    const inF = m.A.length / m.rank;
-    const outF = m.B.length / m.rank;
-    out[adapterTensorName(m.path, "lora_A")] = { dtype: "F32", shape: [m.rank, inF], data: m.A };
-    out[adapterTensorName(m.path, "lora_B")] = { dtype: "F32", shape: [outF, m.rank], data: m.B };
-    if (m.magnitude) out[adapterTensorName(m.path, "lora_magnitude_vector")] = { dtype: "F32", shape: [m.magnitude.length], data: m.magnitude };
-  }
-  return out;
 }

@@ -1,28 +1,32 @@
-// LoRA adapters of a live model ⇄ Hugging Face PEFT adapter folders.
+// Adapters of a live model ⇄ Hugging Face PEFT adapter folders: the one export path and the one
+// import path. adapters/export.ts turns each adapter kind into plain tensors and adapters/import.ts
+// attaches read tensors; this file does the rest: HF module names (RoBERTa: `roberta.*`, its head
+// `classifier`), the classifier head in `modules_to_save`, target_modules, adapter_config.json,
+// consistency checks and the folder itself.
 //
-// Export folds every method-specific state into plain LoRA, so stock PEFT computes exactly our
-// forward pass  y = W x + scaling · B (A x):
-//   - BeamLoRA gates go into A (A' = diag(s) · A, `LoraAdapter.foldedA`);
-//   - our scaling stays alpha / r_original after Light-PEFT rank pruning, while PEFT computes
-//     alpha' / r' from the config: modules whose rank r' differs from the config's r get a
-//     `rank_pattern` entry, and modules whose required alpha' = scaling · r' (rsLoRA: scaling · √r')
-//     differs from lora_alpha get an `alpha_pattern` entry. Pattern keys are full module paths, each
-//     checked to match exactly one module of the model under PEFT's `(.*\.)?(key)$` rule.
-// `target_modules` is the plan's selector when stock PEFT would select exactly the adapted modules
-// with it, else the list of adapted module paths.
+// LoRA format (peft_type "LORA", the default): every method folds into plain LoRA so stock PEFT
+// computes our forward pass y = W x + scaling · B (A x) (+ DoRA's magnitude). The most common
+// (rank, alpha) pair, or the plan's when a module has it, becomes r / lora_alpha; every other module
+// gets a `rank_pattern` / `alpha_pattern` entry under its full module path, each checked to match only
+// that module under PEFT's `(.*\.)?(key)$` rule, and every module's scaling as PEFT will compute it is
+// checked against ours. `target_modules` is the plan's selector when stock PEFT would select exactly
+// the adapted modules with it, else the list of adapted module paths.
+// AdaLoRA format (peft_type "ADALORA", AdaLoRA adapters only): PEFT's own folder (adapters/adalora-format.ts).
 
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AdapterSpec } from "../../dsl/plan.js";
 import * as tf from "../tf.js";
-import type { Linear } from "../nn.js";
-import { LoraAdapter, loraScaling } from "../lora.js";
+import { loraScaling } from "../lora.js";
 import type { FamilyModel } from "../models/model.js";
 import type { FamilyConfig } from "../models/config.js";
+import { type LoraModule, type PissaMode, adaloraForm, loraForm } from "../adapters/export.js";
+import { type AdaLoraAdapterConfig, adaloraTensorName, buildAdaLoraConfig, readAdaLoraFolder, writeAdaLoraFolder } from "../adapters/adalora-format.js";
+import { attachAdaLora, attachLora } from "../adapters/import.js";
 import { exportTensorName, normaliseTensorName } from "./hf-config.js";
 import {
-  ADAPTER_CONFIG_FILE, ADAPTER_PREFIX, ADAPTER_WEIGHTS_FILE, AdapterFormatError, adapterTensorName, buildAdapterConfig, matchesTargetModules, patternMatches, readAdapterFolder,
-  resolvePattern, savedModuleTensorName, selectorToModules, writeAdapterFolder,
-  type LoraAdapterConfig, type ModuleList, type ModuleShape, type TaskType,
+  ADAPTER_CONFIG_FILE, ADAPTER_PREFIX, ADAPTER_WEIGHTS_FILE, AdapterFormatError, adapterTensorName, buildAdapterConfig, matchesTargetModules, patternMatches,
+  readAdapterFolder, resolvePattern, selectorToModules, writeAdapterFolder, type LoraAdapterConfig, type ModuleList, type ModuleShape, type TaskType,
 } from "./peft-format.js";
 import type { Tensor, WritableTensor } from "./safetensors.js";
 
@@ -40,16 +44,16 @@ export function canonicalModulePath(hf: string, cfg: FamilyConfig): string | nul
 /** Every module path of the model as PEFT sees them (linears, their containers, norms, embeddings). */
 function allModulePaths(model: FamilyModel): string[] {
   const out = new Set<string>();
-  const cfg = model.config;
   for (const name of model.stateDict().keys()) {
-    const parts = exportTensorName(name, cfg).split(".").slice(0, -1);
+    const parts = exportTensorName(name, model.config).split(".").slice(0, -1);
     for (let i = 1; i <= parts.length; i++) out.add(parts.slice(0, i).join("."));
   }
   return [...out];
 }
 
-function stockSelects(target: ModuleList, paths: string[]): string[] {
-  return paths.filter((p) => matchesTargetModules(target, p));
+/** Input and output sizes of every linear module, by HF module path. */
+function moduleShapes(model: FamilyModel): Map<string, ModuleShape> {
+  return new Map([...model.linears()].map(([canon, l]) => [hfModulePath(canon, model.config), { in: l.inFeatures, out: l.outFeatures }]));
 }
 
 /** The plan's selector when stock PEFT selects exactly `adapted` with it, else the adapted paths. */
@@ -57,118 +61,19 @@ function targetModules(model: FamilyModel, adapted: string[], spec: AdapterSpec 
   const hasExclude = spec !== null && (spec.exclude.regex !== null || spec.exclude.names.length > 0);
   const fromSpec = spec && !hasExclude ? selectorToModules(spec.target) : null;
   if (fromSpec !== null) {
-    const picked = stockSelects(fromSpec, allModulePaths(model)).sort();
+    const picked = allModulePaths(model).filter((p) => matchesTargetModules(fromSpec, p)).sort();
     const want = [...adapted].sort();
     if (picked.length === want.length && picked.every((p, i) => p === want[i])) return fromSpec;
   }
   return [...adapted];
 }
 
-/** The lora_alpha stock PEFT needs at rank r' to reproduce our scaling (exact when r' = r_original). */
-export function equivalentAlpha(a: LoraAdapter): number {
-  const r = a.rank;
-  if (r === a.rOriginal) return a.alpha;
-  return a.rslora ? a.scaling * Math.sqrt(r) : a.scaling * r;
-}
-
-function mostCommon(xs: number[]): number {
-  const counts = new Map<number, number>();
-  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
-  return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
-}
-
-/** Errors unless `key` matches `path` and no other module (the pattern must be unambiguous). */
-function checkUnambiguous(key: string, path: string, paths: string[]): void {
-  const hits = paths.filter((p) => patternMatches(key, p));
-  if (hits.length !== 1 || hits[0] !== path) {
-    throw new Error(`exportAdapter: pattern key "${key}" would match ${hits.map((h) => `"${h}"`).join(", ") || "nothing"} in stock PEFT, not only "${path}"`);
+/** The HF path of an adapted module; RoBERTa's head dense layer cannot carry an adapter PEFT would load. */
+function adaptedPath(model: FamilyModel, canon: string, name: string): string {
+  if (model.config.modelType === "roberta" && canon === "bert.pooler.dense") {
+    throw new Error(`exportAdapter: adapter "${name}" adapts the RoBERTa head's dense layer (classifier.dense), which PEFT saves whole in modules_to_save; leave it out of the target`);
   }
-}
-
-export interface ExportOptions {
-  /** `base_model_name_or_path` (a hub id or the base folder). */
-  baseModel: string | null;
-  taskType: TaskType;
-}
-
-export interface ExportedAdapter {
-  config: LoraAdapterConfig;
-  files: string[];
-  /** HF module paths, in model order. */
-  modules: string[];
-  warnings: string[];
-}
-
-interface Collected {
-  tensors: Record<string, WritableTensor>;
-  modules: string[];
-  shapes: Map<string, ModuleShape>;
-  adapters: Map<string, LoraAdapter>;
-}
-
-function plain(t: tf.Tensor): WritableTensor {
-  return { dtype: "F32", shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
-}
-
-/** LoRA tensors (gate folded into A) of every module carrying adapter `name`. */
-function collect(model: FamilyModel, name: string): Collected {
-  const cfg = model.config;
-  const out: Collected = { tensors: {}, modules: [], shapes: new Map(), adapters: new Map() };
-  for (const [canon, l] of model.linears()) {
-    const shape = { in: l.inFeatures, out: l.outFeatures };
-    const hf = hfModulePath(canon, cfg);
-    out.shapes.set(hf, shape);
-    const a = l.adapters.get(name);
-    if (!a) continue;
-    if (!(a instanceof LoraAdapter)) throw new Error(`exportAdapter: adapter "${name}" on ${canon} is a ${a.kind} adapter; only LoRA exports to PEFT`);
-    if (cfg.modelType === "roberta" && canon === "bert.pooler.dense") {
-      throw new Error(`exportAdapter: adapter "${name}" adapts the RoBERTa head's dense layer (classifier.dense), which PEFT saves whole in modules_to_save; leave it out of the target`);
-    }
-    const A = a.foldedA();
-    out.tensors[adapterTensorName(hf, "lora_A")] = plain(A);
-    A.dispose();
-    out.tensors[adapterTensorName(hf, "lora_B")] = plain(a.B);
-    out.modules.push(hf);
-    out.adapters.set(hf, a);
-  }
-  if (out.modules.length === 0) throw new Error(`exportAdapter: no LoRA adapter named "${name}" is attached to the model`);
-  return out;
-}
-
-/**
- * Writes adapter `name` of `model` as a PEFT folder (adapter_config.json, adapter_model.safetensors,
- * README.md). `spec` (the plan's adapter) gives r, alpha, dropout and the selector; without it the most
- * common rank and alpha of the modules are used. Classifier heads go into modules_to_save.
- */
-export function exportAdapter(model: FamilyModel, name: string, spec: AdapterSpec | null, dir: string, opts: ExportOptions): ExportedAdapter {
-  const cfg = model.config;
-  const c = collect(model, name);
-  const adapters = [...c.adapters.values()];
-  const rslora = adapters[0]!.rslora;
-  if (adapters.some((a) => a.rslora !== rslora)) throw new Error(`exportAdapter: adapter "${name}" mixes rsLoRA and plain scaling across modules`);
-  const r = spec?.r ?? mostCommon(adapters.map((a) => a.rank));
-  const alpha = spec?.alpha ?? mostCommon(adapters.map(equivalentAlpha));
-  const rankPattern: Record<string, number> = {};
-  const alphaPattern: Record<string, number> = {};
-  const paths = allModulePaths(model);
-  for (const [hf, a] of c.adapters) {
-    const alphaNeeded = equivalentAlpha(a);
-    if (a.rank !== r) rankPattern[hf] = a.rank;
-    if (alphaNeeded !== alpha) alphaPattern[hf] = alphaNeeded;
-    if (a.rank !== r || alphaNeeded !== alpha) checkUnambiguous(hf, hf, paths);
-  }
-  const head = model.classifier;
-  // PEFT saves the whole head module; RoBERTa's is `classifier` = dense (our pooler) + out_proj.
-  const modulesToSave = head ? [cfg.modelType === "roberta" ? "classifier" : hfModulePath(head.path, cfg)] : null;
-  for (const [canon, v] of headParams(model)) c.tensors[ADAPTER_PREFIX + exportTensorName(canon, cfg)] = plain(v);
-  const config = buildAdapterConfig({
-    taskType: opts.taskType, baseModel: opts.baseModel, r, alpha, dropout: spec?.dropout ?? adapters[0]!.dropout,
-    targetModules: targetModules(model, c.modules, spec), fanInFanOut: cfg.family === "gpt2", useRslora: rslora,
-    modulesToSave, initLoraWeights: spec?.init === "gaussian" ? "gaussian" : true, rankPattern, alphaPattern,
-  });
-  for (const [hf, a] of c.adapters) checkScaling(config, hf, a);
-  const written = writeAdapterFolder(dir, config, c.tensors, { modules: c.shapes });
-  return { config, files: written.files, modules: c.modules, warnings: written.warnings };
+  return hfModulePath(canon, model.config);
 }
 
 /** The parameters PEFT keeps in modules_to_save: the classifier head, and for RoBERTa the head's dense layer. */
@@ -183,87 +88,247 @@ function headParams(model: FamilyModel): [string, tf.Variable][] {
   return out;
 }
 
-/** Stock PEFT's scaling for `hf` from the config must equal ours (to float rounding). */
-function checkScaling(config: LoraAdapterConfig, hf: string, a: LoraAdapter): void {
-  const r = resolvePattern(config.rank_pattern, hf, config.r);
-  const alpha = resolvePattern(config.alpha_pattern, hf, config.lora_alpha);
-  const stock = loraScaling(alpha, r, config.use_rslora);
-  if (r !== a.rank || Math.abs(stock - a.scaling) > 1e-6 * Math.abs(a.scaling)) {
-    throw new Error(`exportAdapter: ${hf}: the config gives rank ${r} and scaling ${stock}, the adapter has rank ${a.rank} and scaling ${a.scaling}`);
+/** modules_to_save and its tensors: PEFT saves the whole head module (RoBERTa's `classifier` = dense + out_proj). */
+function headExport(model: FamilyModel): { modulesToSave: string[] | null; tensors: Record<string, WritableTensor> } {
+  const head = model.classifier;
+  if (!head) return { modulesToSave: null, tensors: {} };
+  const cfg = model.config;
+  const tensors: Record<string, WritableTensor> = {};
+  for (const [canon, v] of headParams(model)) {
+    tensors[ADAPTER_PREFIX + exportTensorName(canon, cfg)] = { dtype: "F32", shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
   }
+  return { modulesToSave: [cfg.modelType === "roberta" ? "classifier" : hfModulePath(head.path, cfg)], tensors };
+}
+
+export interface ExportOptions {
+  /** `base_model_name_or_path` (a hub id or the base folder). */
+  baseModel?: string | null;
+  taskType: TaskType;
+  /** "lora" (default): PEFT's LoRA format, every method folded into it; "adalora": PEFT's native AdaLoRA folder. */
+  format?: "lora" | "adalora";
+  /** PiSSA adapters: "convert" (default) = a LoRA on the original base; "as-is" = on the saved residual base. */
+  pissa?: PissaMode;
+  /** The run's total steps: PEFT's AdaLoRA `total_step` (AdaLoRA format only). */
+  totalStep?: number;
+}
+
+/** A LoRA-format adapter in memory: the config, the tensors by file name and the modules (HF paths). */
+export interface LoraExport {
+  config: LoraAdapterConfig;
+  tensors: Record<string, WritableTensor>;
+  modules: LoraModule[];
+}
+
+/** An AdaLoRA-format adapter in memory; `modules` are HF paths in model order. */
+export interface AdaLoraExport {
+  config: AdaLoraAdapterConfig;
+  tensors: Record<string, WritableTensor>;
+  modules: string[];
+}
+
+export interface ExportedAdapter {
+  config: LoraAdapterConfig | AdaLoraAdapterConfig;
+  files: string[];
+  /** HF module paths, in model order. */
+  modules: string[];
+  warnings: string[];
+}
+
+/** r / lora_alpha of the config: the plan's pair when a module has it, else the most common pair (first in model order on ties). */
+function configRankAlpha(modules: readonly LoraModule[], spec: AdapterSpec | null): { r: number; alpha: number } {
+  if (spec && modules.some((m) => m.rank === spec.r && m.alpha === spec.alpha)) return { r: spec.r, alpha: spec.alpha };
+  const counts = new Map<string, number>();
+  const key = (m: LoraModule) => `${m.rank}/${m.alpha}`;
+  for (const m of modules) counts.set(key(m), (counts.get(key(m)) ?? 0) + 1);
+  const best = modules.reduce((b, m) => (counts.get(key(m))! > counts.get(key(b))! ? m : b));
+  return { r: best.rank, alpha: best.alpha };
+}
+
+/** Errors unless `key` matches `path` and no other module (the pattern must be unambiguous). */
+function checkUnambiguous(key: string, path: string, paths: string[]): void {
+  const hits = paths.filter((p) => patternMatches(key, p));
+  if (hits.length !== 1 || hits[0] !== path) {
+    throw new Error(`exportAdapter: pattern key "${key}" would match ${hits.map((h) => `"${h}"`).join(", ") || "nothing"} in stock PEFT, not only "${path}"`);
+  }
+}
+
+/** Stock PEFT's rank and scaling for `m` from the config must equal ours (to float rounding). */
+function checkScaling(config: LoraAdapterConfig, m: LoraModule): void {
+  const r = resolvePattern(config.rank_pattern, m.path, config.r);
+  const alpha = resolvePattern(config.alpha_pattern, m.path, config.lora_alpha);
+  const stock = loraScaling(alpha, r, config.use_rslora);
+  if (r !== m.rank || Math.abs(stock - m.scaling) > 1e-6 * Math.abs(m.scaling)) {
+    throw new Error(`exportAdapter: ${m.path}: the config gives rank ${r} and scaling ${stock}, the adapter has rank ${m.rank} and scaling ${m.scaling}`);
+  }
+}
+
+/**
+ * Adapter `name` of `model` in PEFT's LoRA format, in memory (exportAdapter writes it). `spec` (the plan's
+ * adapter) gives the preferred r / alpha, dropout, init and the selector; it may be null.
+ */
+export function exportAsLora(model: FamilyModel, name: string, spec: AdapterSpec | null, opts: ExportOptions): LoraExport {
+  const form = loraForm(model, name, opts.pissa);
+  const modules = form.modules.map((m) => ({ ...m, path: adaptedPath(model, m.path, name) }));
+  const { r, alpha } = configRankAlpha(modules, spec);
+  const rankPattern: Record<string, number> = {};
+  const alphaPattern: Record<string, number> = {};
+  const paths = allModulePaths(model);
+  for (const m of modules) {
+    if (m.rank !== r) rankPattern[m.path] = m.rank;
+    if (m.alpha !== alpha) alphaPattern[m.path] = m.alpha;
+    if (m.rank !== r || m.alpha !== alpha) checkUnambiguous(m.path, m.path, paths);
+  }
+  const head = headExport(model);
+  const config = buildAdapterConfig({
+    taskType: opts.taskType, baseModel: opts.baseModel ?? null, r, alpha, dropout: spec?.dropout ?? form.dropout,
+    targetModules: targetModules(model, modules.map((m) => m.path), spec), fanInFanOut: model.config.family === "gpt2",
+    useRslora: form.rslora, useDora: form.useDora, modulesToSave: head.modulesToSave,
+    initLoraWeights: form.pissaAsIs ? "pissa" : spec?.init === "gaussian" ? "gaussian" : true, rankPattern, alphaPattern,
+  });
+  for (const m of modules) checkScaling(config, m);
+  const tensors: Record<string, WritableTensor> = {};
+  for (const m of modules) {
+    tensors[adapterTensorName(m.path, "lora_A")] = { dtype: "F32", shape: [m.rank, m.A.length / m.rank], data: m.A };
+    tensors[adapterTensorName(m.path, "lora_B")] = { dtype: "F32", shape: [m.B.length / m.rank, m.rank], data: m.B };
+    if (m.magnitude) tensors[adapterTensorName(m.path, "lora_magnitude_vector")] = { dtype: "F32", shape: [m.magnitude.length], data: m.magnitude };
+  }
+  return { config, tensors: { ...tensors, ...head.tensors }, modules };
+}
+
+/** AdaLoRA adapter `name` of `model` in PEFT's own AdaLoRA format, in memory. Needs the plan's AdaLoRA settings and total_step. */
+export function exportAdaLora(model: FamilyModel, name: string, spec: AdapterSpec | null, opts: ExportOptions): AdaLoraExport {
+  if (!spec?.adalora) throw new Error(`exportAdapter: adapter "${name}": PEFT's AdaLoRA format needs the plan's AdaLoRA settings (an adalora adapter spec)`);
+  if (opts.totalStep === undefined) throw new Error(`exportAdapter: adapter "${name}": PEFT's AdaLoRA format needs totalStep (the run's steps)`);
+  const form = adaloraForm(model, name);
+  const head = headExport(model);
+  const tensors: Record<string, WritableTensor> = {};
+  const rankPattern: Record<string, boolean[]> = {};
+  const modules = form.modules.map((m) => {
+    const hf = adaptedPath(model, m.path, name);
+    tensors[adaloraTensorName(hf, "lora_A")] = m.A;
+    tensors[adaloraTensorName(hf, "lora_E")] = m.E;
+    tensors[adaloraTensorName(hf, "lora_B")] = m.B;
+    rankPattern[`${hf}.lora_E`] = m.keep;
+    return hf;
+  });
+  const config = buildAdaLoraConfig({
+    taskType: opts.taskType, baseModel: opts.baseModel ?? null, fanInFanOut: model.config.family === "gpt2", modulesToSave: head.modulesToSave,
+    alpha: form.alpha, dropout: form.dropout, targetModules: modules, spec: spec.adalora, totalStep: opts.totalStep,
+    rankPattern: form.allocated ? rankPattern : null,
+  });
+  return { config, tensors: { ...tensors, ...head.tensors }, modules };
+}
+
+/**
+ * Writes adapter `name` of `model` as a PEFT folder (adapter_config.json, adapter_model.safetensors,
+ * README.md) in the LoRA format, or with `format: "adalora"` in PEFT's AdaLoRA format. `spec` (the
+ * plan's adapter) gives r, alpha, dropout, init and the selector; without it the most common rank
+ * and alpha of the modules are used. Classifier heads go into modules_to_save.
+ */
+export function exportAdapter(model: FamilyModel, name: string, spec: AdapterSpec | null, dir: string, opts: ExportOptions): ExportedAdapter {
+  if (opts.format === "adalora") {
+    const exp = exportAdaLora(model, name, spec, opts);
+    return { config: exp.config, files: writeAdaLoraFolder(dir, exp), modules: exp.modules, warnings: [] };
+  }
+  const exp = exportAsLora(model, name, spec, opts);
+  const written = writeAdapterFolder(dir, exp.config, exp.tensors, { modules: moduleShapes(model) });
+  return { config: exp.config, files: written.files, modules: exp.modules.map((m) => m.path), warnings: written.warnings };
 }
 
 // ---------------------------------------------------------------- import
 
 export interface ImportedAdapter {
-  config: LoraAdapterConfig;
+  config: LoraAdapterConfig | AdaLoraAdapterConfig;
   /** Our module paths that received the adapter, in model order. */
   modules: string[];
   warnings: string[];
 }
 
-/**
- * Attaches the adapter of a PEFT folder (ours or one written by HF PEFT) to `model` as LoRA adapters
- * named `name`, with the folder's weights, per-module ranks (rank_pattern), alphas (alpha_pattern) and
- * rsLoRA scaling. A classifier head in modules_to_save is copied into the model's head. Errors name the
- * file and the module or tensor; everything is checked before the model is changed.
- */
-export function importAdapter(model: FamilyModel, dir: string, name: string): ImportedAdapter {
-  const cfg = model.config;
-  const linears = model.linears();
-  const shapes = new Map<string, ModuleShape>();
-  for (const [canon, l] of linears) shapes.set(hfModulePath(canon, cfg), { in: l.inFeatures, out: l.outFeatures });
-  const folder = readAdapterFolder(dir, { modules: shapes });
+/** peft_type of a folder's adapter_config.json, or null when it cannot tell (the reader then reports why). */
+function peftTypeOf(dir: string): unknown {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, ADAPTER_CONFIG_FILE), "utf8")) as { peft_type?: unknown }).peft_type ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Our path of a module named in an adapter file; errors when the model has no such linear. */
+function ourPath(model: FamilyModel, hf: string, file: string): string {
+  const canon = canonicalModulePath(hf, model.config);
+  if (canon === null || !model.linears().has(canon)) throw new AdapterFormatError(file, `module "${hf}" is not a linear module of the model`);
+  return canon;
+}
+
+/** A read folder, checked, and how to attach it: nothing is changed until `attach` runs. */
+interface ReadFolder {
+  config: LoraAdapterConfig | AdaLoraAdapterConfig;
+  warnings: string[];
+  /** modules_to_save tensors by name without `base_model.model.`. */
+  saved: Map<string, Tensor>;
+  attach: () => string[];
+}
+
+function readLora(model: FamilyModel, dir: string, name: string, file: string): ReadFolder {
+  const folder = readAdapterFolder(dir, { modules: moduleShapes(model) });
   const c = folder.config;
-  if (c.use_dora) throw new AdapterFormatError(path.join(dir, ADAPTER_CONFIG_FILE), 'key "use_dora" = true is not supported: DoRA adapters cannot be imported');
-  const headCopies = savedModuleCopies(model, folder.savedModules, path.join(dir, ADAPTER_WEIGHTS_FILE));
-  for (const [hf] of folder.modules) {
-    const l = linears.get(canonicalModulePath(hf, cfg)!)!;
-    if (l.adapters.has(name)) throw new Error(`importAdapter: ${l.path} already has an adapter named "${name}"`);
-  }
-  const attached: Linear[] = [];
-  for (const [hf, m] of folder.modules) {
-    const l = linears.get(canonicalModulePath(hf, cfg)!)!;
-    const a = new LoraAdapter({
-      name, path: l.path, inFeatures: l.inFeatures, outFeatures: l.outFeatures, r: m.r,
-      alpha: resolvePattern(c.alpha_pattern, hf, c.lora_alpha), dropout: c.lora_dropout, rslora: c.use_rslora,
-      init: "kaiming", rand: () => 0.5,
-    });
-    tf.tidy(() => {
-      a.A.assign(tf.tensor(m.loraA.data as Float32Array, m.loraA.shape, "float32"));
-      a.B.assign(tf.tensor(m.loraB.data as Float32Array, m.loraB.shape, "float32"));
-    });
-    l.addAdapter(a);
-    attached.push(l);
-  }
-  for (const [v, t] of headCopies) tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, t.shape, "float32")));
-  const order = [...linears.keys()];
-  const modules = attached.map((l) => l.path).sort((p, q) => order.indexOf(p) - order.indexOf(q));
-  return { config: c, modules, warnings: folder.warnings };
+  const modules = [...folder.modules.values()].map((m) => ({
+    path: ourPath(model, m.path, file), alpha: resolvePattern(c.alpha_pattern, m.path, c.lora_alpha), A: m.loraA, B: m.loraB, magnitude: m.magnitude,
+  }));
+  const saved = [...folder.savedModules].flatMap(([hf, params]) => Object.entries(params).map(([p, t]): [string, Tensor] => [`${hf}.${p}`, t]));
+  return {
+    config: c, warnings: folder.warnings, saved: new Map(saved),
+    attach: () => attachLora(model, name, modules, { dropout: c.lora_dropout, rslora: c.use_rslora }),
+  };
+}
+
+function readAdaLora(model: FamilyModel, dir: string, name: string, file: string): ReadFolder {
+  const folder = readAdaLoraFolder(dir);
+  const c = folder.config;
+  const modules = [...folder.modules.values()].map((m) => ({ ...m, path: ourPath(model, m.path, file) }));
+  return {
+    config: c, warnings: [], saved: folder.saved,
+    attach: () => attachAdaLora(model, name, modules, { alpha: c.lora_alpha, initR: c.init_r, dropout: c.lora_dropout ?? 0 }),
+  };
 }
 
 /**
- * The variables modules_to_save tensors go into (the head; RoBERTa's head dense layer is our
- * bert.pooler.dense), all checked before anything is changed.
+ * Attaches the adapter of a PEFT folder (ours or one written by HF PEFT) to `model` as adapters named
+ * `name`: a LoRA folder as LoRA (DoRA with use_dora) with its per-module ranks (rank_pattern), alphas
+ * (alpha_pattern) and rsLoRA scaling; an AdaLoRA folder as AdaLoRA. A classifier head in
+ * modules_to_save is copied into the model's head. Errors name the file and the module or tensor;
+ * everything is checked before the model is changed.
  */
-function savedModuleCopies(model: FamilyModel, saved: Map<string, Record<string, Tensor>>, file: string): [tf.Variable, Tensor][] {
+export function importAdapter(model: FamilyModel, dir: string, name: string): ImportedAdapter {
+  const file = path.join(dir, ADAPTER_WEIGHTS_FILE);
+  const read = peftTypeOf(dir) === "ADALORA" ? readAdaLora(model, dir, name, file) : readLora(model, dir, name, file);
+  const heads = headCopies(model, read.saved, file);
+  const attached = new Set(read.attach());
+  for (const [v, t] of heads) tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, t.shape, "float32")));
+  return { config: read.config, modules: [...model.linears().keys()].filter((p) => attached.has(p)), warnings: read.warnings };
+}
+
+/**
+ * The variables modules_to_save tensors (by name without `base_model.model.`) go into: the head, and
+ * RoBERTa's head dense layer (our bert.pooler.dense). All checked before anything is changed.
+ */
+function headCopies(model: FamilyModel, saved: Map<string, Tensor>, file: string): [tf.Variable, Tensor][] {
   const cfg = model.config;
   const params = new Map(headParams(model));
   const out: [tf.Variable, Tensor][] = [];
-  for (const [hf, tensors] of saved) {
-    for (const [p, t] of Object.entries(tensors)) {
-      const canon = normaliseTensorName(`${hf}.${p}`, cfg);
-      const v = canon === null ? undefined : params.get(canon);
-      const tensorName = savedModuleTensorName(hf, p);
-      if (!v) {
-        const have = model.classifier ? `the trainable head is ${hfModulePath(model.classifier.path, cfg)}` : "the model has no trainable head";
-        throw new AdapterFormatError(file, `tensor "${tensorName}": modules_to_save module "${hf}" cannot be loaded (${have})`);
-      }
-      if (v.shape.length !== t.shape.length || v.shape.some((d, i) => d !== t.shape[i])) {
-        throw new AdapterFormatError(file, `tensor "${tensorName}": shape [${t.shape.join(", ")}] does not fit the model's [${v.shape.join(", ")}] (another number of labels?)`);
-      }
-      out.push([v, t]);
+  for (const [bare, t] of saved) {
+    const canon = normaliseTensorName(bare, cfg);
+    const v = canon === null ? undefined : params.get(canon);
+    const tensorName = ADAPTER_PREFIX + bare;
+    if (!v) {
+      const have = model.classifier ? `the trainable head is ${hfModulePath(model.classifier.path, cfg)}` : "the model has no trainable head";
+      throw new AdapterFormatError(file, `tensor "${tensorName}": this modules_to_save parameter cannot be loaded (${have})`);
     }
+    if (v.shape.length !== t.shape.length || v.shape.some((d, i) => d !== t.shape[i])) {
+      throw new AdapterFormatError(file, `tensor "${tensorName}": shape [${t.shape.join(", ")}] does not fit the model's [${v.shape.join(", ")}] (another number of labels?)`);
+    }
+    if (!(t.data instanceof Float32Array)) throw new AdapterFormatError(file, `tensor "${tensorName}" has dtype ${t.dtype}; expected a float type`);
+    out.push([v, t]);
   }
   return out;
 }
