@@ -17,7 +17,7 @@ export { LoraAdapter, loraScaling } from "./runtime/lora.js";
 export { injectAdapter, loraAdapters, SelectorError } from "./runtime/inject.js";
 export { createModel, LlamaModel, Gpt2Model, BertModel, type FamilyModel, type Block } from "./runtime/models/index.js";
 export { familyConfigFromSpec, type FamilyConfig } from "./runtime/models/config.js";
-export { createBeamLoraPlugin, beamExportTensors } from "./runtime/plugins/beamlora.js";
+export { createBeamLoraPlugin } from "./runtime/plugins/beamlora.js";
 export { createLightPeftPlugin, applyLightPeftDecisions } from "./runtime/plugins/lightpeft.js";
 export { loadDataset, Batcher, batchesOf, type Dataset, type Tokenizer } from "./runtime/data/index.js";
 export { Rng } from "./runtime/rng.js";

@@ -8,8 +8,12 @@ import { disposeBatch, toTensors } from "../../src/runtime/batch.js";
 import { Trainer, type TrainContext, type TrainerPlugin } from "../../src/runtime/trainer.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
-  beamExportTensors, capFor, createBeamLoraPlugin, globalTopPMask, pairParents, planPrune, resolveTau, topPAt,
+  capFor, createBeamLoraPlugin, globalTopPMask, pairParents, planPrune, resolveTau, topPAt,
 } from "../../src/runtime/plugins/beamlora.js";
+import { hfModulePath, exportAsLora } from "../../src/runtime/io/adapter-io.js";
+import { adapterTensorName } from "../../src/runtime/io/peft-format.js";
+import type { WritableTensor } from "../../src/runtime/io/safetensors.js";
+import { maxAbsDiff } from "../io/model-fixtures.js";
 import { randomBatch, seeded, tinyModel, useCpu, trainSpec as baseTrainSpec } from "./helpers.js";
 
 const R = 4;
@@ -78,6 +82,22 @@ function makeRun(o: RunOptions = {}) {
 const prunes = (events: RunEvent[]) => events.filter((e): e is BeamPruneEvent => e.type === "beam.prune");
 const importances = (events: RunEvent[]) => events.filter((e): e is BeamImportanceEvent => e.type === "beam.importance");
 const arr = (t: tf.Tensor) => Array.from(t.dataSync());
+
+/** An exported [rows, cols] F32 tensor as a plain matrix; fails on any other dtype or rank. */
+function f32(t: WritableTensor): { shape: [number, number]; data: number[] } {
+  expect(t.dtype).toBe("F32");
+  expect(t.shape.length).toBe(2);
+  return { shape: [t.shape[0]!, t.shape[1]!], data: Array.from(t.data as Float32Array) };
+}
+
+/** scaling · B [out, r] · A [r, in] in plain JS (float64), row-major [out, in]. */
+function plainDelta(B: { shape: [number, number]; data: number[] }, A: { shape: [number, number]; data: number[] }, scaling: number): number[] {
+  const [out, r] = B.shape;
+  const inF = A.shape[1];
+  const d = new Array<number>(out * inF).fill(0);
+  for (let o = 0; o < out; o++) for (let k = 0; k < r; k++) for (let i = 0; i < inF; i++) d[o * inF + i] += scaling * B.data[o * r + k] * A.data[k * inF + i];
+  return d;
+}
 
 beforeAll(useCpu);
 
@@ -341,25 +361,45 @@ describe("BeamLoRA plug-in", () => {
     expect(leaks).toEqual([0, 0, 0]);
   });
 
-  it("exports A with the gate folded in: scaling·B·A' equals the adapter's ΔW", () => {
+  it("exports through the PEFT path with the gate folded into A: stock PEFT rebuilds ΔW and the merged weight", () => {
     const run = makeRun();
     run.trainTo(15);
-    const exported = beamExportTensors(run.model, "default");
-    expect([...exported.keys()]).toEqual([...run.model.linears().keys()]);
+    expect(prunes(run.events).map((e) => e.step)).toEqual([10]);
+    const cfg = run.model.config;
+    const exp = exportAsLora(run.model, "default", null, { taskType: "CAUSAL_LM" });
+    const config = exp.config;
+    expect(exp.modules.map((m) => m.path)).toEqual([...run.model.linears().keys()].map((p) => hfModulePath(p, cfg)));
     let nonUniform = false;
     for (const [path, a] of adapters(run.model)) {
-      const { A, B } = exported.get(path)!;
+      const hf = hfModulePath(path, cfg);
+      const A = f32(exp.tensors[adapterTensorName(hf, "lora_A")]!);
+      const B = f32(exp.tensors[adapterTensorName(hf, "lora_B")]!);
       expect(A.shape).toEqual(a.A.shape);
       expect(B.shape).toEqual(a.B.shape);
+      // lora_A = diag(s)·A, row i of A scaled by the gate weight s_i.
       const s = a.gateWeights();
-      nonUniform ||= arr(s).some((v) => Math.abs(v - 1) > 1e-3);
+      const gate = arr(s);
       s.dispose();
-      const mine = tf.tidy(() => tf.mul(tf.matMul(tf.tensor2d(B.data, B.shape), tf.tensor2d(A.data, A.shape)), a.scaling));
+      nonUniform ||= gate.some((v) => Math.abs(v - 1) > 1e-3);
+      const inF = A.shape[1];
+      const folded = arr(a.A).map((v, i) => v * gate[Math.floor(i / inF)]);
+      expect(maxAbsDiff(A.data, folded)).toBeLessThanOrEqual(1e-6 * Math.max(1, ...folded.map(Math.abs)));
+      // Stock PEFT: r and alpha from the config (rank_pattern / alpha_pattern by full module path), scaling alpha / r.
+      const r = config.rank_pattern[hf] ?? config.r;
+      const scaling = (config.alpha_pattern[hf] ?? config.lora_alpha) / (config.use_rslora ? Math.sqrt(r) : r);
+      expect(r).toBe(A.shape[0]);
+      expect(scaling).toBeCloseTo(a.scaling, 12);
+      const delta = plainDelta(B, A, scaling);
       const ref = a.deltaWeight();
-      const scale = Math.max(...arr(ref).map(Math.abs));
-      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(mine, ref))).dataSync()[0]);
-      expect(diff).toBeLessThanOrEqual(1e-6 * Math.max(1, scale));
-      [mine, ref].forEach((t) => t.dispose());
+      const want = arr(ref);
+      ref.dispose();
+      expect(maxAbsDiff(delta, want)).toBeLessThanOrEqual(1e-6 * Math.max(1, ...want.map(Math.abs)));
+      // W + (alpha / r)·B·A from the exported file equals the model's own merged weight.
+      const l = run.model.linears().get(path)!;
+      const rebuilt = arr(l.weight).map((w, i) => w + delta[i]);
+      l.merge("default");
+      const merged = arr(l.weight);
+      expect(maxAbsDiff(rebuilt, merged)).toBeLessThanOrEqual(1e-6 * Math.max(1, ...merged.map(Math.abs)));
     }
     expect(nonUniform).toBe(true);
     run.dispose();

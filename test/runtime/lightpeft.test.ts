@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as tf from "../../src/runtime/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PruneSpec, TrainSpec } from "../../src/dsl/plan.js";
@@ -10,9 +11,12 @@ import type { FamilyConfig } from "../../src/runtime/models/config.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   applyLightPeftDecisions, averagedSteps, checkPruneSpec, createLightPeftPlugin, decideHeads, decideLightPeft, decideModules, decideRanks,
-  equivalentAlpha, keepByQuantile, type LightPeftDecisions, maskVariables, peftPatterns, prunedModules, quantile,
+  keepByQuantile, type LightPeftDecisions, loraAdaptersNamed, maskVariables, quantile,
 } from "../../src/runtime/plugins/lightpeft.js";
 import { Trainer } from "../../src/runtime/trainer.js";
+import { exportAdapter, hfModulePath, importAdapter } from "../../src/runtime/io/adapter-io.js";
+import type { LoraAdapterConfig } from "../../src/runtime/io/peft-format.js";
+import { tempDir } from "../io/helpers.js";
 import { randomBatch, seeded, tinyModel, useCpu, trainSpec as baseTrainSpec } from "./helpers.js";
 
 const FAMILIES = ["llama", "gpt2", "bert"] as const;
@@ -33,19 +37,19 @@ function pruneSpec(over: Partial<PruneSpec> = {}): PruneSpec {
 }
 
 /** LoRA "lp" on every linear, with a non-zero B so adapter slicing matters from the start. */
-function addLora(model: FamilyModel, r = 4, seed = 9): void {
+function addLora(model: FamilyModel, r = 4, seed = 9, rslora = false): void {
   const rand = seeded(seed);
   for (const l of model.linears().values()) {
-    const a = new LoraAdapter({ name: "lp", path: l.path, inFeatures: l.inFeatures, outFeatures: l.outFeatures, r, alpha: 2 * r, dropout: 0, rslora: false, init: "kaiming", rand });
+    const a = new LoraAdapter({ name: "lp", path: l.path, inFeatures: l.inFeatures, outFeatures: l.outFeatures, r, alpha: 2 * r, dropout: 0, rslora, init: "kaiming", rand });
     const b = new Float32Array(a.B.size).map(() => (rand() - 0.5) * 0.2);
     a.B.assign(tf.tensor2d(b, a.B.shape as [number, number]));
     l.addAdapter(a);
   }
 }
 
-function loraModel(family: Family, over: Partial<FamilyConfig> = {}): FamilyModel {
+function loraModel(family: Family, over: Partial<FamilyConfig> = {}, rslora = false): FamilyModel {
   const m = tinyModel(family, over);
-  addLora(m);
+  addLora(m, 4, 9, rslora);
   return m;
 }
 
@@ -63,6 +67,45 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
+}
+
+const exportDir = tempDir("lightpeft-export");
+let exportCount = 0;
+
+/** Stock PEFT's rank and alpha for module `hf` (keys are full module paths) and the scaling it computes from them. */
+function stockModule(c: LoraAdapterConfig, hf: string): { r: number; alpha: number; scaling: number } {
+  const r = c.rank_pattern[hf] ?? c.r;
+  const alpha = c.alpha_pattern[hf] ?? c.lora_alpha;
+  return { r, alpha, scaling: alpha / (c.use_rslora ? Math.sqrt(r) : r) };
+}
+
+/**
+ * Exports adapter "lp" of a pruned model as a PEFT folder and checks what stock PEFT reads from it:
+ * target_modules are the surviving modules (none of `removed`), and each one's rank_pattern /
+ * alpha_pattern entry gives its rank r' and alpha'/r' equal to our scaling. Then swaps "lp" for the
+ * imported folder: the outputs must not change. Returns the config.
+ */
+function exportChecked(model: FamilyModel, removed: readonly string[]): LoraAdapterConfig {
+  const cfg = model.config;
+  const hf = (p: string) => hfModulePath(p, cfg);
+  const survivors = [...loraAdaptersNamed(model, "lp")].map(([p, a]) => ({ path: p, rank: a.rank, scaling: a.scaling }));
+  const dir = path.join(exportDir, `d${exportCount++}`);
+  const c = exportAdapter(model, "lp", null, dir, { taskType: cfg.head === "classifier" ? "SEQ_CLS" : "CAUSAL_LM" }).config;
+  if (c.peft_type !== "LORA") throw new Error(`expected a LORA config, got ${c.peft_type}`);
+  expect([...(c.target_modules as string[])].sort()).toEqual(survivors.map((m) => hf(m.path)).sort()); // a list: order is not meaningful
+  for (const key of [...Object.keys(c.rank_pattern), ...Object.keys(c.alpha_pattern)]) expect(c.target_modules).toContain(key);
+  for (const m of survivors) {
+    const stock = stockModule(c, hf(m.path));
+    expect(stock.r, m.path).toBe(m.rank);
+    expect(stock.scaling, m.path).toBeCloseTo(m.scaling, 12);
+  }
+  expect(removed.length).toBeGreaterThan(0);
+  for (const p of removed) expect(c.target_modules).not.toContain(hf(p));
+  const before = outputs(model);
+  for (const l of model.linears().values()) l.removeAdapter("lp");
+  expect(importAdapter(model, dir, "lp").modules).toEqual(survivors.map((m) => m.path));
+  expect(maxDiff(outputs(model), before)).toBeLessThan(1e-5);
+  return c;
 }
 
 const allIdx = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -348,10 +391,11 @@ describe.each(FAMILIES)("%s: estimate 6 steps, prune, train on", (family) => {
     });
     expect(model.blocks.reduce((s, b) => s + b.intermediate, 0)).toBeLessThan(cfg.intermediate * cfg.layers);
     expect(model.blocks.some((b) => b.linears()[0].weight.shape[0] < q0)).toBe(true);
-    const survivors = prunedModules(model, "lp");
-    expect(survivors.map((m) => m.path).sort()).toEqual(Object.keys(d.ranks).sort());
-    expect(survivors.some((m) => m.rank < m.rOriginal)).toBe(true);
-    for (const m of survivors) expect(m.rank).toBe(d.ranks[m.path].length);
+    const survivors = loraAdaptersNamed(model, "lp");
+    expect([...survivors.keys()].sort()).toEqual(Object.keys(d.ranks).sort());
+    expect([...survivors.values()].some((a) => a.rank < a.rOriginal)).toBe(true);
+    for (const [p, a] of survivors) expect(a.rank).toBe(d.ranks[p].length);
+    exportChecked(model, d.modulesRemoved);
     trainer.dispose();
     model.dispose();
   });
@@ -401,33 +445,29 @@ describe("checkpoints", () => {
   });
 });
 
-describe("export to stock PEFT", () => {
+describe("export to stock PEFT after rank pruning", () => {
+  // r' of r₀ = 4 (alpha 8): 3, 4 (unpruned) and 1 ranks; alpha' = 8·r'/4, rsLoRA 8·√(r'/4).
+  const kept: Record<string, number[]> = {
+    "transformer.h.0.attn.c_attn": [0, 2, 3], "transformer.h.0.attn.c_proj": [0, 1, 2, 3], "transformer.h.1.mlp.c_fc": [1],
+  };
   it.each([
-    { rank: 2, rOriginal: 8, alpha: 16, rslora: false, want: 4 },
-    { rank: 8, rOriginal: 8, alpha: 16, rslora: false, want: 16 },
-    { rank: 3, rOriginal: 4, alpha: 8, rslora: false, want: 6 },
-    { rank: 2, rOriginal: 8, alpha: 16, rslora: true, want: 8 },
-  ])("r'=$rank of $rOriginal, alpha $alpha (rslora $rslora) → alpha' $want", (m) => {
-    const alpha = equivalentAlpha({ path: "x", ...m });
-    expect(alpha).toBeCloseTo(m.want, 12);
-    const stock = m.rslora ? alpha / Math.sqrt(m.rank) : alpha / m.rank;
-    const ours = m.rslora ? m.alpha / Math.sqrt(m.rOriginal) : m.alpha / m.rOriginal;
-    expect(stock).toBeCloseTo(ours, 12);
-  });
-
-  it("gives rank_pattern, alpha_pattern and target_modules of the surviving modules", () => {
-    const model = loraModel("gpt2");
+    { rslora: false, alphas: [6, 8, 2] },
+    { rslora: true, alphas: [8 * Math.sqrt(3 / 4), 8, 4] },
+  ])("rsLoRA $rslora: rank_pattern / alpha_pattern give alpha' $alphas, removed modules are left out, import reproduces outputs", ({ rslora, alphas }) => {
+    const model = loraModel("gpt2", {}, rslora);
     const d: LightPeftDecisions = {
       adapter: "lp", heads: model.blocks.map(() => allIdx(4)), neurons: model.blocks.map(() => allIdx(24)),
-      modulesRemoved: [...model.linears().keys()].slice(1), ranks: { "transformer.h.0.attn.c_attn": [0, 2, 3] },
+      modulesRemoved: [...model.linears().keys()].filter((p) => !(p in kept)), ranks: kept,
     };
     applyLightPeftDecisions(model, d);
-    expect(peftPatterns(prunedModules(model, "lp"))).toEqual({
-      target_modules: ["transformer.h.0.attn.c_attn"],
-      rank_pattern: { "transformer.h.0.attn.c_attn": 3 },
-      alpha_pattern: { "transformer.h.0.attn.c_attn": 6 },
+    const c = exportChecked(model, d.modulesRemoved);
+    expect(c.use_rslora).toBe(rslora);
+    Object.entries(kept).forEach(([p, keep], i) => {
+      const stock = stockModule(c, p);
+      expect(stock.r, p).toBe(keep.length);
+      expect(stock.alpha, p).toBeCloseTo(alphas[i], 12);
+      expect(stock.scaling, p).toBeCloseTo(rslora ? 8 / Math.sqrt(4) : 8 / 4, 12);
     });
-    expect(() => equivalentAlpha({ path: "m", rank: 0, rOriginal: 4, alpha: 8, rslora: false })).toThrow("rank must be in [1, 4], got 0");
     model.dispose();
   });
 });

@@ -48,5 +48,3 @@ export type { EstimationResult, LightPeftDecisions } from "./lightpeft/decide.js
 export { averagedSteps, maskedMean, rankImportance, rowMask, tokenRatios, WindowMean } from "./lightpeft/importance.js";
 export type { WindowMeanState } from "./lightpeft/importance.js";
 export { argmax, finiteOrZero, keepByQuantile, quantile, summarize } from "./lightpeft/quantile.js";
-export { equivalentAlpha, peftPatterns, prunedModules } from "./lightpeft/export.js";
-export type { PeftPatterns, PrunedModule } from "./lightpeft/export.js";
