@@ -252,13 +252,30 @@ function chooseForRun(run: string, rs: RunResult[]): LrChoice {
   if (scored.length === 0) return { ...base, lr: null, reason: `no learning rate has a finite ${sel.key} on every finished seed` };
   const sign = sel.higherIsBetter ? -1 : 1;
   const best = scored.reduce((b, c) => (sign * c.mean! < sign * b.mean! ? c : b));
+  const tied = scored.filter((c) => c.mean === best.mean);
+  if (tied.length > 1 && sel.key !== "validation_loss") {
+    // A tie on accuracy (common early in training, e.g. all at 0) is broken by validation loss.
+    const loss = (lr: number) => meanOf(done.filter((r) => r.lr === lr).map((r) => r.metrics.validation_loss));
+    const byLoss = tied.map((c) => ({ c, loss: loss(c.lr) })).filter((x) => x.loss !== null);
+    if (byLoss.length > 0) {
+      const winner = byLoss.reduce((b, x) => (x.loss! < b.loss! ? x : b));
+      return { ...base, lr: winner.c.lr, reason: `best mean ${sel.key} over ${winner.c.n} seed(s), tied; lowest mean validation_loss broke the tie` };
+    }
+  }
   return { ...base, lr: best.lr, reason: `best mean ${sel.key} over ${best.n} seed(s)` };
+}
+
+/** Mean of finite numbers, or null when any is missing or not finite. */
+function meanOf(values: (number | undefined)[]): number | null {
+  if (values.length === 0 || values.some((v) => v === undefined || !Number.isFinite(v))) return null;
+  return (values as number[]).reduce((a, b) => a + b, 0) / values.length;
 }
 
 /**
  * Chooses each run's learning rate from the results: the best mean validation_accuracy, else
  * validation_exact_match (higher is better), else the lowest validation_loss. An lr with a failed
- * or non-finite seed only loses to lrs whose every finished seed is finite; ties keep the smaller lr.
+ * or non-finite seed only loses to lrs whose every finished seed is finite; ties are broken by the
+ * lowest mean validation_loss, then keep the smaller lr.
  * Test metrics are never read.
  */
 export function chooseLearningRates(results: readonly RunResult[]): Record<string, LrChoice> {

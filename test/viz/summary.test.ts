@@ -108,6 +108,11 @@ group("chooseLearningRates", () => {
     { name: "lowest validation loss", rs: grid("a", { 1e-3: [0.4, 0.5], 1e-4: [0.6, 0.7] }, "validation_loss"), lr: 1e-3, metric: "validation_loss" },
     { name: "exact match before loss", rs: [...grid("a", { 1: [0.2], 2: [0.9] }, "validation_exact_match"), res("a", 1, 1, { validation_loss: 0.1 })], lr: 2, metric: "validation_exact_match" },
     { name: "ties keep the smaller lr", rs: grid("a", { 3: [0.5], 1: [0.5], 2: [0.5] }, "validation_accuracy"), lr: 1, metric: "validation_accuracy" },
+    {
+      name: "a tie on accuracy is broken by validation loss",
+      rs: [res("a", 1, 0, { validation_accuracy: 0, validation_loss: 2.4 }), res("a", 2, 0, { validation_accuracy: 0, validation_loss: 2.1 }), res("a", 3, 0, { validation_accuracy: 0, validation_loss: 2.3 })],
+      lr: 2, metric: "validation_accuracy",
+    },
     { name: "an lr with a NaN seed loses", rs: grid("a", { 1: [0.99, Number.NaN], 2: [0.5, 0.5] }, "validation_accuracy"), lr: 2, metric: "validation_accuracy" },
     {
       name: "an lr whose seeds all failed loses",
