@@ -37,6 +37,12 @@ export function describeAdapter(dir: string): AdapterDescription {
   }
 }
 
+/** `dir` relative to the working directory (the notebook's) when it lies inside it. */
+function shownPath(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : dir;
+}
+
 /** An adapter description as html: files, the main config fields, and the tensors. */
 export function adapterHtml(a: AdapterDescription, maxTensors = 12): string {
   const keys = ["peft_type", "task_type", "base_model_name_or_path", "r", "lora_alpha", "use_rslora", "target_modules", "rank_pattern", "modules_to_save"];
@@ -45,20 +51,18 @@ export function adapterHtml(a: AdapterDescription, maxTensors = 12): string {
   const tensors = a.tensors.slice(0, maxTensors).map((t) => `${t.name}  ${t.dtype} [${t.shape.join(", ")}]`);
   const more = a.tensors.length > maxTensors ? `\n… and ${a.tensors.length - maxTensors} more` : "";
   return `<div style="font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:13px">` +
-    `<div><b>${e(a.dir)}</b>: ${a.files.map((f) => `${e(f.name)} (${e(fmtBytes(f.bytes))})`).join(", ")}</div>` +
+    `<div><b>${e(shownPath(a.dir))}</b>: ${a.files.map((f) => `${e(f.name)} (${e(fmtBytes(f.bytes))})`).join(", ")}</div>` +
     `<table style="border-collapse:collapse;margin:4px 0">${cfg.join("")}</table>` +
     `<pre style="font-size:12px;margin:4px 0">${e(tensors.join("\n") + more)}</pre></div>`;
 }
 
-/** Shows an adapter folder; returns its description (null, with the reason shown, when it cannot be read). */
-export function showAdapter(dir: string, target: DisplayChannel = channel()): AdapterDescription | null {
+/** Shows an adapter folder (or, when it cannot be read, why). Use describeAdapter for the data. */
+export function showAdapter(dir: string, target: DisplayChannel = channel()): void {
   try {
     const a = describeAdapter(dir);
-    showHtml(adapterHtml(a), `${a.dir}: ${a.tensors.length} tensors, r=${String(a.config.r)}`, target);
-    return a;
+    showHtml(adapterHtml(a), `${shownPath(a.dir)}: ${a.tensors.length} tensors, r=${String(a.config.r)}`, target);
   } catch (err) {
     const message = (err as Error).message;
     showHtml(`<div style="color:#b91c1c">✗ ${e(message)}</div>`, message, target);
-    return null;
   }
 }

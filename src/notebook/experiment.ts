@@ -129,7 +129,9 @@ export function joinTemplate(strings: readonly string[], values: readonly unknow
  *       train { steps ${steps}, seeds 1 2 }
  *     `;
  *
- * Interpolated values are inserted as text. Shows the diagnostics or the plan; never throws.
+ * The text is taken as written (raw: `"model\.layers"` keeps its backslash); interpolated
+ * values are inserted as text, arrays joined with ", ". Shows the diagnostics or the plan; never
+ * throws.
  */
 export function peft(strings: TemplateStringsArray, ...values: unknown[]): Experiment {
   return compileExperiment(joinTemplate(strings.raw, values));

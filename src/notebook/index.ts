@@ -20,3 +20,5 @@ export {
   channelFromTslab, detectTslab, findKernelWriter, newDisplayId, NULL_CHANNEL, publicApiChannel, writerChannel,
   type DisplayChannel, type DisplayContent, type KernelWriter, type MimeData, type TslabDisplay, type TslabModule,
 } from "./channel.js";
+// Typed access to a run's events (e.g. notebook.beamPrunes(out.runs[1])), as the figures read them.
+export { beamImportance, beamPrunes, eventsOf, lightPrunes, maskEvents, type RunData } from "../viz/rundata.js";

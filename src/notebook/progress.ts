@@ -20,6 +20,8 @@ export interface JobProgress {
 /** The state of a whole plan's progress, rendered by progressHtml/progressText. */
 export class ProgressState {
   readonly jobs: JobProgress[];
+  /** Lines the runtime logged (e.g. which backend runs), shown above the bars. */
+  readonly log: string[] = [];
   private readonly t0 = Date.now();
 
   constructor(labels: readonly { label: string; total: number }[]) {
@@ -77,17 +79,18 @@ function bar(j: JobProgress): string {
 /** The progress display as html. */
 export function progressHtml(p: ProgressState): string {
   const done = p.jobs.filter((j) => j.state === "finished" || j.state === "failed").length;
-  const td = (s: string, extra = "") => `<td style="padding:2px 8px;white-space:nowrap;${extra}">${s}</td>`;
+  const td = (s: string, extra = "") => `<td style="padding:2px 8px;white-space:nowrap;text-align:left;${extra}">${s}</td>`;
   const rows = p.jobs.map((j) =>
     `<tr>${td(e(j.label), "font-weight:600")}${td(bar(j))}${td(`${j.step}/${j.total}`, "text-align:right;font-variant-numeric:tabular-nums")}` +
     `${td(j.loss === null ? "" : `loss ${j.loss.toFixed(3)}`, "font-variant-numeric:tabular-nums")}${td(j.stepMs === null ? "" : `${j.stepMs.toFixed(0)} ms/step`, "color:#6b7280")}` +
     `${td(e(j.state === "running" || j.state === "waiting" ? j.note || j.state : `${j.state}${j.note ? ` · ${j.note}` : ""}`), `color:${j.state === "failed" ? "#b91c1c" : "#6b7280"}`)}</tr>`);
   return `<div class="peftlab-progress" style="font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:13px">` +
-    `<div style="margin-bottom:4px"><b>${done}/${p.jobs.length} jobs done</b> · ${e(fmtMs(p.elapsedMs()))} elapsed</div>` +
+    `<div style="margin-bottom:4px"><b>${done}/${p.jobs.length} jobs done</b> · ${e(fmtMs(p.elapsedMs()))} elapsed` +
+    `${p.log.map((l) => ` · <span style="color:#6b7280">${e(l)}</span>`).join("")}</div>` +
     `<table style="border-collapse:collapse">${rows.join("")}</table></div>`;
 }
 
 /** The progress display as text (one line per job). */
 export function progressText(p: ProgressState): string {
-  return p.jobs.map((j) => `${j.label}: ${j.step}/${j.total} ${j.state}${j.loss === null ? "" : ` loss ${j.loss.toFixed(3)}`}${j.note ? ` (${j.note})` : ""}`).join("\n");
+  return [...p.log, ""].join("\n") + p.jobs.map((j) => `${j.label}: ${j.step}/${j.total} ${j.state}${j.loss === null ? "" : ` loss ${j.loss.toFixed(3)}`}${j.note ? ` (${j.note})` : ""}`).join("\n");
 }

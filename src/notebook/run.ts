@@ -9,8 +9,8 @@ import { exportJobAdapters } from "../cli/export.js";
 import { jobFolder } from "../cli/rundir.js";
 import type { Plan, PlotName } from "../dsl/plan.js";
 import { train, type TrainOptions } from "../runtime/api.js";
-import type { RunResult } from "../runtime/events.js";
-import { expandJobs, type JobSpec } from "../runtime/job.js";
+import type { RunEvent, RunResult } from "../runtime/events.js";
+import { expandJobs, type JobOutcome, type JobSpec } from "../runtime/job.js";
 import { buildSummary, type Summary } from "../runtime/summary.js";
 import { figureForPlot } from "../viz/figures.js";
 import { escapeHtml } from "../viz/html.js";
@@ -76,8 +76,8 @@ function emptySummary(plan: Plan | null): Summary {
   return buildSummary([], { runs: plan?.runs.map((r) => ({ name: r.name })) ?? [], comparisons: [] });
 }
 
-function failed(plan: Plan | null, error: string, runs: RunData[] = [], results: RunResult[] = []): NotebookRun {
-  return { ok: false, error, backend: null, results, summary: emptySummary(plan), runs, adapters: [], wallMs: 0, interrupted: false };
+function failed(plan: Plan | null, error: string, runs: RunData[] = []): NotebookRun {
+  return { ok: false, error, backend: null, results: [], summary: emptySummary(plan), runs, adapters: [], wallMs: 0, interrupted: false };
 }
 
 /** "lora seed 1" or "lora seed 1 lr 0.001" when the run has an lr grid. */
@@ -112,7 +112,7 @@ class LiveRun {
     this.drawProgress(true);
   }
 
-  event(ev: Parameters<NonNullable<TrainOptions["onEvent"]>>[1]): void {
+  event(ev: RunEvent): void {
     const d = this.data[this.index];
     if (!d) return;
     recordEvent(d, ev);
@@ -129,9 +129,21 @@ class LiveRun {
     this.drawFigures(true);
   }
 
-  exportAdapters(job: JobSpec, model: Parameters<typeof exportJobAdapters>[2], dir: string): void {
+  /** Writes the job's adapters under dir; a failure fails the job (as in `peftlab run`), not the run. */
+  exportAdapters(job: JobSpec, outcome: JobOutcome, dir: string): void {
+    if (!outcome.model) return;
     const folder = path.join(dir, job.run.name, jobFolder(job.seed, job.lr, job.run.train.lrs.length > 1));
-    this.adapters.push({ run: job.run.name, seed: job.seed, lr: job.lr, paths: exportJobAdapters(this.plan, job, model, folder) });
+    try {
+      this.adapters.push({ run: job.run.name, seed: job.seed, lr: job.lr, paths: exportJobAdapters(this.plan, job, outcome.model, folder) });
+    } catch (e) {
+      outcome.result.status = "failed";
+      outcome.result.error = `adapter export to ${folder} failed: ${(e as Error).message}`;
+    }
+  }
+
+  log(line: string): void {
+    this.progress.log.push(line);
+    this.drawProgress(true);
   }
 
   finish(): void {
@@ -186,10 +198,10 @@ export async function run(exp: Experiment, opts: NotebookRunOptions = {}): Promi
       onEvent: (_job, ev) => current.event(ev),
       onJobEnd: (_job, result) => current.jobEnd(result),
       onModel: async (job, outcome) => {
-        if (opts.exportTo && outcome.model) current.exportAdapters(job, outcome.model, path.resolve(exp.baseDir, opts.exportTo));
+        if (opts.exportTo) current.exportAdapters(job, outcome, path.resolve(exp.baseDir, opts.exportTo));
         await opts.onModel?.(job, outcome);
       },
-      log: () => undefined,
+      log: (line) => current.log(line),
     });
     live.finish();
     const bad = out.results.filter((r) => r.status === "failed");

@@ -12,9 +12,8 @@ let current: DisplayChannel | null = null;
  * Sends notebook output through this tslab module (`import * as tslab from "tslab"`), or through
  * any DisplayChannel (tests). Optional in a tslab kernel, where the module is found by itself.
  */
-export function connect(target: TslabModule | DisplayChannel): DisplayChannel {
+export function connect(target: TslabModule | DisplayChannel): void {
   current = "write" in target ? target : channelFromTslab(target);
-  return current;
 }
 
 /** Forgets the channel (the next output looks for a kernel again). */

@@ -23,12 +23,11 @@ function figuresIn(x: Showable): Figure[] {
   return list.map((f) => ("figure" in f ? f.figure : f));
 }
 
-/** Shows figures, each as one output with Plotly JSON and its html fallback. Returns how many. */
-export function show(x: Showable, target: DisplayChannel = channel()): number {
+/** Shows figures, each as one output with Plotly JSON and its html fallback. */
+export function show(x: Showable, target: DisplayChannel = channel()): void {
   const figs = figuresIn(x);
   if (figs.length > 0) ensurePlotly(target);
   for (const f of figs) display(figureData(f), target);
-  return figs.length;
 }
 
 /** Shows html (with a plain-text alternative for text-only frontends). */

@@ -76,7 +76,7 @@ describe("finding tslab's kernel writer", () => {
     disconnect();
     expect(channel().kind).toBe("none");
     expect(() => new Output().set({ "text/plain": "x" })).not.toThrow();
-    expect(show(fig)).toBe(1);
+    expect(() => show(fig)).not.toThrow();
   });
 });
 
@@ -90,7 +90,7 @@ describe("figures as outputs", () => {
   afterEach(() => disconnect());
 
   test("each figure is ONE output with Plotly JSON, html and text; plotly.js is sent once, before the first", () => {
-    expect(show([fig, { key: "k", figure: fig }])).toBe(2);
+    show([fig, { key: "k", figure: fig }]);
     show(fig);
     const outs = rec.outputs();
     expect(outs).toHaveLength(4);

@@ -60,6 +60,7 @@ describe("run(experiment) in a (recorded) notebook cell", () => {
     expect(updates.slice(1).every((m) => m.update)).toBe(true);
     const last = String(updates.at(-1)!.data["text/plain"]);
     expect(last.split("\n")).toEqual([
+      expect.stringMatching(/^backend: cpu/),
       expect.stringMatching(/^lora seed 1: 12\/12 finished/),
       expect.stringMatching(/^beam seed 1: 12\/12 finished/),
       expect.stringMatching(/^light seed 1: 12\/12 finished/),
