@@ -151,6 +151,28 @@ describe("Einsum on wasm", () => {
   });
 });
 
+describe("BatchMatMul with transposed inputs on wasm (explicit transpose, then a plain product)", () => {
+  const cases = [
+    { name: "2-D, transposeB", a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { name: "2-D, transposeA", a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { name: "2-D, both", a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { name: "4-D attention scores, transposeB", a: [2, 3, 6, 4], b: [2, 3, 6, 4], ta: false, tb: true },
+    { name: "3-D, transposeA", a: [4, 6, 5], b: [4, 6, 2], ta: true, tb: false },
+  ];
+  it.each(cases)("$name: forward and gradients match cpu", async ({ a, b, ta, tb }) => {
+    const av = Array.from(randn(a).dataSync());
+    const bv = Array.from(randn(b).dataSync());
+    const { wasm, cpu } = await onBoth(() => {
+      const x = tf.tensor(av, a);
+      const y = tf.tensor(bv, b);
+      const f = (p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.square(tf.matMul(p, q, ta, tb)));
+      const [ga, gb] = tf.grads(f)([x, y]);
+      return [tf.matMul(x, y, ta, tb), ga!, gb!];
+    });
+    expectClose(wasm, cpu);
+  });
+});
+
 describe("gradients tfjs lacks", () => {
   it("flows through where(greater(x, 0), x, 0.1·x) like a leaky relu", async () => {
     const x0 = [-2, -0.5, 0.5, 3];

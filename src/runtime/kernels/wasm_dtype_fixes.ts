@@ -14,7 +14,7 @@
 import * as tf from "../tf.js";
 import { asWasmBackend, readNumbers, runWasmKernel, type WasmBackendLike } from "./wasm_util.js";
 
-type Wrapper = (original: tf.KernelFunc) => tf.KernelFunc;
+export type Wrapper = (original: tf.KernelFunc) => tf.KernelFunc;
 
 /** Kernel functions we installed, so wrapping stays idempotent. */
 const OURS = new WeakSet<tf.KernelFunc>();
@@ -105,10 +105,10 @@ const FIXES: [string, Wrapper][] = [
   ["Select", viaInt32(["t", "e"])],
 ];
 
-/** Wraps the broken wasm kernels once. Returns the names it wrapped. */
-export function fixWasmKernelDtypes(): string[] {
+/** Wraps each named wasm kernel once (idempotent). Returns the names it wrapped. */
+export function wrapWasmKernels(wrappers: readonly (readonly [string, Wrapper])[]): string[] {
   const wrapped: string[] = [];
-  for (const [name, wrap] of FIXES) {
+  for (const [name, wrap] of wrappers) {
     const config = tf.getKernel(name, "wasm");
     if (!config || OURS.has(config.kernelFunc)) continue;
     const kernelFunc = wrap(config.kernelFunc);
@@ -118,4 +118,9 @@ export function fixWasmKernelDtypes(): string[] {
     wrapped.push(name);
   }
   return wrapped;
+}
+
+/** Wraps the broken wasm kernels once. Returns the names it wrapped. */
+export function fixWasmKernelDtypes(): string[] {
+  return wrapWasmKernels(FIXES);
 }
