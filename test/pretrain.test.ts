@@ -12,7 +12,9 @@ import { initBackend } from "../src/runtime/backend.js";
 import { buildModel } from "../src/runtime/build.js";
 import type { Dataset } from "../src/runtime/data/index.js";
 import { loadTokenizer } from "../src/runtime/data/tokenizers.js";
-import { DEFAULT_BASE_SPEC, defaultBaseDir, ensureDefaultBase, isCompleteBase, MARKER_FILE } from "../src/runtime/default-base.js";
+import { DEFAULT_BASE_SPEC, DEFAULT_BASE_VERSION, defaultBaseDir, defaultCorpusCard, ensureDefaultBase, isCompleteBase, MARKER_FILE } from "../src/runtime/default-base.js";
+import { ARITHMETIC_FORMATS, mixedCorpus } from "../src/runtime/pretrain-corpus.js";
+import { generateTask } from "../src/runtime/data/tasks.js";
 import { injectAdapter, loraAdapters } from "../src/runtime/inject.js";
 import { exportAdapter, importAdapter } from "../src/runtime/io/adapter-io.js";
 import { loadHfModel, mergeAndUnload } from "../src/runtime/io/hf-model.js";
@@ -57,6 +59,7 @@ describe("peftlab pretrain", () => {
     expect(fs.readdirSync(out).sort()).toEqual(["README.md", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
     const cfg = JSON.parse(fs.readFileSync(path.join(out, "config.json"), "utf8"));
     expect(cfg).toMatchObject({ model_type: family, vocab_size: 300, architectures: [family === "gpt2" ? "GPT2LMHeadModel" : "LlamaForCausalLM"] });
+    expect(JSON.parse(fs.readFileSync(path.join(out, "tokenizer.json"), "utf8")).pre_tokenizer.type).toBe("Sequence"); // digits split
     expect(JSON.parse(fs.readFileSync(path.join(out, "tokenizer_config.json"), "utf8"))).toMatchObject({
       tokenizer_class: "PreTrainedTokenizerFast", bos_token: "<bos>", eos_token: "<eos>", pad_token: "<pad>", model_max_length: 16,
     });
@@ -75,6 +78,9 @@ describe("peftlab pretrain", () => {
     [["--out", "x", "--bogus"], /unknown option --bogus/],
     [["--steps", "3"], /--out DIR is required/],
     [["--default", "--out", "x", "--hidden", "8"], /--default builds the cached default base with its fixed settings; it takes no --out, --hidden/],
+    [["--default", "--merge-digits"], /it takes no --merge-digits/],
+    [["--out", "x", "--corpus", "french"], /--corpus must be english or mixed, got "french"/],
+    [["--out", "x", "--corpus", "mixed", "--text", "a.txt"], /--corpus names a built-in corpus; it cannot be combined with --text/],
   ])("usage error %j", async (argv, message) => {
     const io = captureIO();
     expect(await pretrainCommand(argv, io)).toBe(2);
@@ -112,6 +118,102 @@ describe("pretraining learns", () => {
   });
 });
 
+describe("token streams", () => {
+  /** One token per character: "a" → 97; bos 1, eos 2. */
+  const chars = { encode: (t: string) => Array.from(t, (c) => c.charCodeAt(0)), bosId: 1, eosId: 2 };
+
+  it("hold out every 20th block of 1024 tokens, so the held-out part samples the whole corpus", () => {
+    const texts = ["a".repeat(30_000), "z".repeat(30_000)];
+    const { train, validation } = tokenStreams(texts, chars, 0.05);
+    expect(train.length + validation.length).toBe(60_004);
+    expect(validation.length).toBe(2 * 1024); // blocks 19 and 39 of 59
+    expect(new Set(validation)).toEqual(new Set([97, 122])); // both documents
+    expect([train[0], train[1], train[30_001 - 1024], train[30_002 - 1024]]).toEqual([1, 97, 2, 1]); // <bos> text <eos> <bos> …, block 19 gone
+  });
+
+  it("hold out the tail of a stream shorter than 20 blocks", () => {
+    const { train, validation } = tokenStreams(["abcdefghij".repeat(100)], chars, 0.05);
+    expect(train.length).toBe(Math.floor(1002 * 0.95));
+    expect(validation[validation.length - 1]).toBe(2);
+  });
+});
+
+describe("the default base's corpus", () => {
+  const english = builtinCorpus().slice(3, 5);
+  const mixed = mixedCorpus(english, { arithmetic: 0.5, code: 0.2, seed: 1 });
+  const englishSet = new Set(english);
+  const synthetic = mixed.texts.filter((t) => !englishSet.has(t));
+  const lines = synthetic.flatMap((t) => t.split("\n"));
+
+  /** A layout such as "{a} plus {b} is {c}." as a regex with groups a, b, c. */
+  const layoutRegex = (f: string) =>
+    new RegExp(`^${f.split(/\{([abc])\}/).map((part, k) => (k % 2 ? `(?<${part}>\\d+)` : part.replace(/[.*+?^$()|[\]\\]/g, "\\$&"))).join("")}$`);
+  const layouts = Object.entries(ARITHMETIC_FORMATS).flatMap(([op, formats]) => formats.map((f) => ({ op, f, re: layoutRegex(f) })));
+
+  it("holds the English text and the shares of synthetic text asked for, deterministically", () => {
+    expect(english.every((t) => mixed.texts.includes(t))).toBe(true);
+    const total = mixed.chars.english + mixed.chars.arithmetic + mixed.chars.code;
+    expect(mixed.chars.arithmetic / total).toBeCloseTo(0.5, 2);
+    expect(mixed.chars.code / total).toBeCloseTo(0.2, 2);
+    expect(mixedCorpus(english, { arithmetic: 0.5, code: 0.2, seed: 1 }).texts).toEqual(mixed.texts);
+    expect(mixedCorpus(english, { arithmetic: 0.5, code: 0.2, seed: 2 }).texts).not.toEqual(mixed.texts);
+    expect(() => mixedCorpus(english, { arithmetic: 0.7, code: 0.3, seed: 1 })).toThrow(/shares must be in \[0, 1\) and sum to less than 1/);
+  });
+
+  it("states correct sums, differences and products in every non-task layout", () => {
+    const seen = new Set<string>();
+    let statements = 0;
+    for (const line of lines) {
+      const hit = layouts.find((l) => l.re.test(line));
+      if (!hit) continue;
+      const { a, b, c } = line.match(hit.re)!.groups!;
+      const [x, y] = [BigInt(a!), BigInt(b!)];
+      expect(String(hit.op === "+" ? x + y : hit.op === "-" ? x - y : x * y), line).toBe(c);
+      seen.add(hit.f);
+      statements++;
+    }
+    expect(statements).toBeGreaterThan(1000);
+    expect([...seen].sort()).toEqual(Object.values(ARITHMETIC_FORMATS).flat().sort());
+  });
+
+  it("writes programs one statement per line, with what they print, never in the task's layout", () => {
+    const programs = synthetic.filter((t) => /^(# prints|output:) -?\d+$/m.test(t));
+    expect(programs.length).toBeGreaterThan(100);
+    for (const p of programs.slice(0, 300)) {
+      const rows = p.split("\n");
+      const printed = rows.pop()!.replace(/^(# prints|output:) /, "");
+      const expr = rows.pop()!.match(/^print\((.*)\)$/)![1]!;
+      expect(rows.every((r) => /^[a-z] ?= ?[a-z0-9 +*-]+$/.test(r)), p).toBe(true);
+      const value = new Function(`${rows.map((r) => `const ${r};`).join("")} return ${expr};`)() as number;
+      expect(String(value), p).toBe(printed);
+    }
+    // The tasks' own layouts ("17+25=", "a=3;b=a*2;print(b)") appear nowhere in the corpus.
+    const task = [...generateTask({ kind: "task", task: "addition", params: { digits: 2 }, splits: { train: 50, validation: 0, test: 0 }, seed: 0, tokenizer: { kind: "char" } } as never).train];
+    expect(task[0]!.prompt).toMatch(/^\d+\+\d+=$/);
+    for (const t of mixed.texts) {
+      expect(t).not.toMatch(/\d[+*-]\d+=/);
+      expect(t).not.toMatch(/[a-z]=[a-z0-9+*-]+;/);
+    }
+  });
+
+  it("describes itself in the model card, overlap included", () => {
+    const card = defaultCorpusCard(mixed);
+    expect(card.corpus).toMatch(/Moby-Dick.*\(30% of the characters\) mixed with synthetic arithmetic \(50%\) and code \(20%\)/);
+    expect(card.notes.join("\n")).toMatch(/Small facts do overlap/);
+    const r = pretrain([...english.slice(0, 1), "12 plus 30 is 42. 1851 + 1 = 1852"], tinySpec({ steps: 2 }));
+    const dir = path.join(root, "card");
+    savePretrained(r, dir, card.corpus, card.notes);
+    r.model.dispose();
+    const readme = fs.readFileSync(path.join(dir, "README.md"), "utf8");
+    expect(readme).toContain("## Training data");
+    expect(readme).toContain("numbers spelled digit by digit");
+    // The saved tokenizer spells every number digit by digit.
+    const tok = loadTokenizer(path.join(dir, "tokenizer.json"));
+    expect(tok.encode("1851").map((id) => tok.decode([id]))).toEqual(["1", "8", "5", "1"]);
+    expect(tok.encode("17+25=42")).toHaveLength(8);
+  });
+});
+
 describe("default base cache", () => {
   /** A cheap stand-in for the real build: a tiny pretrained folder plus the marker. */
   const tinyBuild = (calls: string[]) => async (dir: string, family: "llama" | "gpt2") => {
@@ -132,7 +234,8 @@ describe("default base cache", () => {
     expect(b).toBe(a);
     expect(calls).toEqual(["llama"]);
     expect(isCompleteBase(a)).toBe(true);
-    expect(fs.readdirSync(cache)).toEqual(["default-llama-v1"]); // no lock, no temporary folder left
+    expect(fs.readdirSync(cache)).toEqual([`default-llama-v${DEFAULT_BASE_VERSION}`]); // no lock, no temporary folder left
+    expect(DEFAULT_BASE_VERSION).toBe(2); // v1 caches (English only, digits merged) are never reused
     await ensureDefaultBase("llama", opts);
     expect(calls).toEqual(["llama"]);
   });

@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BackendName } from "../dsl/plan.js";
 import { initBackend, resolveBackendRequest } from "../runtime/backend.js";
-import { ensureDefaultBase } from "../runtime/default-base.js";
+import { DEFAULT_CORPUS_MIX, defaultCorpusCard, ensureDefaultBase } from "../runtime/default-base.js";
+import { mixedCorpus } from "../runtime/pretrain-corpus.js";
 import { BUILTIN_CORPUS, builtinCorpus, readTextFiles } from "../runtime/pretrain-data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec, type PretrainStep } from "../runtime/pretrain.js";
 import type { Command } from "./commands.js";
@@ -22,6 +23,8 @@ const USAGE = `usage: peftlab pretrain --out DIR [options]
   --out DIR            folder to write (must not exist or be empty, unless --force)
   --text FILE...       UTF-8 text files to train on, one document each (default: the built-in corpus,
                        ${BUILTIN_CORPUS.title})
+  --corpus NAME        the built-in corpus to use without --text: english (the default) or mixed
+                       (that text with synthetic arithmetic and code, as in the default base)
   --family NAME        llama or gpt2 (default ${D.family})
   --layers N           transformer layers (default ${D.layers})
   --hidden N           hidden size (default ${D.hidden})
@@ -35,6 +38,7 @@ const USAGE = `usage: peftlab pretrain --out DIR [options]
   --warmup N           warmup steps (default ${D.warmup})
   --seed N             seed of initialisation and batches (default ${D.seed})
   --tokenizer-chars N  train the tokenizer on the first N characters only (default: all)
+  --merge-digits       let BPE merge digits into multi-digit tokens (default: one token per digit)
   --backend NAME       auto, tensorflow-gpu, tensorflow, webgpu, wasm or cpu (default: $PEFTLAB_BACKEND or auto)
   --force              replace an existing --out folder
   --quiet              print only the result
@@ -44,8 +48,8 @@ const NUMERIC: Record<string, keyof PretrainSpec> = {
   "--layers": "layers", "--hidden": "hidden", "--heads": "heads", "--intermediate": "intermediate", "--context": "context",
   "--vocab": "vocab", "--steps": "steps", "--batch": "batch", "--lr": "lr", "--warmup": "warmup", "--seed": "seed",
 };
-const VALUED = ["--out", "--family", "--backend", "--tokenizer-chars", ...Object.keys(NUMERIC)];
-const FLAGS = ["--force", "--quiet", "--default", "--help", "-h"];
+const VALUED = ["--out", "--family", "--backend", "--tokenizer-chars", "--corpus", ...Object.keys(NUMERIC)];
+const FLAGS = ["--force", "--quiet", "--default", "--merge-digits", "--help", "-h"];
 
 interface Args {
   values: Map<string, string>;
@@ -84,6 +88,7 @@ function specOf(a: Args): PretrainSpec | string {
   const family = a.values.get("--family") ?? D.family;
   if (family !== "llama" && family !== "gpt2") return `--family must be llama or gpt2, got ${JSON.stringify(family)}`;
   spec.family = family;
+  spec.splitDigits = !a.flags.has("--merge-digits");
   for (const [flag, key] of Object.entries(NUMERIC)) {
     const raw = a.values.get(flag);
     if (raw === undefined) continue;
@@ -119,7 +124,7 @@ function progress(io: CliIO, quiet: boolean): ((s: PretrainStep) => void) | unde
 }
 
 /** Trains into a temporary sibling folder and renames it to `out`, so `out` is never half written. */
-function trainAndSave(texts: string[], spec: PretrainSpec, out: string, corpus: string, a: Args, io: CliIO): number {
+function trainAndSave(texts: string[], spec: PretrainSpec, out: string, card: { corpus: string; notes: string[] }, a: Args, io: CliIO): number {
   const quiet = a.flags.has("--quiet");
   const chars = a.values.get("--tokenizer-chars");
   const tokenizerChars = chars === undefined ? undefined : Number(chars);
@@ -131,7 +136,7 @@ function trainAndSave(texts: string[], spec: PretrainSpec, out: string, corpus: 
   fs.mkdirSync(parent, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(out)}.pretrain-`));
   try {
-    savePretrained(r, tmp, corpus);
+    savePretrained(r, tmp, card.corpus, card.notes);
     fs.rmSync(out, { recursive: true, force: true });
     fs.renameSync(tmp, out);
   } finally {
@@ -160,11 +165,14 @@ export async function pretrainCommand(argv: string[], io: CliIO = processIO()): 
   const spec = specOf(a);
   if (typeof spec === "string") return usageError(spec);
   const out = a.values.get("--out");
-  const sized = Object.keys(NUMERIC).filter((f) => a.values.has(f));
+  const sized = [...Object.keys(NUMERIC), "--corpus"].filter((f) => a.values.has(f)).concat(a.flags.has("--merge-digits") ? ["--merge-digits"] : []);
   if (a.flags.has("--default") && (out !== undefined || a.texts.length > 0 || sized.length > 0)) {
     return usageError(`--default builds the cached default base with its fixed settings; it takes no ${[...(out !== undefined ? ["--out"] : []), ...(a.texts.length ? ["--text"] : []), ...sized].join(", ")}`);
   }
   if (!a.flags.has("--default") && out === undefined) return usageError("--out DIR is required");
+  const corpusName = a.values.get("--corpus");
+  if (corpusName !== undefined && corpusName !== "english" && corpusName !== "mixed") return usageError(`--corpus must be english or mixed, got ${JSON.stringify(corpusName)}`);
+  if (corpusName !== undefined && a.texts.length > 0) return usageError("--corpus names a built-in corpus; it cannot be combined with --text");
   try {
     const backend = resolveBackendRequest({ cli: a.values.get("--backend"), env: process.env.PEFTLAB_BACKEND }).backend as BackendName;
     const info = await initBackend(backend);
@@ -176,9 +184,15 @@ export async function pretrainCommand(argv: string[], io: CliIO = processIO()): 
     }
     const bad = checkOut(out!, a.flags.has("--force"));
     if (bad) return usageError(bad);
-    const texts = a.texts.length > 0 ? readTextFiles(a.texts) : builtinCorpus();
-    const corpus = a.texts.length > 0 ? `${a.texts.length} text file${a.texts.length === 1 ? "" : "s"} (${a.texts.map((f) => path.basename(f)).join(", ")})` : BUILTIN_CORPUS.title;
-    return trainAndSave(texts, spec, out!, corpus, a, io);
+    if (a.texts.length > 0) {
+      const corpus = `${a.texts.length} text file${a.texts.length === 1 ? "" : "s"} (${a.texts.map((f) => path.basename(f)).join(", ")})`;
+      return trainAndSave(readTextFiles(a.texts), spec, out!, { corpus, notes: [] }, a, io);
+    }
+    if (corpusName === "mixed") {
+      const mixed = mixedCorpus(builtinCorpus(), DEFAULT_CORPUS_MIX);
+      return trainAndSave(mixed.texts, spec, out!, defaultCorpusCard(mixed), a, io);
+    }
+    return trainAndSave(builtinCorpus(), spec, out!, { corpus: BUILTIN_CORPUS.title, notes: [] }, a, io);
   } catch (e) {
     if (e instanceof UsageError) return usageError(e.message);
     io.stderr(`peftlab pretrain: error: ${(e as Error).message}\n`);

@@ -1,10 +1,11 @@
 // The runtime's built-in default base model: a small llama or gpt2 pretrained by peftlab on the
-// built-in corpus with a fixed configuration and seed, built on first use and cached in
-// `$PEFTLAB_CACHE` (default `~/.cache/peftlab`) as `default-<family>-v1/`, a Hugging Face folder.
-// `peftlab pretrain --default [--family gpt2]` builds it ahead of time.
+// built-in corpus mixed with synthetic arithmetic and code (pretrain-corpus.ts), with a fixed
+// configuration and seed, built on first use and cached in `$PEFTLAB_CACHE` (default
+// `~/.cache/peftlab`) as `default-<family>-v2/`, a Hugging Face folder. `peftlab pretrain --default
+// [--family gpt2]` builds it ahead of time.
 //
 // Building is atomic and locked: the folder is written in a temporary directory and renamed into
-// place (a crash leaves no half folder), and a lock file (`default-<family>-v1.lock`, created with
+// place (a crash leaves no half folder), and a lock file (`default-<family>-v2.lock`, created with
 // O_EXCL) makes a second process, or a second call in the same process, wait for the first build
 // instead of building again. A lock whose process is gone (same host) or that is older than
 // `staleLockMs` is removed.
@@ -13,6 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "./backend.js";
+import { ARITHMETIC_FORMATS, type CorpusMix, mixedCorpus, type MixedCorpus } from "./pretrain-corpus.js";
 import { BUILTIN_CORPUS, builtinCorpus } from "./pretrain-data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, type PretrainSpec, type PretrainStep } from "./pretrain.js";
 import * as tf from "./tf.js";
@@ -21,12 +23,19 @@ import { writeFileAtomic } from "./io/atomic.js";
 export type DefaultFamily = "llama" | "gpt2";
 
 /** Bump when the spec, the corpus or the format changes: old caches are then ignored. */
-export const DEFAULT_BASE_VERSION = 1;
+export const DEFAULT_BASE_VERSION = 2;
 
-/** ~1 minute on 2 cores with the wasm backend; held-out loss well below the unigram baseline. */
+/** The default base's corpus: characters shares of synthetic arithmetic and code; the rest is English. */
+export const DEFAULT_CORPUS_MIX: CorpusMix = { arithmetic: 0.5, code: 0.2, seed: 1 };
+
+/**
+ * About 2½ minutes on 2 cores with the wasm backend (300 steps of 16 windows × 64 tokens, ~0.5 s a
+ * step). Held-out loss ends well below the unigram baseline; see the README for what fine-tuning on
+ * it reaches.
+ */
 export const DEFAULT_BASE_SPEC: Record<DefaultFamily, PretrainSpec> = {
-  llama: { ...PRETRAIN_DEFAULTS, family: "llama", layers: 2, hidden: 64, heads: 4, context: 128, vocab: 512, steps: 160, batch: 8, lr: 3e-3, warmup: 16, seed: 1 },
-  gpt2: { ...PRETRAIN_DEFAULTS, family: "gpt2", layers: 2, hidden: 64, heads: 4, context: 128, vocab: 512, steps: 160, batch: 8, lr: 3e-3, warmup: 16, seed: 1 },
+  llama: { ...PRETRAIN_DEFAULTS, family: "llama", layers: 2, hidden: 64, heads: 4, context: 64, vocab: 512, splitDigits: true, steps: 300, batch: 16, lr: 1e-2, warmup: 30, seed: 1, evalWindows: 64 },
+  gpt2: { ...PRETRAIN_DEFAULTS, family: "gpt2", layers: 2, hidden: 64, heads: 4, context: 64, vocab: 512, splitDigits: true, steps: 300, batch: 16, lr: 1e-2, warmup: 30, seed: 1, evalWindows: 64 },
 };
 
 /** Written last into a finished folder: its presence means the folder is complete. */
@@ -50,6 +59,7 @@ export function isCompleteBase(dir: string): boolean {
 export interface EnsureOptions {
   /** Cache root (default cacheRoot()). */
   cacheDir?: string;
+  /** Progress lines of a build or a wait (default: standard error, so a first run is not a silent pause). */
   log?: (line: string) => void;
   onStep?: (s: PretrainStep) => void;
   /** Writes a complete folder into the (empty) directory given; default: pretrain the default spec. */
@@ -67,6 +77,7 @@ export async function ensureDefaultBase(family: DefaultFamily, opts: EnsureOptio
   const root = opts.cacheDir ?? cacheRoot();
   const final = defaultBaseDir(family, root);
   if (isCompleteBase(final)) return final;
+  opts = { ...opts, log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)) };
   fs.mkdirSync(root, { recursive: true });
   const lock = `${final}.lock`;
   const start = Date.now();
@@ -148,8 +159,27 @@ function isStale(lock: string, maxAgeMs: number): boolean {
   }
 }
 
+/** How the default corpus is described in the model card: its parts and what a user should know. */
+export function defaultCorpusCard(c: MixedCorpus): { corpus: string; notes: string[] } {
+  const total = c.chars.english + c.chars.arithmetic + c.chars.code;
+  const pct = (n: number) => `${Math.round((100 * n) / total)}%`;
+  const corpus = `${BUILTIN_CORPUS.title} (${pct(c.chars.english)} of the characters) mixed with synthetic arithmetic (${pct(c.chars.arithmetic)}) and code (${pct(c.chars.code)}) written by peftlab's task generators`;
+  const example = (op: "+" | "-" | "*") => ARITHMETIC_FORMATS[op].map((f) => `"${f}"`).join(", ");
+  return {
+    corpus,
+    notes: [
+      `English: ${BUILTIN_CORPUS.title}; ${BUILTIN_CORPUS.license}.`,
+      `Arithmetic: addition, subtraction and multiplication of 1–3 digit numbers, one statement per line, in layouts the fine-tuning tasks never use: ${example("+")}; likewise ${example("-")}; ${example("*")}.`,
+      "Code: straight-line programs like those of the `code` task, one statement per line (half of them with spaces around operators), followed by `# prints N` or `output: N` (the task writes `a=3;b=a*2+1;print(b-a)` on one line and asks for the output).",
+      `The synthetic documents are drawn from a random stream of their own (seed label \`pretrain-corpus/${DEFAULT_CORPUS_MIX.seed}\`), never from a task's, so no fine-tuning split was targeted. Small facts do overlap: there are only 10,000 pairs of 2-digit numbers and the corpus states many of their sums, so the base has seen most test facts of the 2-digit tasks in another layout — as any real base model has seen arithmetic. Fine-tuning teaches the task's format; it does not teach arithmetic from nothing.`,
+      "The tokenizer spells numbers digit by digit (pre-tokenizer `Sequence [Digits { individual_digits: true }, ByteLevel]`), so no token holds two digits.",
+    ],
+  };
+}
+
 /**
- * Pretrains the default spec on the built-in corpus into `dir`. The spec is sized for the wasm backend;
+ * Pretrains the default spec on the default corpus (the built-in English text mixed with synthetic
+ * arithmetic and code, {@link DEFAULT_CORPUS_MIX}) into `dir`. The spec is sized for the wasm backend;
  * when the active backend is the (much slower) plain-JavaScript cpu one, wasm is used for the build
  * when available and the cpu backend is restored afterwards.
  */
@@ -163,12 +193,14 @@ export async function buildDefaultBase(dir: string, family: DefaultFamily, opts:
     );
   }
   try {
-    opts.log?.(`default base: pretraining a ${family} model (${spec.layers} layers, hidden ${spec.hidden}, ${spec.steps} steps) on ${BUILTIN_CORPUS.name}`);
-    const r = pretrain(builtinCorpus(), spec, { log: opts.log, onStep: opts.onStep });
+    const mixed = mixedCorpus(builtinCorpus(), DEFAULT_CORPUS_MIX);
+    const card = defaultCorpusCard(mixed);
+    opts.log?.(`default base: pretraining a ${family} model (${spec.layers} layers, hidden ${spec.hidden}, ${spec.steps} steps) on ${BUILTIN_CORPUS.name} with synthetic arithmetic and code; this happens once (about 2-3 minutes), the result is cached in ${path.dirname(dir)}`);
+    const r = pretrain(mixed.texts, spec, { log: opts.log, onStep: opts.onStep });
     try {
-      savePretrained(r, dir, BUILTIN_CORPUS.title);
+      savePretrained(r, dir, card.corpus, card.notes);
       const marker = {
-        version: DEFAULT_BASE_VERSION, family, spec, corpus: BUILTIN_CORPUS, backend: tf.getBackend(),
+        version: DEFAULT_BASE_VERSION, family, spec, corpus: { ...BUILTIN_CORPUS, mix: DEFAULT_CORPUS_MIX, chars: mixed.chars }, backend: tf.getBackend(),
         validation: r.validation, seconds: Math.round(r.seconds), created: new Date().toISOString(),
       };
       writeFileAtomic(path.join(dir, MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`);

@@ -49,19 +49,46 @@ export interface TokenStreams {
   validation: Int32Array;
 }
 
+/** Tokens per block when {@link tokenStreams} interleaves the held-out part. */
+export const HELD_OUT_BLOCK = 1024;
+
 /**
- * Encodes the documents into one stream (each followed by the end-of-sequence token) and splits off
- * the last `validationFraction` of the tokens for validation.
+ * Encodes the documents into one stream (each as `<bos> text <eos>`, as fine-tuning batches start
+ * with `<bos>`) and holds out about `validationFraction` of it for validation: every k-th block of
+ * {@link HELD_OUT_BLOCK} tokens (k = 1 / validationFraction), so that the held-out text samples every
+ * part of a mixed corpus; a stream shorter than k blocks holds out its tail instead.
  */
-export function tokenStreams(texts: string[], tok: { encode(t: string): number[]; eosId: number }, validationFraction: number): TokenStreams {
+export function tokenStreams(texts: string[], tok: { encode(t: string): number[]; bosId: number; eosId: number }, validationFraction: number): TokenStreams {
   const ids: number[] = [];
   for (const t of texts) {
+    ids.push(tok.bosId);
     for (const id of tok.encode(t)) ids.push(id);
     ids.push(tok.eosId);
   }
   const all = Int32Array.from(ids);
-  const cut = Math.floor(all.length * (1 - validationFraction));
-  return { train: all.subarray(0, cut), validation: all.subarray(cut) };
+  const every = Math.max(2, Math.round(1 / validationFraction));
+  const blocks = Math.ceil(all.length / HELD_OUT_BLOCK);
+  if (blocks < every) {
+    const cut = Math.floor(all.length * (1 - validationFraction));
+    return { train: all.subarray(0, cut), validation: all.subarray(cut) };
+  }
+  const train: Int32Array[] = [];
+  const validation: Int32Array[] = [];
+  for (let b = 0; b < blocks; b++) {
+    const block = all.subarray(b * HELD_OUT_BLOCK, (b + 1) * HELD_OUT_BLOCK);
+    (b % every === every - 1 ? validation : train).push(block);
+  }
+  return { train: concat(train), validation: concat(validation) };
+}
+
+function concat(parts: Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** A causal batch whose rows are windows of `stream` starting at `starts` (every token is scored). */
@@ -79,13 +106,15 @@ export function randomWindows(stream: Int32Array, size: number, length: number, 
   return windows(stream, Array.from({ length: size }, () => Math.floor(rng.next() * span)), length);
 }
 
-/** Non-overlapping windows covering `stream` (at most `maxWindows`), in batches of `batch`. */
+/** At most `maxWindows` non-overlapping windows spread evenly over `stream`, in batches of `batch`. */
 export function validationWindows(stream: Int32Array, length: number, maxWindows: number, batch: number): Batch[] {
-  const count = Math.min(maxWindows, Math.floor(stream.length / length));
+  const fit = Math.floor(stream.length / length);
+  const count = Math.min(maxWindows, fit);
   if (count < 1) throw new Error(`pretraining text too short: ${stream.length} validation tokens for a window of ${length}`);
+  const stride = Math.floor(fit / count) * length; // >= length: windows never overlap
   const out: Batch[] = [];
   for (let i = 0; i < count; i += batch) {
-    const starts = Array.from({ length: Math.min(batch, count - i) }, (_, j) => (i + j) * length);
+    const starts = Array.from({ length: Math.min(batch, count - i) }, (_, j) => (i + j) * stride);
     out.push(windows(stream, starts, length));
   }
   return out;

@@ -33,6 +33,8 @@ export interface PretrainSpec {
   context: number;
   /** Requested BPE vocabulary (specials + 256 bytes + merges); the trained one may be smaller. */
   vocab: number;
+  /** Tokenizer spells numbers digit by digit (HF `Digits { individual_digits: true }` pre-tokenizer). */
+  splitDigits: boolean;
   steps: number;
   batch: number;
   lr: number;
@@ -45,7 +47,7 @@ export interface PretrainSpec {
 }
 
 export const PRETRAIN_DEFAULTS: PretrainSpec = {
-  family: "llama", layers: 2, hidden: 64, heads: 4, intermediate: null, context: 64, vocab: 512,
+  family: "llama", layers: 2, hidden: 64, heads: 4, intermediate: null, context: 64, vocab: 512, splitDigits: true,
   steps: 200, batch: 16, lr: 3e-3, warmup: 20, seed: 1, validationFraction: 0.05, evalWindows: 32,
 };
 
@@ -66,6 +68,7 @@ export function validatePretrainSpec(spec: PretrainSpec): void {
   if (spec.intermediate !== null && (!Number.isSafeInteger(spec.intermediate) || spec.intermediate < 1)) {
     throw new Error(`pretrain: intermediate must be a positive integer, got ${spec.intermediate}`);
   }
+  if (typeof spec.splitDigits !== "boolean") throw new Error(`pretrain: splitDigits must be true or false, got ${JSON.stringify(spec.splitDigits)}`);
   if (!(spec.lr > 0 && spec.lr < 1)) throw new Error(`pretrain: lr must be in (0, 1), got ${spec.lr}`);
   if (!(spec.validationFraction > 0 && spec.validationFraction < 0.5)) {
     throw new Error(`pretrain: validationFraction must be in (0, 0.5), got ${spec.validationFraction}`);
@@ -130,7 +133,7 @@ export function pretrain(texts: string[], spec: PretrainSpec, opts: PretrainOpti
   validatePretrainSpec(spec);
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
-  const tokenizer = trainBpe(opts.tokenizerChars ? firstChars(texts, opts.tokenizerChars) : texts, spec.vocab);
+  const tokenizer = trainBpe(opts.tokenizerChars ? firstChars(texts, opts.tokenizerChars) : texts, spec.vocab, { splitDigits: spec.splitDigits });
   const streams = tokenStreams(texts, tokenizer, spec.validationFraction);
   log(`tokenizer: ${tokenizer.vocabSize} tokens; data: ${streams.train.length} training and ${streams.validation.length} validation tokens`);
   const config = familyConfigFromSpec(
@@ -178,8 +181,8 @@ function trainAll(model: FamilyModel, spec: PretrainSpec, stream: Int32Array, on
   return losses;
 }
 
-/** A model card for the saved folder. */
-export function pretrainReadme(r: PretrainResult, corpus: string): string {
+/** A model card for the saved folder; `notes` become a "Training data" section. */
+export function pretrainReadme(r: PretrainResult, corpus: string, notes: string[] = []): string {
   const c = r.config;
   const s = r.spec;
   const f = (x: number) => x.toFixed(3);
@@ -197,11 +200,12 @@ export function pretrainReadme(r: PretrainResult, corpus: string): string {
     "It is a small foundation model for fine-tuning experiments on a CPU, not a useful text generator.",
     "",
     `- Architecture: ${c.modelType}, ${c.layers} layers, hidden ${c.hidden}, ${c.heads} heads, FFN ${c.intermediate}, context ${c.maxPositions}`,
-    `- Tokenizer: byte-level BPE with ${r.tokenizer.vocabSize} tokens, trained on the same text (tokenizer.json)`,
+    `- Tokenizer: byte-level BPE with ${r.tokenizer.vocabSize} tokens, trained on the same text (tokenizer.json)${s.splitDigits ? ", numbers spelled digit by digit" : ""}`,
     `- Training: ${s.steps} steps × ${s.batch} windows of ${s.context} tokens, AdamW lr ${s.lr} (cosine, ${s.warmup} warmup steps), seed ${s.seed}`,
     `- Data: ${r.tokens.train} training tokens, ${r.tokens.validation} held-out tokens`,
     `- Held-out loss (nats/token): ${f(r.validation.initial)} before training, ${f(r.validation.final)} after; a unigram model gets ${f(r.validation.unigram)}`,
     "",
+    ...(notes.length > 0 ? ["## Training data", "", ...notes.map((n) => `- ${n}`), ""] : []),
     "Load it with `transformers.AutoModelForCausalLM.from_pretrained(path)` and `AutoTokenizer.from_pretrained(path)`, or in peftlab as a `hf` model.",
     "",
   ].join("\n");
@@ -220,9 +224,9 @@ function tokenizerConfig(r: PretrainResult): Record<string, unknown> {
   };
 }
 
-/** Saves a pretraining result as a Hugging Face folder with its tokenizer and model card. */
-export function savePretrained(r: PretrainResult, dir: string, corpus: string): SavedHfModel {
-  const saved = saveHfModel(r.model, dir, { tokenizerJson: r.tokenizer.toJSON(), readme: pretrainReadme(r, corpus) });
+/** Saves a pretraining result as a Hugging Face folder with its tokenizer and model card (`notes`: see {@link pretrainReadme}). */
+export function savePretrained(r: PretrainResult, dir: string, corpus: string, notes: string[] = []): SavedHfModel {
+  const saved = saveHfModel(r.model, dir, { tokenizerJson: r.tokenizer.toJSON(), readme: pretrainReadme(r, corpus, notes) });
   const file = path.join(dir, "tokenizer_config.json");
   writeFileAtomic(file, `${JSON.stringify(tokenizerConfig(r), null, 2)}\n`);
   return { ...saved, files: [...saved.files, file] };

@@ -144,6 +144,57 @@ describe("trainBpe", () => {
   });
 });
 
+describe("digits split one by one (HF Digits { individual_digits: true } before ByteLevel)", () => {
+  it.each([
+    ["abc123def", "individual", ["abc", "1", "2", "3", "def"]],
+    [" 42 = 17 + 25.", "individual", [" ", "4", "2", " =", " ", "1", "7", " +", " ", "2", "5", "."]],
+    ["17+25=42", "individual", ["1", "7", "+", "2", "5", "=", "4", "2"]],
+    ["x² and ٣", "individual", ["x", "²", " and", " ", "٣"]], // every \p{N}, as Rust's char::is_numeric
+    ["abc123 d45", "runs", ["abc", "123", " d", "45"]],
+    [" 42 = 17", "none", [" 42", " =", " 17"]],
+  ] as const)("preTokenize(%j, %s)", (text, digits, pieces) => {
+    expect(preTokenize(text, digits)).toEqual(pieces);
+  });
+
+  const numbers = Array.from({ length: 40 }, (_, i) => `In 1851 there were ${i} whales and 1000 men.`);
+  const texts = [...corpus(20_000, 5), ...numbers, "17 plus 25 is 42. 123 + 877 = 1000"];
+
+  it("trainBpe({ splitDigits }) writes the Sequence pre-tokenizer and never merges a digit", () => {
+    const json = trainBpeJson(texts, 320, { splitDigits: true });
+    expect(json.pre_tokenizer).toEqual({
+      type: "Sequence",
+      pretokenizers: [{ type: "Digits", individual_digits: true }, { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true }],
+    });
+    expect(json.model.merges.length).toBeGreaterThan(0);
+    expect(json.model.merges.filter((m) => /\p{N}/u.test(m as string))).toEqual([]);
+    // Without the option the same text does merge digits (so the check above can fail).
+    expect(trainBpeJson(texts, 320).model.merges.some((m) => /\p{N}/u.test(m as string))).toBe(true);
+  });
+
+  it("encodes every digit as its own token and round-trips through a saved tokenizer.json", () => {
+    const tok = trainBpe(texts, 320, { splitDigits: true });
+    const file = path.join(tmp(), "tokenizer.json");
+    saveTokenizer(tok, file);
+    const back = loadTokenizer(file);
+    const digitIds = [..."0123456789"].map((d) => tok.encode(d));
+    expect(digitIds.every((ids) => ids.length === 1)).toBe(true);
+    expect(tok.encode("1851")).toEqual([..."1851"].map((d) => tok.encode(d)[0]));
+    expect(tok.encode("17+25=42").length).toBe(8);
+    for (const text of [...SAMPLES, ...texts.slice(-2), "x² ٣ 0.5 -12"]) {
+      expect(back.encode(text)).toEqual(tok.encode(text));
+      expect(back.decode(back.encode(text))).toBe(text);
+    }
+  });
+
+  it("loads Digits { individual_digits: false } as digit runs", () => {
+    const json = trainBpeJson(texts, 320, { splitDigits: true });
+    (json.pre_tokenizer!.pretokenizers![0] as { individual_digits: boolean }).individual_digits = false;
+    const tok = new BpeTokenizer(json, "runs.json");
+    expect(tok.encode("a 1851").length).toBe(tok.encode("a ").length + 4); // the run, then bytes: no digit merges were learnt
+    expect(tok.decode(tok.encode("a 1851 b"))).toBe("a 1851 b");
+  });
+});
+
 /** Reference trainer: recount every pair over all words before each merge. */
 function naiveMerges(texts: string[], count: number): string[] {
   const symbols = ["<pad>", "<bos>", "<eos>", ...BYTE_TO_CHAR];
@@ -187,6 +238,8 @@ describe("tokenizer.json errors name the file and the key", () => {
     ["three-part merge", (j) => ((j.model.merges[4] = "a b c"), j), /bad\.json: model\.merges\[4\]: must name exactly two tokens/],
     ["merge out of vocab", (j) => ((j.model.merges[0] = "Ġ ✓"), j), /bad\.json: model\.merges\[0\]: "✓" is not in model\.vocab/],
     ["Metaspace", (j) => ((j.pre_tokenizer = { type: "Metaspace" }), j), /bad\.json: pre_tokenizer\.type: must be "ByteLevel".*got "Metaspace"/],
+    ["Sequence order", (j) => ((j.pre_tokenizer = { type: "Sequence", pretokenizers: [j.pre_tokenizer, { type: "Digits", individual_digits: true }] }), j), /bad\.json: pre_tokenizer\.pretokenizers: only \[Digits, ByteLevel\] is supported, got \["ByteLevel", "Digits"\]/],
+    ["Sequence prefix space", (j) => ((j.pre_tokenizer = { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, { ...j.pre_tokenizer, add_prefix_space: true }] }), j), /bad\.json: pre_tokenizer\.pretokenizers\[1\]\.add_prefix_space: true is not supported/],
     ["byte fallback", (j) => ((j.model.byte_fallback = true), j), /bad\.json: model\.byte_fallback/],
     ["added token id", (j) => ((j.added_tokens[1].id = "x"), j), /bad\.json: added_tokens\[1\]\.id: must be a non-negative integer/],
     ["no eos", (j) => ((j.added_tokens = [j.added_tokens[0]]), delete j.model.vocab["<eos>"], j), /bad\.json: added_tokens: no end-of-sequence token/],

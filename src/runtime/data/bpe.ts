@@ -4,6 +4,10 @@
 // Text → split on added tokens → pre-tokenise with the GPT-2 regex → UTF-8 bytes → each byte
 // shown as one printable character (the GPT-2 bytes↔unicode map, so a space is "Ġ") → merges
 // applied by rank → vocabulary ids. Decoding maps the characters back to bytes and UTF-8.
+//
+// Pre-tokenisers: plain `ByteLevel`, or a `Sequence` of `Digits` then `ByteLevel` (as in StarCoder's
+// tokenizer.json): `Digits { individual_digits: true }` makes every digit a pre-token of its own, so
+// no merge ever joins digits and numbers are always spelled digit by digit (better for arithmetic).
 
 /** The parts of a Hugging Face tokenizer.json that byte-level BPE uses. */
 export interface HfTokenizerJson {
@@ -12,7 +16,7 @@ export interface HfTokenizerJson {
   padding?: unknown;
   added_tokens?: HfAddedToken[];
   normalizer?: { type: string } | null;
-  pre_tokenizer?: { type: string; add_prefix_space?: boolean; use_regex?: boolean } | null;
+  pre_tokenizer?: HfPreTokenizer | null;
   post_processor?: unknown;
   decoder?: unknown;
   model: {
@@ -25,6 +29,25 @@ export interface HfTokenizerJson {
     end_of_word_suffix?: string | null;
     [key: string]: unknown;
   };
+}
+
+/** The pre-tokenizer entries of a tokenizer.json that byte-level BPE uses. */
+export interface HfPreTokenizer {
+  type: string;
+  add_prefix_space?: boolean;
+  trim_offsets?: boolean;
+  use_regex?: boolean;
+  /** Digits: true = one pre-token per digit, false = one per run of digits. */
+  individual_digits?: boolean;
+  /** Sequence: applied in order, each to the pieces of the one before. */
+  pretokenizers?: HfPreTokenizer[];
+}
+
+/** How a tokenizer.json splits text before BPE (see {@link preTokenizerOptions}). */
+export interface PreTokenizerOptions {
+  /** "individual": every digit alone; "runs": digit runs apart from other text; "none": GPT-2 regex only. */
+  digits: "individual" | "runs" | "none";
+  addPrefixSpace: boolean;
 }
 
 export interface HfAddedToken {
@@ -53,9 +76,43 @@ const CHAR_TO_BYTE = new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
 
-/** Splits text into pre-tokens with the GPT-2 pattern. */
-export function preTokenize(text: string): string[] {
-  return text.match(GPT2_PATTERN) ?? [];
+const DIGIT_SPLIT = { individual: /(\p{N})/u, runs: /(\p{N}+)/u } as const;
+
+/**
+ * Splits text into pre-tokens with the GPT-2 pattern; with `digits` "individual" (or "runs") the
+ * digits (Unicode \p{N}, Rust's `char::is_numeric`) are first isolated one by one (or run by run),
+ * as Hugging Face's `Digits` pre-tokenizer does before `ByteLevel`.
+ */
+export function preTokenize(text: string, digits: PreTokenizerOptions["digits"] = "none"): string[] {
+  if (digits === "none") return text.match(GPT2_PATTERN) ?? [];
+  const out: string[] = [];
+  text.split(DIGIT_SPLIT[digits]).forEach((piece, i) => {
+    if (i % 2 === 1) out.push(piece);
+    else if (piece) for (const p of piece.match(GPT2_PATTERN) ?? []) out.push(p);
+  });
+  return out;
+}
+
+/** The ByteLevel entry of a Sequence must be last and without a prefix space; Digits must come first. */
+function sequenceOptions(seq: HfPreTokenizer, source: string): PreTokenizerOptions {
+  const parts = Array.isArray(seq.pretokenizers) ? seq.pretokenizers : fail(source, "pre_tokenizer.pretokenizers", "must be an array");
+  const [digits, byteLevel] = parts;
+  if (parts.length !== 2 || digits?.type !== "Digits" || byteLevel?.type !== "ByteLevel") {
+    fail(source, "pre_tokenizer.pretokenizers", `only [Digits, ByteLevel] is supported, got [${parts.map((p) => JSON.stringify(p?.type)).join(", ")}]`);
+  }
+  if (byteLevel.use_regex === false) fail(source, "pre_tokenizer.pretokenizers[1].use_regex", "false is not supported");
+  if (byteLevel.add_prefix_space) fail(source, "pre_tokenizer.pretokenizers[1].add_prefix_space", "true is not supported after Digits");
+  return { digits: digits.individual_digits === true ? "individual" : "runs", addPrefixSpace: false };
+}
+
+/** Reads the pre-tokenizer of a tokenizer.json; errors name the file and key. */
+export function preTokenizerOptions(pre: HfPreTokenizer | null | undefined, source: string): PreTokenizerOptions {
+  if (pre?.type === "Sequence") return sequenceOptions(pre, source);
+  if (pre?.type !== "ByteLevel") {
+    fail(source, "pre_tokenizer.type", `must be "ByteLevel" (GPT-2 style byte-level BPE) or a "Sequence" of Digits and ByteLevel, got ${JSON.stringify(pre?.type ?? null)}`);
+  }
+  if (pre.use_regex === false) fail(source, "pre_tokenizer.use_regex", "false is not supported");
+  return { digits: "none", addPrefixSpace: pre.add_prefix_space === true };
 }
 
 /** A pre-token as byte-level characters. */
@@ -97,9 +154,7 @@ export function validateBpeJson(json: unknown, source: string): HfTokenizerJson 
   for (const key of ["continuing_subword_prefix", "end_of_word_suffix"]) {
     if (model[key]) fail(source, `model.${key}`, `must be null for byte-level BPE, got ${JSON.stringify(model[key])}`);
   }
-  const pre = j["pre_tokenizer"] as { type?: unknown; use_regex?: unknown } | null | undefined;
-  if (pre?.type !== "ByteLevel") fail(source, "pre_tokenizer.type", `must be "ByteLevel" (GPT-2 style byte-level BPE), got ${JSON.stringify(pre?.type ?? null)}`);
-  if (pre.use_regex === false) fail(source, "pre_tokenizer.use_regex", "false is not supported");
+  preTokenizerOptions(j["pre_tokenizer"] as HfPreTokenizer | null | undefined, source);
   const norm = j["normalizer"] as { type?: unknown } | null | undefined;
   if (norm != null && norm.type !== "NFC" && norm.type !== "NFKC") fail(source, "normalizer.type", `only null, NFC or NFKC are supported, got ${JSON.stringify(norm.type)}`);
   const added = j["added_tokens"] ?? [];
@@ -160,8 +215,11 @@ export function bpeWord(word: string, ranks: Map<string, number>): string[] {
   return parts;
 }
 
-/** The standard tokenizer.json wrapper for a byte-level BPE vocabulary and merges. */
-export function bpeJson(vocab: Record<string, number>, merges: [string, string][], special: { id: number; content: string }[]): HfTokenizerJson {
+/**
+ * The standard tokenizer.json wrapper for a byte-level BPE vocabulary and merges; with `splitDigits`
+ * the pre-tokenizer is `Sequence [Digits { individual_digits: true }, ByteLevel]`.
+ */
+export function bpeJson(vocab: Record<string, number>, merges: [string, string][], special: { id: number; content: string }[], splitDigits = false): HfTokenizerJson {
   const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean) => ({
     type: "ByteLevel",
     add_prefix_space: addPrefixSpace,
@@ -174,7 +232,9 @@ export function bpeJson(vocab: Record<string, number>, merges: [string, string][
     padding: null,
     added_tokens: special.map((s) => ({ id: s.id, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
     normalizer: null,
-    pre_tokenizer: byteLevel(false, true),
+    pre_tokenizer: splitDigits
+      ? { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, byteLevel(false, true)] }
+      : byteLevel(false, true),
     post_processor: byteLevel(true, false),
     decoder: byteLevel(true, true),
     model: {

@@ -12,6 +12,11 @@ export interface TrainBpeOptions {
   specialTokens?: string[];
   /** Pairs seen fewer times than this are never merged (default 2). */
   minFrequency?: number;
+  /**
+   * Every digit is a pre-token of its own, so no merge joins digits (default false). The file's
+   * pre-tokenizer is then `Sequence [Digits { individual_digits: true }, ByteLevel]`.
+   */
+  splitDigits?: boolean;
 }
 
 const SHIFT = 2 ** 21; // pair key = a * SHIFT + b; symbol ids stay below 2^21
@@ -115,10 +120,10 @@ class Corpus {
 }
 
 /** Counts byte-level pre-tokens over all texts. */
-function countWords(texts: Iterable<string>): Map<string, number> {
+function countWords(texts: Iterable<string>, splitDigits: boolean): Map<string, number> {
   const counts = new Map<string, number>();
   for (const text of texts) {
-    for (const piece of preTokenize(text)) {
+    for (const piece of preTokenize(text, splitDigits ? "individual" : "none")) {
       const w = toByteChars(piece);
       counts.set(w, (counts.get(w) ?? 0) + 1);
     }
@@ -141,7 +146,7 @@ export function trainBpeJson(texts: Iterable<string>, vocabSize: number, opts: T
   const ids = new Map(symbols.map((s, i) => [s, i]));
   if (ids.size !== symbols.length) throw new Error(`trainBpe: special tokens must be distinct and not single byte characters: ${JSON.stringify(specials)}`);
 
-  const counted = [...countWords(texts)];
+  const counted = [...countWords(texts, opts.splitDigits === true)];
   const corpus = new Corpus(
     counted.map(([w]) => Array.from(w, (ch) => ids.get(ch)!)),
     counted.map(([, n]) => n),
@@ -169,5 +174,5 @@ export function trainBpeJson(texts: Iterable<string>, vocabSize: number, opts: T
     }
   }
   const vocab = Object.fromEntries(symbols.map((s, i) => [s, i]));
-  return bpeJson(vocab, merges, specials.map((content, id) => ({ id, content })));
+  return bpeJson(vocab, merges, specials.map((content, id) => ({ id, content })), opts.splitDigits === true);
 }

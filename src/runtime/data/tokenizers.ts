@@ -5,7 +5,7 @@
 // `tokenizers` loads.
 
 import fs from "node:fs";
-import { bpeWord, fromByteChars, type HfTokenizerJson, parseMerges, preTokenize, toByteChars, validateBpeJson } from "./bpe.js";
+import { bpeWord, fromByteChars, type HfTokenizerJson, parseMerges, preTokenize, preTokenizerOptions, type PreTokenizerOptions, toByteChars, validateBpeJson } from "./bpe.js";
 import { trainBpeJson, type TrainBpeOptions } from "./bpe_train.js";
 
 export type TokenizerKind = "char" | "byte" | "bpe";
@@ -126,6 +126,7 @@ export class BpeTokenizer implements Tokenizer {
   private readonly ranks: Map<string, number>;
   private readonly added: Map<string, { id: number; special: boolean }>;
   private readonly addedPattern: RegExp | null;
+  private readonly preTokenizer: PreTokenizerOptions;
   private readonly cache = new Map<string, number[]>();
 
   /** @param source file name (or other label) used in error messages. */
@@ -133,6 +134,7 @@ export class BpeTokenizer implements Tokenizer {
     this.json = validateBpeJson(json, source);
     const model = this.json.model;
     this.vocab = new Map(Object.entries(model.vocab));
+    this.preTokenizer = preTokenizerOptions(this.json.pre_tokenizer, source);
     this.ranks = new Map(parseMerges(this.json, source).map(([a, b], i) => [`${a} ${b}`, i]));
     this.added = new Map((this.json.added_tokens ?? []).map((t) => [t.content, { id: t.id, special: t.special === true }]));
     this.idToToken = new Map([...this.vocab].map(([t, id]) => [id, t]));
@@ -167,8 +169,8 @@ export class BpeTokenizer implements Tokenizer {
 
   private encodePlain(text: string, out: number[]): void {
     let t = this.json.normalizer ? text.normalize(this.json.normalizer.type as "NFC" | "NFKC") : text;
-    if (this.json.pre_tokenizer?.add_prefix_space && !/^\s/.test(t)) t = ` ${t}`;
-    for (const word of preTokenize(t)) {
+    if (this.preTokenizer.addPrefixSpace && !/^\s/.test(t)) t = ` ${t}`;
+    for (const word of preTokenize(t, this.preTokenizer.digits)) {
       let ids = this.cache.get(word);
       if (!ids) {
         const chars = toByteChars(word);

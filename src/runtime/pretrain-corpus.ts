@@ -1,0 +1,129 @@
+// The default base's pretraining corpus: English prose (the built-in corpus) mixed with synthetic
+// arithmetic and code documents, so that the base already has the skills of the built-in tasks and
+// fine-tuning only has to teach their prompt format.
+//
+// The synthetic documents come from the task generators' own logic (the answer of `a op b`, the
+// straight-line programs of the code task) but are written in layouts the tasks never use:
+//
+//   task:    "17+25=" → "42"                 corpus:  "17 plus 25 is 42."  "the sum of 17 and 25 is 42."
+//                                                     "42 = 17 + 25"       "42=17+25"
+//   task:    "a=3;b=a*2+1;print(b-a)\n" → "4"  corpus:  "a = 3\nb = a * 2 + 1\nprint(b - a)\n# prints 4"
+//                                                     "a=3\nb=a*2+1\nprint(b-a)\noutput: 4"
+//
+// The unspaced layouts matter: byte-level BPE makes " +" and "+" different tokens, and a fine-tuned
+// adapter cannot retrain an embedding, so the base should know the tokens the tasks use.
+//
+// They are drawn from a stream of their own (seed label "pretrain-corpus/…"), never from a task's, so
+// no fine-tuning split is targeted. Small-number facts still overlap: there are only 10,000 pairs of
+// 2-digit operands, and the corpus states many of them, as a real base model has seen arithmetic.
+
+import { arithmeticAnswer, type ArithmeticOp } from "./data/arithmetic.js";
+import { codeExample } from "./data/code_task.js";
+import { Rng } from "./rng.js";
+
+/** Sizes of the synthetic part, as shares of the characters of the whole corpus. */
+export interface CorpusMix {
+  /** Share of characters in arithmetic statements (0–1). */
+  arithmetic: number;
+  /** Share of characters in code documents (0–1); the rest is English prose. */
+  code: number;
+  /** Seed of the synthetic stream. */
+  seed: number;
+}
+
+/** Statement layouts per operator; `{a}`, `{b}` are the operands and `{c}` the answer. */
+export const ARITHMETIC_FORMATS: Record<ArithmeticOp, readonly string[]> = {
+  "+": ["{a} plus {b} is {c}.", "the sum of {a} and {b} is {c}.", "{c} = {a} + {b}", "{c}={a}+{b}"],
+  "-": ["{a} minus {b} is {c}.", "the difference of {a} and {b} is {c}.", "{c} = {a} - {b}", "{c}={a}-{b}"],
+  "*": ["{a} times {b} is {c}.", "the product of {a} and {b} is {c}.", "{c} = {a} * {b}", "{c}={a}*{b}"],
+};
+
+/** Operand sizes in digits with their weights: mostly 1–2 digits (the quickstart's), some 3. */
+const DIGIT_WEIGHTS: Record<ArithmeticOp, readonly [number, number][]> = {
+  "+": [[1, 0.2], [2, 0.6], [3, 0.2]],
+  "-": [[1, 0.2], [2, 0.6], [3, 0.2]],
+  "*": [[1, 0.4], [2, 0.6]],
+};
+
+function weighted(rng: Rng, items: readonly [number, number][]): number {
+  let u = rng.next() * items.reduce((s, [, w]) => s + w, 0);
+  for (const [v, w] of items) if ((u -= w) < 0) return v;
+  return items[items.length - 1]![0];
+}
+
+function operand(rng: Rng, op: ArithmeticOp): number {
+  return rng.int(10 ** weighted(rng, DIGIT_WEIGHTS[op]));
+}
+
+/** One statement of `a op b` in layout `format` (subtraction puts the larger operand first). */
+export function arithmeticStatement(a: number, op: ArithmeticOp, b: number, format: string): string {
+  if (op === "-" && b > a) [a, b] = [b, a];
+  const c = arithmeticAnswer(a, op, b);
+  return format.replace("{a}", String(a)).replace("{b}", String(b)).replace("{c}", c);
+}
+
+/** A document of 1–6 statements of one operator and one layout, one per line. */
+export function arithmeticDocument(rng: Rng): string {
+  const op = rng.pick<ArithmeticOp>(["+", "+", "-", "*"]); // addition twice as often
+  const format = rng.pick(ARITHMETIC_FORMATS[op]);
+  const lines = Array.from({ length: 1 + rng.int(6) }, () => arithmeticStatement(operand(rng, op), op, operand(rng, op), format));
+  return lines.join("\n");
+}
+
+/** "b=a*2+1" → "b = a * 2 + 1". */
+function spaced(statement: string): string {
+  return statement.replace(/([+\-*=])/g, " $1 ");
+}
+
+/**
+ * A program of the code task's kind (1–4 assignments and a print), one statement per line (half of
+ * them with spaces around operators), followed by what it prints.
+ */
+export function codeDocument(rng: Rng): string {
+  const ex = codeExample(rng, 1 + rng.int(4));
+  const statements = ex.prompt.trim().split(";");
+  const lines = rng.next() < 0.5 ? statements.map(spaced) : statements;
+  const shown = rng.next() < 0.5 ? `# prints ${ex.completion}` : `output: ${ex.completion}`;
+  return [...lines, shown].join("\n");
+}
+
+function checkMix(mix: CorpusMix): void {
+  const ok = (x: number) => Number.isFinite(x) && x >= 0 && x < 1;
+  if (!ok(mix.arithmetic) || !ok(mix.code) || mix.arithmetic + mix.code >= 1) {
+    throw new Error(`pretrain corpus: arithmetic (${mix.arithmetic}) and code (${mix.code}) shares must be in [0, 1) and sum to less than 1`);
+  }
+}
+
+/** Synthetic documents from `make` until they hold `chars` characters. */
+function documents(chars: number, rng: Rng, make: (rng: Rng) => string): string[] {
+  const out: string[] = [];
+  for (let n = 0; n < chars; ) {
+    const doc = make(rng);
+    out.push(doc);
+    n += doc.length;
+  }
+  return out;
+}
+
+/** What {@link mixedCorpus} returns: the documents in training order and the characters of each part. */
+export interface MixedCorpus {
+  texts: string[];
+  chars: { english: number; arithmetic: number; code: number };
+}
+
+/**
+ * The English documents plus synthetic arithmetic and code documents sized so that each part holds
+ * its share of the characters, all shuffled together (so the held-out tail of the token stream holds
+ * every kind). Deterministic in `mix.seed`.
+ */
+export function mixedCorpus(english: string[], mix: CorpusMix): MixedCorpus {
+  checkMix(mix);
+  const englishChars = english.reduce((n, t) => n + t.length, 0);
+  const total = englishChars / (1 - mix.arithmetic - mix.code);
+  const root = new Rng(`pretrain-corpus/${mix.seed}`);
+  const arithmetic = documents(total * mix.arithmetic, root.fork("arithmetic"), arithmeticDocument);
+  const code = documents(total * mix.code, root.fork("code"), codeDocument);
+  const texts = root.fork("order").shuffle([...english, ...arithmetic, ...code]);
+  const sum = (docs: string[]) => docs.reduce((n, t) => n + t.length, 0);
+  return { texts, chars: { english: englishChars, arithmetic: sum(arithmetic), code: sum(code) } };
+}
