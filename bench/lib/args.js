@@ -1,0 +1,50 @@
+// Command line of bench/run.js.
+
+export const BENCHMARKS = ["dsl", "matmul", "train_step", "beamlora", "lightpeft", "leaks", "profile"];
+
+export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--profile] [--quiet]
+
+  (default)      the full run (what docs/benchmarks.md is generated from; hours on two cores)
+  --quick        small grids, 3 seeds, short runs: about 10 minutes on two cores
+  --smoke        a few seconds per benchmark: checks that the harness works (tests use it)
+  --json FILE    also write every measurement as one JSON document
+  --only LIST    run only these benchmarks: ${BENCHMARKS.join(", ")}
+  --profile      also print the share of step time per op kind and per model part
+                 (always on in the full run)
+  --quiet        no progress lines on stderr`;
+
+/** Parses argv (without node and the script); throws with a message naming the bad argument. */
+export function parseArgs(argv) {
+  const o = { mode: "full", json: null, only: null, profile: false, quiet: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--quick") o.mode = "quick";
+    else if (a === "--smoke") o.mode = "smoke";
+    else if (a === "--full") o.mode = "full";
+    else if (a === "--json") o.json = value();
+    else if (a.startsWith("--json=")) o.json = a.slice(7);
+    else if (a === "--only") o.only = value().split(",");
+    else if (a.startsWith("--only=")) o.only = a.slice(7).split(",");
+    else if (a === "--profile") o.profile = true;
+    else if (a === "--quiet") o.quiet = true;
+    else if (a === "--help" || a === "-h") o.help = true;
+    else throw new Error(`unknown argument "${a}"`);
+  }
+  if (o.only) {
+    o.only = o.only.map((n) => n.trim().replace("-", "_")).filter(Boolean);
+    const bad = o.only.filter((n) => !BENCHMARKS.includes(n));
+    if (bad.length) throw new Error(`--only: unknown benchmark ${bad.map((b) => `"${b}"`).join(", ")}; expected ${BENCHMARKS.join(", ")}`);
+  }
+  return o;
+}
+
+/** The benchmarks to run, in order. The profile runs when asked, in the full run, or when named in --only. */
+export function selected(o) {
+  if (o.only) return BENCHMARKS.filter((b) => o.only.includes(b));
+  return BENCHMARKS.filter((b) => b !== "profile" || o.profile || o.mode === "full");
+}

@@ -1,0 +1,84 @@
+// The human-readable summary printed at the end of a run: one table of every benchmark, and the
+// profile's tables when there is one. Plain text, fixed-width columns.
+
+/** Formats a number for people: significant digits, thousands separators; "–" for null. */
+export function num(x, digits = 3) {
+  if (x === null || x === undefined || Number.isNaN(x)) return "–";
+  if (!Number.isFinite(x)) return String(x);
+  const abs = Math.abs(x);
+  if (abs >= 1000) return Math.round(x).toLocaleString("en");
+  return Number(x.toPrecision(digits)).toString();
+}
+
+export const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)} %`);
+const pm = (s) => (s && s.mean !== null ? `${num(s.mean)} ± ${num(s.std)}` : "–");
+const ci = (c) => (c ? `[${num(c[0])}, ${num(c[1])}]` : "–");
+const signed = (x) => (x === null || x === undefined ? "–" : `${x >= 0 ? "+" : ""}${num(x)}`);
+
+/** Lays out rows of strings under a header, padding each column to its widest cell. */
+export function layout(header, rows) {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? "").length)));
+  const line = (r) => r.map((c, i) => String(c ?? "").padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function speedRows(doc) {
+  const rows = [];
+  const d = doc.dsl;
+  if (d && !d.error) rows.push(["dsl", `parse+check+compile, ${num(d.lines)} lines`, `${num(d.lines_per_s)} lines/s`, `goal ${num(d.goal)}`, num(d.lines_per_s / d.goal)]);
+  const m = doc.matmul;
+  if (m && !m.error) {
+    rows.push(["matmul", `${m.size}² float32, wasm`, `${num(m.ours_gflops)} GFLOP/s`, m.torch_gflops === null ? `torch: ${m.torch_reason}` : `torch 1 thread ${num(m.torch_gflops)} (${m.torch_blas})`, num(m.ratio)]);
+    const cpu = m.backends?.cpu;
+    if (cpu?.available) rows.push(["", `${cpu.size}² float32, cpu backend`, `${num(cpu.gflops)} GFLOP/s`, "", ""]);
+  }
+  const t = doc.train_step;
+  if (t && !t.error) {
+    const c = t.config;
+    rows.push(["train_step", `LoRA step, ${c.layers}L×${c.hidden} B${c.batch} T${c.seq} r${c.rank}, wasm`, `${num(t.ours_tokens_per_s)} tokens/s`, t.torch_tokens_per_s === null ? `torch: ${t.torch_reason}` : `torch 1 thread ${num(t.torch_tokens_per_s)}`, num(t.ratio)]);
+    if (t.torch?.[2]?.available) rows.push(["", "  vs torch on 2 threads", "", `${num(t.torch[2].tokens_per_s)} tokens/s`, num(t.ratio_vs_torch_2_threads)]);
+    const cpu = t.backends?.cpu;
+    if (cpu?.available) rows.push(["", "  same step, cpu backend", `${num(cpu.tokens_per_s)} tokens/s`, "", num(t.torch_tokens_per_s ? cpu.tokens_per_s / t.torch_tokens_per_s : null)]);
+    if (t.reference_check) rows.push(["", "  same model? first losses ours vs torch", `max |Δ| ${num(t.reference_check.max_abs_diff)}`, t.reference_check.same_model ? "yes" : "NO", ""]);
+  }
+  const l = doc.leaks;
+  if (l && !l.error) rows.push(["leaks", `tensors per step (${num(l.window_steps)}-step window + each method)`, num(l.tensors_per_step), `left after a job: ${num(l.max_leaked_after_job)}`, ""]);
+  return rows;
+}
+
+function evidenceRows(doc) {
+  const rows = [];
+  const b = doc.beamlora;
+  if (b && !b.error) {
+    for (const t of Object.values(b.tasks)) {
+      rows.push(["beamlora", `${t.task}: test ${t.task === "spam" ? "accuracy" : "exact match"} (${t.seeds} seeds, chance ${num(t.chance)})`, `LoRA ${pm(t.lora)}`, `BeamLoRA ${pm(t.beamlora)}`, `Δ ${signed(t.paired_diff.mean)} ${ci(t.paired_diff.ci95)} ${t.paired_diff.verdict}`]);
+    }
+  }
+  const p = doc.lightpeft;
+  if (p && !p.error) {
+    for (const t of Object.values(p.tasks)) {
+      rows.push(["lightpeft", `${t.task}: step time / LoRA after pruning`, num(t.step_time_ratio), `memory after pruning ${num(t.peak_memory_ratio)}`, `whole run ${num(t.peak_memory_ratio_whole_run)}`]);
+      rows.push(["", `${t.task}: foundation removed, trainable / LoRA`, pct(t.foundation_pruned), `trainable ${pct(t.trainable_vs_lora)}`, ""]);
+      rows.push(["", `${t.task}: test score Light-PEFT − LoRA`, `${pm(t.lightpeft)} vs ${pm(t.lora)}`, `Δ ${signed(t.accuracy_diff)} ${ci(t.accuracy_diff_ci95)}`, t.accuracy_verdict]);
+    }
+  }
+  return rows;
+}
+
+/** The whole summary table of a result document. */
+export function summaryTable(doc) {
+  const rows = [...speedRows(doc), ...evidenceRows(doc)];
+  for (const [name, section] of Object.entries(doc)) {
+    if (section && typeof section === "object" && section.error) rows.push([name, "FAILED", section.error, "", ""]);
+  }
+  return layout(["benchmark", "measure", "ours", "reference", "ratio / difference"], rows);
+}
+
+/** The profile's two tables (top rows by share of step time). */
+export function profileTables(p, top = 15) {
+  const head = `profile (${p.backend}, ${p.config.layers}L×${p.config.hidden} B${p.config.batch} T${p.config.seq}): ${num(p.step_ms)} ms per step (${num(p.step_ms_unprofiled)} without the profiler), ${num(p.kernel_calls_per_step)} kernel calls; ${pct(p.outside_kernels_share)} outside kernels`;
+  const rows = (list) => list.slice(0, top).map((r) => [r.name, `${num(r.ms_per_step)} ms`, pct(r.share), pct(r.forward_share), pct(r.backward_share), num(r.calls_per_step)]);
+  const header = ["", "ms/step", "share", "forward", "backward", "calls"];
+  return [head, "", layout(["op kind", ...header.slice(1)], rows(p.by_op)), "", layout(["model part", ...header.slice(1)], rows(p.by_part))].join("\n");
+}

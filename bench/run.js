@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// peftlab's benchmark and evidence harness (`npm run bench -- [--quick] [--json FILE]`).
+//
+// Speed: the DSL front end, a matrix product and a LoRA training step, each as a ratio against a
+// baseline measured in the same run (PyTorch through bench/reference/, the DSL's goal); absolute
+// times are context. Evidence: LoRA vs BeamLoRA vs Light-PEFT on the arithmetic, code and spam
+// tasks through train(plan), learning rates chosen on validation, several seeds, paired
+// differences with 95 % intervals. Leaks: tensors per step. Profile: where a step's time goes.
+// See docs/benchmarks.md (generated from a full run by scripts/gen-benchmarks-doc.js).
+import fs from "node:fs";
+import { runDslBench } from "./dsl.js";
+import { runMatmul } from "./matmul.js";
+import { runTrainStep } from "./train-step.js";
+import { beamloraSection } from "./beamlora.js";
+import { lightpeftSection } from "./lightpeft.js";
+import { runLeaks } from "./leaks.js";
+import { runProfile } from "./profile.js";
+import { parseArgs, selected, USAGE } from "./lib/args.js";
+import { runTaskEvidence } from "./lib/evidence.js";
+import { machineInfo, versionInfo } from "./lib/machine.js";
+import { profileTables, summaryTable } from "./lib/table.js";
+import { taskNames } from "./lib/tasks.js";
+
+const DSL_SIZES = { smoke: { lines: 500, repeats: 3, warmup: 1 }, quick: { lines: 10_000, repeats: 11, warmup: 3 }, full: { lines: 10_000, repeats: 21, warmup: 5 } };
+
+/** Runs the evidence plans once for both evidence sections (they share the LoRA baseline runs). */
+function evidenceOnce(ctx) {
+  let pending = null;
+  return () => {
+    pending ??= (async () => {
+      const out = [];
+      for (const task of taskNames(ctx.mode)) out.push(await runTaskEvidence(task, ctx));
+      return out;
+    })();
+    return pending;
+  };
+}
+
+/** Every benchmark by name: an async function of the context returning its JSON section. */
+function benchmarks(ctx) {
+  const evidence = evidenceOnce(ctx);
+  return {
+    dsl: async () => runDslBench(DSL_SIZES[ctx.mode]),
+    matmul: () => runMatmul(ctx),
+    train_step: () => runTrainStep(ctx),
+    beamlora: async () => beamloraSection(await evidence()),
+    lightpeft: async () => lightpeftSection(await evidence()),
+    leaks: () => runLeaks(ctx),
+    profile: () => runProfile(ctx),
+  };
+}
+
+/** Runs the selected benchmarks; a failing one is recorded as {error} and the rest still run. */
+export async function runBench(opts) {
+  const t0 = Date.now();
+  const log = opts.quiet ? () => {} : (line) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const ctx = { mode: opts.mode, log };
+  const doc = { machine: machineInfo(), backend: "wasm", versions: versionInfo(), mode: opts.mode, started: new Date(t0).toISOString() };
+  const all = benchmarks(ctx);
+  const times = {};
+  for (const name of selected(opts)) {
+    const s0 = Date.now();
+    log(`${name}: start`);
+    try {
+      doc[name] = await all[name]();
+    } catch (err) {
+      doc[name] = { error: err instanceof Error ? err.message : String(err) };
+      log(`${name}: FAILED: ${doc[name].error}`);
+      if (process.env.PEFTLAB_BENCH_DEBUG) console.error(err);
+    }
+    times[name] = Number(((Date.now() - s0) / 1000).toFixed(1));
+  }
+  doc.versions.torch = doc.train_step?.torch?.[1]?.versions ?? doc.matmul?.torch?.[1]?.versions ?? null;
+  doc.seconds = { ...times, total: Number(((Date.now() - t0) / 1000).toFixed(1)) };
+  return doc;
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`bench: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return;
+  }
+  const doc = await runBench(opts);
+  console.log(`peftlab bench (${doc.mode}) on ${doc.machine.cpu}, ${doc.machine.cores} cores; ${doc.seconds.total} s`);
+  console.log(summaryTable(doc));
+  if (doc.profile && !doc.profile.error) console.log(`\n${profileTables(doc.profile)}`);
+  if (opts.json) {
+    fs.writeFileSync(opts.json, `${JSON.stringify(doc, null, 1)}\n`);
+    console.log(`\nwrote ${opts.json}`);
+  }
+  const failed = Object.entries(doc).filter(([, v]) => v && typeof v === "object" && v.error);
+  if (failed.length) process.exitCode = 1;
+}
+
+await main();

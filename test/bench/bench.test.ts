@@ -1,0 +1,181 @@
+// The benchmark harness cannot rot: a smoke run (tiny sizes, every benchmark, the profile too)
+// must write every key of the documented JSON with the right types, and its building blocks
+// (argument parsing, profile attribution, experiment texts, tables) behave as documented.
+// Needs `npm run build` first (the harness imports dist/, like `npm run bench`).
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { compileSource } from "../../src/dsl/index.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const BENCH = join(ROOT, "bench", "run.js");
+
+/** Imports a module of bench/ (plain JS) by path, typed by the caller. */
+async function benchModule<T>(rel: string): Promise<T> {
+  return (await import(pathToFileURL(join(ROOT, "bench", rel)).href)) as T;
+}
+
+type Json = Record<string, unknown>;
+const temp: string[] = [];
+let doc: Json;
+let run: { status: number | null; stdout: string; stderr: string };
+
+/** Value at a dotted path ("train_step.config.batch"). */
+function at(obj: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Json)[k] : undefined), obj);
+}
+
+const isNum = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+const isPos = (v: unknown) => isNum(v) && (v as number) > 0;
+const numOrNull = (v: unknown) => v === null || isNum(v);
+const isObj = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+const isFraction = (v: unknown) => isNum(v) && (v as number) >= 0 && (v as number) <= 1;
+const ci95 = (v: unknown) => v === null || (Array.isArray(v) && v.length === 2 && v.every(isNum) && (v[0] as number) <= (v[1] as number));
+
+/** Every documented key, with the check its value must pass. */
+const SCHEMA: [string, (v: unknown) => boolean][] = [
+  ["machine", isObj],
+  ["backend", (v) => v === "wasm"],
+  ["versions", isObj],
+  ["dsl.lines_per_s", isPos],
+  ["matmul.size", isPos],
+  ["matmul.ours_gflops", isPos],
+  ["matmul.torch_gflops", numOrNull],
+  ["matmul.ratio", numOrNull],
+  ["train_step.config", isObj],
+  ["train_step.ours_tokens_per_s", isPos],
+  ["train_step.torch_tokens_per_s", numOrNull],
+  ["train_step.ratio", numOrNull],
+  ["beamlora.task", (v) => typeof v === "string" && v.length > 0],
+  ["beamlora.seeds", (v) => isNum(v) && (v as number) >= 2],
+  ["beamlora.lora.mean", isFraction],
+  ["beamlora.lora.std", numOrNull],
+  ["beamlora.beamlora.mean", isFraction],
+  ["beamlora.beamlora.std", numOrNull],
+  ["beamlora.paired_diff.mean", isNum],
+  ["beamlora.paired_diff.ci95", ci95],
+  ["lightpeft.step_time_ratio", isPos],
+  ["lightpeft.peak_memory_ratio", isPos],
+  ["lightpeft.foundation_pruned", isFraction],
+  ["lightpeft.trainable_vs_lora", isPos],
+  ["lightpeft.accuracy_diff", isNum],
+  ["leaks.tensors_per_step", isNum],
+  ["profile.by_op", (v) => Array.isArray(v) && v.length > 0],
+  ["profile.by_part", (v) => Array.isArray(v) && v.length > 0],
+];
+
+describe("npm run bench -- --smoke --profile --json FILE", () => {
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), "peftlab-bench-test-"));
+    temp.push(dir);
+    const out = join(dir, "out.json");
+    const res = spawnSync(process.execPath, [BENCH, "--smoke", "--profile", "--quiet", "--json", out], {
+      cwd: ROOT, encoding: "utf8", timeout: 400_000, env: { ...process.env, PEFTLAB_CACHE: join(dir, "cache") },
+    });
+    run = { status: res.status, stdout: res.stdout, stderr: res.stderr };
+    doc = res.status === 0 ? (JSON.parse(readFileSync(out, "utf8")) as Json) : {};
+  }, 420_000);
+
+  afterAll(() => temp.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  test("exits 0 and prints the summary table", () => {
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/benchmark\s+measure\s+ours\s+reference/);
+    expect(run.stdout).toMatch(/^op kind/m);
+  });
+
+  test.each(SCHEMA)("%s has the documented type", (path, check) => {
+    const value = at(doc, path);
+    expect({ path, value, ok: check(value) }).toEqual({ path, value, ok: true });
+  });
+
+  test("a missing PyTorch is a null ratio with a reason, never a made-up number", () => {
+    for (const section of ["matmul", "train_step"]) {
+      const s = doc[section] as Json;
+      if (s.ratio === null) expect(typeof s.torch_reason).toBe("string");
+      else expect(s.ratio).toBeCloseTo((section === "matmul" ? (s.ours_gflops as number) / (s.torch_gflops as number) : (s.ours_tokens_per_s as number) / (s.torch_tokens_per_s as number)), 2);
+    }
+  });
+
+  test("when PyTorch runs, it computes the same model: the first losses agree", () => {
+    const check = at(doc, "train_step.reference_check") as Json | null;
+    if (at(doc, "train_step.torch_tokens_per_s") === null) return;
+    expect(check?.same_model).toBe(true);
+  });
+
+  test("no tensor is left behind per step or after a job", () => {
+    expect(at(doc, "leaks.tensors_per_step")).toBe(0);
+    expect(at(doc, "leaks.max_leaked_after_job")).toBe(0);
+  });
+
+  test("profile shares are shares of the step: in [0, 1], summing to the kernel share", () => {
+    const p = doc.profile as { by_part: { share: number }[]; kernel_share: number };
+    const total = p.by_part.reduce((a, r) => a + r.share, 0);
+    expect(total).toBeCloseTo(p.kernel_share, 1);
+    expect(p.by_part.every((r) => r.share >= 0 && r.share <= 1)).toBe(true);
+  });
+});
+
+describe("bench building blocks", () => {
+  test.each([
+    [[], { mode: "full", json: null, only: null, profile: false }],
+    [["--quick", "--json", "x.json"], { mode: "quick", json: "x.json" }],
+    [["--smoke", "--only", "dsl,train-step"], { mode: "smoke", only: ["dsl", "train_step"] }],
+    [["--json=o.json", "--profile"], { json: "o.json", profile: true }],
+  ])("parseArgs %j", async (argv, expected) => {
+    const { parseArgs } = await benchModule<{ parseArgs: (a: string[]) => Json }>("lib/args.js");
+    expect(parseArgs(argv)).toMatchObject(expected);
+  });
+
+  test.each([
+    [["--only", "nope"], /unknown benchmark "nope"/],
+    [["--json"], /--json needs a value/],
+    [["--fast"], /unknown argument "--fast"/],
+  ])("parseArgs rejects %j", async (argv, message) => {
+    const { parseArgs } = await benchModule<{ parseArgs: (a: string[]) => Json }>("lib/args.js");
+    expect(() => parseArgs(argv)).toThrow(message);
+  });
+
+  test.each([
+    ["model.layers.0.self_attn.q_proj", "attention core"],
+    ["model.layers.1.self_attn.o_proj", "residual adds"],
+    ["model.layers.0.mlp.gate_proj", "MLP activation"],
+    ["model.layers.0.mlp.down_proj", "residual adds"],
+    ["transformer.h.0.attn.c_attn", "attention core"],
+    ["transformer.h.0.mlp.c_fc", "MLP activation"],
+    ["bert.encoder.layer.0.attention.self.value", "attention core"],
+  ])("the profiler attributes what follows %s to %s", async (path, part) => {
+    const { partAfterLinear } = await benchModule<{ partAfterLinear: (p: string) => string }>("lib/kernel-profiler.js");
+    expect(partAfterLinear(path)).toBe(part);
+  });
+
+  test.each(["smoke", "quick", "full"])("every evidence experiment of %s mode compiles", async (mode) => {
+    const { evidenceSource, taskNames } = await benchModule<{ evidenceSource: (t: string, m: string, dir: string) => string; taskNames: (m: string) => string[] }>("lib/tasks.js");
+    for (const task of taskNames(mode)) {
+      const { plan, diagnostics } = compileSource(evidenceSource(task, mode, "/tmp/base"), "/tmp/bench.peft");
+      expect({ task, errors: diagnostics.filter((d) => d.severity === "error").map((d) => d.message) }).toEqual({ task, errors: [] });
+      expect(plan?.runs.map((r) => r.name)).toEqual(["lora", "beamlora", "lightpeft"]);
+      const [lora, beam, light] = plan!.runs;
+      expect(beam!.train).toEqual(lora!.train); // equal steps, grid and seeds
+      expect(light!.train).toEqual(lora!.train);
+      expect(new Set(plan!.runs.map((r) => r.adapters.join()))).toEqual(new Set(["lora8"])); // equal rank
+    }
+  });
+
+  test("the constant-answer baseline scores the most common training answer on test", async () => {
+    const { constantBaseline } = await benchModule<{ constantBaseline: (d: unknown) => { answer: unknown; test_score: number } }>("lib/evidence.js");
+    const ds = { kind: "generation", train: ["1", "2", "2"].map((c) => ({ completion: c })), test: ["2", "3", "2", "1"].map((c) => ({ completion: c })) };
+    expect(constantBaseline(ds)).toEqual({ answer: "2", test_score: 0.5 });
+  });
+
+  test("tables pad columns and format numbers for people", async () => {
+    const { layout, num } = await benchModule<{ layout: (h: string[], r: string[][]) => string; num: (x: number | null) => string }>("lib/table.js");
+    expect(layout(["a", "bb"], [["ccc", "d"]])).toBe("a    bb\n---  --\nccc  d");
+    expect([num(1234567), num(0.000123456), num(null), num(2.5)]).toEqual(["1,234,567", "0.000123", "–", "2.5"]);
+  });
+});
