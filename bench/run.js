@@ -16,7 +16,7 @@ import { lightpeftSection } from "./lightpeft.js";
 import { runLeaks } from "./leaks.js";
 import { runProfile } from "./profile.js";
 import { parseArgs, selected, USAGE } from "./lib/args.js";
-import { runTaskEvidence } from "./lib/evidence.js";
+import { defaultParallel, runEvidence } from "./lib/evidence-pool.js";
 import { machineInfo, versionInfo } from "./lib/machine.js";
 import { profileTables, summaryTable } from "./lib/table.js";
 import { taskNames } from "./lib/tasks.js";
@@ -27,11 +27,7 @@ const DSL_SIZES = { smoke: { lines: 500, repeats: 3, warmup: 1 }, quick: { lines
 function evidenceOnce(ctx) {
   let pending = null;
   return () => {
-    pending ??= (async () => {
-      const out = [];
-      for (const task of taskNames(ctx.mode)) out.push(await runTaskEvidence(task, ctx));
-      return out;
-    })();
+    pending ??= runEvidence(taskNames(ctx.mode), ctx, ctx.parallel);
     return pending;
   };
 }
@@ -54,8 +50,9 @@ function benchmarks(ctx) {
 export async function runBench(opts) {
   const t0 = Date.now();
   const log = opts.quiet ? () => {} : (line) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
-  const ctx = { mode: opts.mode, log };
-  const doc = { machine: machineInfo(), backend: "wasm", versions: versionInfo(), mode: opts.mode, started: new Date(t0).toISOString() };
+  const parallel = opts.parallel ?? defaultParallel(taskNames(opts.mode).length);
+  const ctx = { mode: opts.mode, log, parallel };
+  const doc = { machine: machineInfo(), backend: "wasm", versions: versionInfo(), mode: opts.mode, evidence_parallel: parallel, started: new Date(t0).toISOString() };
   const all = benchmarks(ctx);
   const times = {};
   for (const name of selected(opts)) {

@@ -9,13 +9,21 @@ export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] 
   --smoke        a few seconds per benchmark: checks that the harness works (tests use it)
   --json FILE    also write every measurement as one JSON document
   --only LIST    run only these benchmarks: ${BENCHMARKS.join(", ")}
+  --parallel N   run up to N evidence tasks at once, one per worker thread (default: one per
+                 core, at most one per task; 1 runs them one after the other in one thread)
   --profile      also print the share of step time per op kind and per model part
                  (always on in the full run)
   --quiet        no progress lines on stderr`;
 
+function positiveInt(flag, text) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag.split("=")[0]} needs a whole number of at least 1, got "${text}"`);
+  return n;
+}
+
 /** Parses argv (without node and the script); throws with a message naming the bad argument. */
 export function parseArgs(argv) {
-  const o = { mode: "full", json: null, only: null, profile: false, quiet: false, help: false };
+  const o = { mode: "full", json: null, only: null, parallel: null, profile: false, quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -30,6 +38,7 @@ export function parseArgs(argv) {
     else if (a.startsWith("--json=")) o.json = a.slice(7);
     else if (a === "--only") o.only = value().split(",");
     else if (a.startsWith("--only=")) o.only = a.slice(7).split(",");
+    else if (a === "--parallel" || a.startsWith("--parallel=")) o.parallel = positiveInt(a, a.includes("=") ? a.slice(11) : value());
     else if (a === "--profile") o.profile = true;
     else if (a === "--quiet") o.quiet = true;
     else if (a === "--help" || a === "-h") o.help = true;

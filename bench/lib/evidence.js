@@ -2,9 +2,12 @@
 // the BeamLoRA and Light-PEFT sections need: results, the summary (learning rates chosen on
 // validation), per-step times and tensor memory, BeamLoRA importance/prune events and the
 // Light-PEFT pruning decision of every job, and a constant-answer baseline of the test split.
+import fs from "node:fs";
 import path from "node:path";
 import { loadDataset, tf, train } from "../../dist/index.js";
 import { loadTokenizer } from "../../dist/runtime/data/tokenizers.js";
+import { initBackend } from "../../dist/runtime/backend.js";
+import { ensureDefaultBase } from "../../dist/runtime/default-base.js";
 import { ensureBenchBase } from "./base.js";
 import { compileOrThrow } from "./fixture.js";
 import { evidenceSource, TASK_LABELS } from "./tasks.js";
@@ -20,6 +23,18 @@ export function constantBaseline(dataset) {
   for (const [a, n] of counts) if (best === null || n > counts.get(best)) best = a;
   const hits = dataset.test.filter((e) => answer(e) === best).length;
   return { answer: best, test_score: dataset.test.length ? hits / dataset.test.length : null };
+}
+
+/**
+ * The pretrained base of a task, built on first use: the bench base for the generation tasks,
+ * peftlab's default base for spam. {dir, cached, seconds, validation, corpus, spec}.
+ */
+export async function taskBase(task, ctx) {
+  if (task !== "spam") return ensureBenchBase(ctx.mode, { log: ctx.log });
+  await initBackend(ctx.backend ?? "wasm");
+  const dir = await ensureDefaultBase("llama", { log: ctx.log });
+  const info = JSON.parse(fs.readFileSync(path.join(dir, "peftlab-default.json"), "utf8"));
+  return { dir, cached: true, seconds: info.seconds ?? null, validation: info.validation ?? null, corpus: `peftlab's default base: ${info.corpus?.name ?? "English text"} with synthetic arithmetic and code`, spec: info.spec };
 }
 
 /** Collects the events the sections use, per job. */
@@ -49,10 +64,10 @@ function eventSink() {
  * jobs (Map key → events), baseline, base, wallMs}.
  */
 export async function runTaskEvidence(task, ctx) {
-  const base = task === "spam" ? null : ensureBenchBase(ctx.mode, { log: ctx.log });
-  const source = evidenceSource(task, ctx.mode, base?.dir ?? null);
+  const base = await taskBase(task, ctx);
+  const source = evidenceSource(task, ctx.mode, base.dir);
   const plan = compileOrThrow(source, path.join(process.cwd(), `bench-${task}.peft`));
-  const dataset = loadDataset(plan.data.d, { baseDir: process.cwd(), ...(base ? { modelTokenizer: loadTokenizer(path.join(base.dir, "tokenizer.json")) } : {}) });
+  const dataset = loadDataset(plan.data.d, { baseDir: process.cwd(), modelTokenizer: loadTokenizer(path.join(base.dir, "tokenizer.json")) });
   const sink = eventSink();
   const t0 = Date.now();
   let done = 0;
@@ -73,7 +88,7 @@ export async function runTaskEvidence(task, ctx) {
     summary: out.summary,
     jobs: sink.jobs,
     baseline: constantBaseline(dataset),
-    base: base ? { cached: base.cached, seconds: base.seconds, validation: base.validation, corpus: base.corpus, spec: base.spec } : null,
+    base: { cached: base.cached, seconds: base.seconds, validation: base.validation, corpus: base.corpus, spec: base.spec },
     wallMs: Date.now() - t0,
   };
 }

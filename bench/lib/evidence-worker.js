@@ -1,0 +1,12 @@
+// One evidence task in a worker thread (see evidence-pool.js): progress lines and the result go
+// back to the main thread as messages.
+import { parentPort, workerData } from "node:worker_threads";
+import { runTaskEvidence } from "./evidence.js";
+
+const log = (line) => parentPort.postMessage({ type: "log", line });
+try {
+  const evidence = await runTaskEvidence(workerData.task, { mode: workerData.mode, backend: workerData.backend, log });
+  parentPort.postMessage({ type: "done", evidence });
+} catch (err) {
+  parentPort.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
+}
