@@ -94,6 +94,14 @@ function profile(doc) {
   ].join("\n");
 }
 
+/** Where a task's base came from, for people. */
+function baseLine(base) {
+  if (!base) return "randomly initialised base";
+  const v = base.validation;
+  const loss = v?.final !== undefined ? ` (held-out loss ${num(v.final)} nats/token, unigram ${num(v.unigram)})` : "";
+  return `base: ${base.corpus ?? "pretrained by peftlab"}${loss}`;
+}
+
 function method(doc) {
   const b = doc.beamlora;
   const tasks = b && !b.error ? Object.values(b.tasks) : [];
@@ -108,12 +116,17 @@ function method(doc) {
     "(the summary's rule); test numbers are only read at that rate. Differences are paired by seed, with Student-t 95 % intervals.",
     "Nothing was tuned per method beyond that grid, and results that go against a paper are reported as they are.",
     "",
-    ...tasks.map((t) => `- **${t.task}**: ${t.label}; ${t.base ? `base pretrained by peftlab on related text (validation loss ${num(t.base.validation?.final)} nats/token, unigram ${num(t.base.validation?.unigram)})` : "randomly initialised base"}.`),
+    ...tasks.map((t) => `- **${t.task}**: ${t.label}; ${baseLine(t.base)}.`),
     "",
     "The generation tasks start from a small llama base that peftlab pretrains (every weight) on related text of another",
-    "shape (`bench/lib/base.js`), so that no evaluation prompt is in its corpus; the classification task starts from a",
-    "randomly initialised llama with a classifier head. The experiment text of every task is in `benchmarks.json`.",
+    "shape (`bench/lib/base.js`: one-digit facts, three-digit sums and differences, one- and two-line programs), so that no",
+    "evaluation prompt is in its corpus. The classification task starts from peftlab's default base (English prose with",
+    "synthetic arithmetic and code, no e-mail) with a new classifier head, which trains along with the adapter.",
+    "The experiment text of every task is in `benchmarks.json`.",
     "“Chance” is the test score of always giving the training split's most common answer.",
+    doc.evidence_parallel > 1
+      ? `The tasks ran ${doc.evidence_parallel} at a time in worker threads (TensorFlow.js's wasm backend uses one thread); the three runs of a task always ran in the same worker, so their step times are compared under the same load.`
+      : "",
     "",
   ].join("\n");
 }

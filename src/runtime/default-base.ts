@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { DEFAULT_BASE_LAYERS } from "../dsl/defaults.js";
 import { initBackend } from "./backend.js";
 import { ARITHMETIC_FORMATS, type CorpusMix, mixedCorpus, type MixedCorpus } from "./pretrain-corpus.js";
 import { BUILTIN_CORPUS, builtinCorpus } from "./pretrain-data.js";
@@ -34,8 +35,8 @@ export const DEFAULT_CORPUS_MIX: CorpusMix = { arithmetic: 0.5, code: 0.2, seed:
  * it reaches.
  */
 export const DEFAULT_BASE_SPEC: Record<DefaultFamily, PretrainSpec> = {
-  llama: { ...PRETRAIN_DEFAULTS, family: "llama", layers: 2, hidden: 64, heads: 4, context: 64, vocab: 512, splitDigits: true, steps: 300, batch: 16, lr: 1e-2, warmup: 30, seed: 1, evalWindows: 64 },
-  gpt2: { ...PRETRAIN_DEFAULTS, family: "gpt2", layers: 2, hidden: 64, heads: 4, context: 64, vocab: 512, splitDigits: true, steps: 300, batch: 16, lr: 1e-2, warmup: 30, seed: 1, evalWindows: 64 },
+  llama: { ...PRETRAIN_DEFAULTS, family: "llama", layers: DEFAULT_BASE_LAYERS, hidden: 64, heads: 4, context: 64, vocab: 512, splitDigits: true, steps: 300, batch: 16, lr: 1e-2, warmup: 30, seed: 1, evalWindows: 64 },
+  gpt2: { ...PRETRAIN_DEFAULTS, family: "gpt2", layers: DEFAULT_BASE_LAYERS, hidden: 64, heads: 4, context: 64, vocab: 512, splitDigits: true, steps: 300, batch: 16, lr: 1e-2, warmup: 30, seed: 1, evalWindows: 64 },
 };
 
 /** Written last into a finished folder: its presence means the folder is complete. */

@@ -127,6 +127,8 @@ describe("bench building blocks", () => {
     [["--quick", "--json", "x.json"], { mode: "quick", json: "x.json" }],
     [["--smoke", "--only", "dsl,train-step"], { mode: "smoke", only: ["dsl", "train_step"] }],
     [["--json=o.json", "--profile"], { json: "o.json", profile: true }],
+    [["--parallel", "3"], { parallel: 3 }],
+    [["--parallel=1", "--quick"], { parallel: 1, mode: "quick" }],
   ])("parseArgs %j", async (argv, expected) => {
     const { parseArgs } = await benchModule<{ parseArgs: (a: string[]) => Json }>("lib/args.js");
     expect(parseArgs(argv)).toMatchObject(expected);
@@ -136,6 +138,8 @@ describe("bench building blocks", () => {
     [["--only", "nope"], /unknown benchmark "nope"/],
     [["--json"], /--json needs a value/],
     [["--fast"], /unknown argument "--fast"/],
+    [["--parallel", "0"], /--parallel needs a whole number of at least 1, got "0"/],
+    [["--parallel=two"], /--parallel needs a whole number of at least 1, got "two"/],
   ])("parseArgs rejects %j", async (argv, message) => {
     const { parseArgs } = await benchModule<{ parseArgs: (a: string[]) => Json }>("lib/args.js");
     expect(() => parseArgs(argv)).toThrow(message);
@@ -178,4 +182,50 @@ describe("bench building blocks", () => {
     expect(layout(["a", "bb"], [["ccc", "d"]])).toBe("a    bb\n---  --\nccc  d");
     expect([num(1234567), num(0.000123456), num(null), num(2.5)]).toEqual(["1,234,567", "0.000123", "–", "2.5"]);
   });
+});
+
+describe("evidence tasks in worker threads", () => {
+  type Evidence = { task: string; results: { status: string }[]; jobs: Map<string, { steps: unknown[] }>; summary: { runs: { run: string }[] } };
+  type Pool = {
+    defaultParallel: (tasks: number, cores?: number) => number;
+    runEvidence: (tasks: string[], ctx: Json, parallel: number) => Promise<Evidence[]>;
+  };
+
+  test.each([
+    [3, 2, 2],
+    [1, 16, 1],
+    [3, 1, 1],
+    [2, 8, 2],
+  ])("defaultParallel(%i tasks, %i cores) is %i", async (tasks, cores, expected) => {
+    const { defaultParallel } = await benchModule<Pool>("lib/evidence-pool.js");
+    expect(defaultParallel(tasks, cores)).toBe(expected);
+  });
+
+  test("two tasks in two workers give the same evidence, in order, as one after the other", async () => {
+    const { runEvidence } = await benchModule<Pool>("lib/evidence-pool.js");
+    const dir = mkdtempSync(join(tmpdir(), "peftlab-bench-pool-"));
+    temp.push(dir);
+    const saved = process.env.PEFTLAB_CACHE;
+    process.env.PEFTLAB_CACHE = join(dir, "cache");
+    try {
+      const lines: string[] = [];
+      const ctx = { mode: "smoke", log: (l: string) => lines.push(l) };
+      const parallel = await runEvidence(["code", "arithmetic"], ctx, 2);
+      expect(parallel.map((e) => e.task)).toEqual(["code", "arithmetic"]);
+      for (const ev of parallel) {
+        expect(ev.results.map((r) => r.status)).toEqual(Array(6).fill("finished"));
+        expect(ev.jobs).toBeInstanceOf(Map);
+        expect([...ev.jobs.values()].every((j) => j.steps.length === 12)).toBe(true);
+        expect(ev.summary.runs.map((r) => r.run)).toEqual(["lora", "beamlora", "lightpeft"]);
+      }
+      expect(lines.some((l) => /^evidence code \[6\]/.test(l))).toBe(true);
+      // The same seeds give the same losses in a worker and in this thread.
+      const serial = await runEvidence(["arithmetic"], ctx, 1);
+      const losses = (ev: Evidence) => [...ev.jobs.values()].map((j) => j.steps.map((s) => (s as { loss: number }).loss));
+      expect(losses(serial[0])).toEqual(losses(parallel[1]));
+    } finally {
+      if (saved === undefined) delete process.env.PEFTLAB_CACHE;
+      else process.env.PEFTLAB_CACHE = saved;
+    }
+  }, 120_000);
 });

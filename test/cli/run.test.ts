@@ -204,3 +204,20 @@ describe("peftlab run", () => {
     expect(cli(["run", bad, "--frobnicate"]).status).toBe(2);
   });
 });
+
+describe("examples/byo-model.peft (a local HF folder and JSONL files)", () => {
+  it("its own-model runs train from the shipped tiny-llama folder and its tokenizer", () => {
+    const out = path.join(tmp, "byo");
+    const res = spawnSync(process.execPath, [BIN, "run", path.join(ROOT, "examples/byo-model.peft"), "--only", "own_model,stars", "--out", out, "--quiet"], {
+      cwd: ROOT, encoding: "utf8", env: { ...process.env }, timeout: 120_000,
+    });
+    expect(res.stderr + res.stdout).not.toMatch(/FAILED|error/i);
+    expect(res.status).toBe(0);
+    for (const run of ["own_model", "stars"]) {
+      const r = JSON.parse(fs.readFileSync(path.join(out, run, "1", "result.json"), "utf8"));
+      expect(r.status, run).toBe("finished");
+      expect(Number.isFinite(r.metrics.test_loss), run).toBe(true);
+    }
+    expect(fs.existsSync(path.join(out, "pretrained_base"))).toBe(false);
+  }, 130_000);
+});

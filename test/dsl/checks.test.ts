@@ -79,6 +79,9 @@ const CASES: Case[] = [
   { id: "prunesNothing", text: `${BASE}prune p { heads 10% per layer }\nrun r = base + lora8 + p on sums`, at: "10%" },
   // 4xxx
   { id: "selectorMatchesNothing", text: `${BASE}adapter t = lora { target "q_prj" }\nrun r = base + t on sums`, at: '"q_prj"', says: "did you mean 'q_proj'?" },
+  // The default pretrained base's modules are known before it is built.
+  { id: "selectorMatchesNothing", text: `model base = pretrained { family gpt2 }\ndata sums = addition { digits 2 }\nadapter t = lora { target matching ".*self_attn\\.(q|v)_proj" }\nrun r = base + t on sums`, at: '".*self_attn\\.(q|v)_proj"', says: "transformer.h.0.attn.c_attn" },
+  { id: "overlappingAdapters", text: `model base = pretrained { family llama }\ndata sums = addition { digits 2 }\nadapter a = lora { target "q_proj" }\nadapter b = lora { target matching "model\\.layers\\.1\\..*" }\nrun r = base + a + b on sums`, at: "b", says: "model.layers.1.self_attn.q_proj" },
   { id: "invalidRegex", text: 'adapter t = lora { target matching "(" }', at: '"("' },
   { id: "targetsNothing", text: `${BASE}adapter t = lora { target "q_proj", exclude "q_proj" }\nrun r = base + t on sums`, at: "t", says: "exclude" },
   { id: "patternMatchesNothing", text: `${BASE}adapter t = lora { rank_pattern "k_proj" 4 }\nrun r = base + t on sums`, at: '"k_proj"' },

@@ -1,17 +1,37 @@
-// Target selectors against the modules of built-in models: a selector that matches nothing, an
+// Target selectors against the modules of built-in models and the default base: a selector that matches nothing, an
 // adapter left with no module, two adapters on one module, rank/alpha patterns that miss.
 
 import type * as Ast from "../ast.js";
 import { builtinModulePaths, matchesPatternKey, matchesSelector, regexError, selectModules } from "../modules.js";
-import type { BuiltinModelSpec, Selector } from "../plan.js";
+import { DEFAULT_BASE_LAYERS } from "../defaults.js";
+import type { BuiltinModelSpec, ModelSpec, Selector } from "../plan.js";
 import { didYouMean } from "../suggest.js";
 import { targetItems } from "./adapters.js";
 import type { Analysis, RunInfo } from "./analysis.js";
 import { defineCheck } from "./registry.js";
 
-const pathCache = new WeakMap<BuiltinModelSpec, string[]>();
+/** What the module paths of a model depend on, when they are known before loading any file. */
+type KnownShape = Pick<BuiltinModelSpec, "family" | "head" | "layers">;
 
-function modulePaths(spec: BuiltinModelSpec): string[] {
+const shapeCache = new WeakMap<object, KnownShape>();
+const pathCache = new WeakMap<KnownShape, string[]>();
+
+/**
+ * The shape of a built-in model, or of the default pretrained base (a causal LM of
+ * DEFAULT_BASE_LAYERS layers); null for a local folder, whose modules are only known at run time.
+ */
+function knownShape(spec: ModelSpec | undefined): KnownShape | null {
+  if (!spec || spec.kind === "hf") return null;
+  if (spec.kind === "builtin") return spec;
+  let shape = shapeCache.get(spec);
+  if (!shape) {
+    shape = { family: spec.family, head: "causal_lm", layers: DEFAULT_BASE_LAYERS };
+    shapeCache.set(spec, shape);
+  }
+  return shape;
+}
+
+function modulePaths(spec: KnownShape): string[] {
   let paths = pathCache.get(spec);
   if (!paths) {
     paths = builtinModulePaths(spec);
@@ -20,12 +40,12 @@ function modulePaths(spec: BuiltinModelSpec): string[] {
   return paths;
 }
 
-/** Built-in models (declaration and spec) of the runs that use `adapter`, without repeats. */
-function modelsUsing(adapter: Ast.AdapterDecl, a: Analysis): { decl: Ast.ModelDecl; spec: BuiltinModelSpec }[] {
-  const out = new Map<Ast.ModelDecl, BuiltinModelSpec>();
+/** Models with known modules (declaration and shape) of the runs that use `adapter`, without repeats. */
+function modelsUsing(adapter: Ast.AdapterDecl, a: Analysis): { decl: Ast.ModelDecl; spec: KnownShape }[] {
+  const out = new Map<Ast.ModelDecl, KnownShape>();
   for (const run of a.runsUsingAdapter(adapter)) {
-    const spec = a.models.get(run.model)?.spec;
-    if (spec?.kind === "builtin") out.set(run.model, spec);
+    const shape = knownShape(a.models.get(run.model)?.spec);
+    if (shape) out.set(run.model, shape);
   }
   return [...out].map(([decl, spec]) => ({ decl, spec }));
 }
@@ -69,8 +89,8 @@ defineCheck("validate", "AdapterDecl", "adapter-target-items", (decl, a) => {
 });
 
 function runSelectorChecks(run: RunInfo, a: Analysis): void {
-  const spec = a.models.get(run.model)?.spec;
-  if (spec?.kind !== "builtin") return;
+  const spec = knownShape(a.models.get(run.model)?.spec);
+  if (!spec) return;
   const paths = modulePaths(spec);
   const owner = new Map<string, Ast.AdapterDecl>();
   for (const adapter of run.adapters) {
