@@ -205,7 +205,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
       if (outcome.result.status === "finished" && outcome.model) {
         try {
-          exportJobAdapters(plan, job, outcome.model, path.join(dir, "adapter"));
+          exportJobAdapters(plan, job, outcome.model, path.join(dir, "adapter"), { baseDir });
         } catch (e) {
           outcome.result.status = "failed";
           outcome.result.error = `adapter export failed: ${(e as Error).message}`;

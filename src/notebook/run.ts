@@ -130,11 +130,11 @@ class LiveRun {
   }
 
   /** Writes the job's adapters under dir; a failure fails the job (as in `peftlab run`), not the run. */
-  exportAdapters(job: JobSpec, outcome: JobOutcome, dir: string): void {
+  exportAdapters(job: JobSpec, outcome: JobOutcome, dir: string, baseDir?: string): void {
     if (!outcome.model) return;
     const folder = path.join(dir, job.run.name, jobFolder(job.seed, job.lr, job.run.train.lrs.length > 1));
     try {
-      this.adapters.push({ run: job.run.name, seed: job.seed, lr: job.lr, paths: exportJobAdapters(this.plan, job, outcome.model, folder) });
+      this.adapters.push({ run: job.run.name, seed: job.seed, lr: job.lr, paths: exportJobAdapters(this.plan, job, outcome.model, folder, { baseDir }) });
     } catch (e) {
       outcome.result.status = "failed";
       outcome.result.error = `adapter export to ${folder} failed: ${(e as Error).message}`;
@@ -198,7 +198,7 @@ export async function run(exp: Experiment, opts: NotebookRunOptions = {}): Promi
       onEvent: (_job, ev) => current.event(ev),
       onJobEnd: (_job, result) => current.jobEnd(result),
       onModel: async (job, outcome) => {
-        if (opts.exportTo) current.exportAdapters(job, outcome, path.resolve(exp.baseDir, opts.exportTo));
+        if (opts.exportTo) current.exportAdapters(job, outcome, path.resolve(exp.baseDir, opts.exportTo), exp.baseDir);
         await opts.onModel?.(job, outcome);
       },
       log: (line) => current.log(line),

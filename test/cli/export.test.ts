@@ -158,7 +158,10 @@ describe("exportJobAdapters → load the named base → importAdapter", () => {
     perturb([...loraAdapters(model, "b").values()].map((a) => a.B), 0.2, 4);
     const job = jobFor(c, path.join(dir, "original-base"));
     const two: JobSpec = { ...job, run: { ...job.run, adapters: ["a", "b"] }, plan: { ...job.plan, adapters: { a: c.spec, b: adapterSpec({ target: names("k_proj") }) } } };
-    const written = exportJobAdapters(two.plan, two, model, path.join(dir, "job", "adapter"));
+    fs.writeFileSync(path.join(dir, "original-base", "tokenizer.json"), '{"model": {"type": "BPE"}}');
+    const written = exportJobAdapters(two.plan, two, model, path.join(dir, "job", "adapter"), { baseDir: "/elsewhere" });
+    expect(fs.readFileSync(path.join(dir, "job", "pruned-base", "tokenizer.json"), "utf8"), "the original tokenizer goes with the pruned base").toBe('{"model": {"type": "BPE"}}');
+    expect(fs.existsSync(path.join(dir, "job", "pruned-base", "merges.txt"))).toBe(false);
     expect(written).toEqual([path.join(dir, "job", "adapter", "a"), path.join(dir, "job", "adapter", "b")]);
     for (const folder of written) {
       expect(JSON.parse(fs.readFileSync(path.join(folder, "adapter_config.json"), "utf8")).base_model_name_or_path).toBe("../../pruned-base");
@@ -166,7 +169,9 @@ describe("exportJobAdapters → load the named base → importAdapter", () => {
     const loaded = loadHfModel(path.join(dir, "job", "pruned-base")).model;
     written.forEach((folder, i) => importAdapter(loaded, folder, ["a", "b"][i]!));
     expect(maxAbsDiff(outputsOf(loaded), outputsOf(model))).toBeLessThan(1e-5);
-    expect(fs.readFileSync(path.join(dir, "job", "pruned-base", "README.md"), "utf8")).toContain("after Light-PEFT's early pruning");
+    const card = fs.readFileSync(path.join(dir, "job", "pruned-base", "README.md"), "utf8");
+    expect(card).toContain("after Light-PEFT's early pruning");
+    expect(card).toContain("The tokenizer files (tokenizer.json) are the original model's");
     loaded.dispose();
     model.dispose();
   });
