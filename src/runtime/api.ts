@@ -1,5 +1,6 @@
 // Training a whole plan from code: `await train(plan)` runs every run × seed × learning rate and
 // returns the results and their summary — the same content as result.json and summary.json.
+import * as path from "node:path";
 import type { Plan } from "../dsl/plan.js";
 import { type BackendInfo, initBackend, resolveBackendRequest } from "./backend.js";
 import type { Dataset } from "./data/index.js";
@@ -13,7 +14,11 @@ export interface TrainOptions {
   backend?: string;
   /** Only these runs (by name). */
   only?: string[];
-  /** Directory that relative paths in the plan are resolved against (default: the current one). */
+  /**
+   * Directory that relative paths in the plan are resolved against. Default: the folder of the
+   * plan's source file (`plan.source.path`, itself relative to the current directory), since the
+   * compiler writes paths relative to the file they were written in.
+   */
   baseDir?: string;
   /** Every event of every job, tagged with the job. */
   onEvent?: (job: JobSpec, e: RunEvent) => void;
@@ -57,7 +62,7 @@ export async function train(plan: Plan, opts: TrainOptions = {}): Promise<TrainR
     }
     opts.onJobStart?.(job, i, jobs.length);
     const outcome = await executeJob(job, {
-      baseDir: opts.baseDir ?? process.cwd(),
+      baseDir: opts.baseDir ?? path.dirname(path.resolve(plan.source.path)),
       backend: tf.getBackend(),
       emit: (e) => opts.onEvent?.(job, e),
       checkpointDir: opts.checkpointDir?.(job) ?? null,

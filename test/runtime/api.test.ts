@@ -47,3 +47,30 @@ describe("train(plan)", () => {
     expect(kinds("lora")).not.toContain("beam.prune");
   }, 120_000);
 });
+
+describe("train(plan) resolves the plan's paths against the folder of its source file", () => {
+  it("finds a JSONL file next to a .peft file compiled from another directory", async () => {
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-api-paths-"));
+    try {
+      fs.mkdirSync(path.join(dir, "data"));
+      const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `${i}+1=`, completion: String(i + 1) }));
+      fs.writeFileSync(path.join(dir, "data", "sums.jsonl"), `${rows.join("\n")}\n`);
+      const text = [
+        "model base = decoder { layers 1, width 16, heads 2, context 16 }",
+        'data sums = jsonl "data/sums.jsonl" { train 80%, validation 10%, test 10% }',
+        'adapter a = lora { rank 2, target "q_proj" }',
+        "train { steps 2, batch 4, lr 1e-3, checkpoint off }",
+        "run r = base + a on sums",
+      ].join("\n");
+      const { plan } = compileSource(text, path.join(dir, "exp.peft"), { readFile: (p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : null) });
+      expect(process.cwd()).not.toBe(dir);
+      const out = await train(plan!);
+      expect(out.results.map((r) => [r.status, r.error ?? null])).toEqual([["finished", null]]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
