@@ -263,7 +263,7 @@ describe("default base cache", () => {
     process.env.PEFTLAB_CACHE = cache;
     try {
       const dataset = (tok: unknown) => ({ tokenizer: tok, format: "generation" }) as unknown as Dataset;
-      const built = await buildModel({ kind: "default", family: "llama" }, { baseDir: root, dataSpec: {} as never });
+      const built = await buildModel({ kind: "default", family: "llama", head: "auto", labels: "auto" }, { baseDir: root, dataSpec: {} as never });
       expect(built.tokenizer?.vocabSize).toBe(300);
       const model = built.make(dataset(built.tokenizer));
       expect(model.config).toMatchObject({ family: "llama", head: "causal_lm", vocabSize: 300 });

@@ -115,7 +115,7 @@ export class LineProgress implements ProgressSink {
       const m = Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ");
       this.write(`${job}: step ${e.step} ${e.split}: ${m}`);
     } else if (e.type === "beam.prune") {
-      this.write(`${job}: step ${e.step} BeamLoRA pruned and re-seeded ${e.totalPruned} ranks (p = ${e.p.toFixed(4)})`);
+      this.write(`${job}: step ${e.step} BeamLoRA pruned and re-seeded ${e.totalPruned} rank${e.totalPruned === 1 ? "" : "s"} (p = ${e.p.toFixed(4)})`);
     } else if (e.type === "lightpeft.prune") {
       this.write(`${job}: step ${e.step} Light-PEFT pruned the foundation from ${e.before.foundation} to ${e.after.foundation} parameters, trainable ${e.before.trainable} → ${e.after.trainable}`);
     }

@@ -69,6 +69,9 @@ export interface HfModelSpec {
 export interface DefaultModelSpec {
   kind: "default";
   family: "llama" | "gpt2";
+  /** The base is a causal LM; "classifier" (or "auto" with labelled data) puts a new classifier head on it. */
+  head: HeadKind | "auto";
+  labels: number | "auto";
 }
 
 // ---------------------------------------------------------------- data

@@ -47,6 +47,8 @@ export const HF_MODEL_SCHEMA = {
 /** `pretrained` blocks: the project's own small pretrained base. */
 export const PRETRAINED_MODEL_SCHEMA = {
   family: field(["family"], "llama | gpt2", "llama", "architecture of the pretrained base", (c) => c.word(["llama", "gpt2"] as const, "a family")),
+  head: field(["head"], "causal_lm | classifier | auto", "auto (classifier for labelled data, else causal_lm)", "output head; a classifier head is new and trains with the adapters", (c) => c.word(["causal_lm", "classifier", "auto"] as const, "a head")),
+  labels: sizes.labels,
 };
 
 /** Read `tokenizer char | byte | model | bpe "file"`. */

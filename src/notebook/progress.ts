@@ -41,7 +41,7 @@ export class ProgressState {
       j.step = ev.step;
       j.loss = ev.loss;
       j.stepMs = ev.stepMs;
-    } else if (ev.type === "beam.prune") j.note = `beam: ${ev.totalPruned} ranks re-seeded at step ${ev.step}`;
+    } else if (ev.type === "beam.prune") j.note = `beam: ${ev.totalPruned} rank${ev.totalPruned === 1 ? "" : "s"} re-seeded at step ${ev.step}`;
     else if (ev.type === "lightpeft.prune") j.note = `Light-PEFT pruned at step ${ev.step}`;
   }
 

@@ -65,9 +65,9 @@ async function hfFolderModel(spec: HfModelSpec | DefaultModelSpec, opts: BuildOp
     warnings,
     make(dataset: Dataset): FamilyModel {
       const labelNames = (dataset as { labelNames?: string[] }).labelNames;
-      const wantedHead = spec.kind === "hf" ? spec.head : "auto";
+      const wantedHead = spec.head ?? "auto";
       const head = wantedHead !== "auto" ? wantedHead : labelNames ? "classifier" : "causal_lm";
-      const labels = spec.kind === "hf" && spec.labels !== "auto" ? spec.labels : (labelNames?.length ?? "auto");
+      const labels = spec.labels !== undefined && spec.labels !== "auto" ? spec.labels : (labelNames?.length ?? "auto");
       const loaded = loadHfModel(dir, { head, labels });
       warnings.push(...loaded.warnings);
       const vocab = dataset.tokenizer.vocabSize;

@@ -90,6 +90,7 @@ const CASES: Case[] = [
   { id: "tooManyInRun", text: `${BASE}beam b1 on lora8 {}\nbeam b2 on lora8 {}\nrun r = base + lora8 + b1 + b2 on sums`, at: "b2" },
   { id: "runWithoutAdapter", text: `${BASE}run r = base on sums`, at: "r" },
   { id: "headTaskMismatch", text: `${BASE}data mail = spam {}\nrun r = base + lora8 on mail`, at: "mail", says: "classifier" },
+  { id: "headTaskMismatch", text: `model p = pretrained { head causal_lm }\ndata mail = spam {}\nadapter a = lora {}\nrun r = p + a on mail`, at: "mail", says: "causal_lm head" },
   { id: "methodConflict", text: "adapter ada = adalora {}\nbeam b on ada {}", at: "ada", says: "AdaLoRA" },
   { id: "beamWithPrune", text: `${BASE}beam b on lora8 {}\nprune p {}\nrun r = base + lora8 + b + p on sums`, at: "p" },
   { id: "gridWithoutValidation", text: `${BASE.replace("digits 2", "digits 2, validation 0")}train { lr [1e-4, 3e-4] }\n${RUN}`, at: "lr [1e-4, 3e-4]" },

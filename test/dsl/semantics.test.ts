@@ -65,3 +65,15 @@ describe("semantics", () => {
     expect(located(run(`${BASE}adapter spare = lora {}\nrun r = base + lora8 on sums\n`))).toEqual(['PEFT2008 "spare"']);
   });
 });
+
+describe("the pretrained base's head", () => {
+  it.each([
+    ["pretrained { family llama }", "data d = spam {}", { head: "auto", labels: "auto" }],
+    ["pretrained { family gpt2, head classifier, labels 2 }", "data d = spam {}", { head: "classifier", labels: 2 }],
+    ["pretrained { head causal_lm }", "data d = addition { digits 2 }", { head: "causal_lm", labels: "auto" }],
+  ])("model m = %s with %s compiles to %j", (model, data, expected) => {
+    const r = run(`model m = ${model}\n${data}\nadapter a = lora { target matching ".*(q_proj|c_attn)" }\nrun r = m + a on d`);
+    expect(r.diagnostics.filter((d) => d.severity === "error").map((d) => d.message)).toEqual([]);
+    expect(r.plan!.models.m).toMatchObject({ kind: "default", ...expected });
+  });
+});

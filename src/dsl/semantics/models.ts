@@ -71,7 +71,7 @@ function hfModel(decl: Ast.ModelDecl, a: Analysis): ModelInfo | null {
 function pretrainedModel(decl: Ast.ModelDecl, a: Analysis): ModelInfo | null {
   rejectPath(decl, a);
   const f = readBlock(decl.block, PRETRAINED_MODEL_SCHEMA, "a pretrained model", decl.file, a.reporter);
-  return { spec: { kind: "default", family: f.family?.value.value ?? "llama" }, fields: {} };
+  return { spec: { kind: "default", family: f.family?.value.value ?? "llama", head: f.head?.value.value ?? "auto", labels: f.labels?.value.value ?? "auto" }, fields: {} };
 }
 
 defineCheck("validate", "ModelDecl", "model-sizes", (decl, a) => {

@@ -42,7 +42,7 @@ runCheck("run-prune-method", (run, a) => {
 runCheck("run-head-task", (run, a) => {
   const spec = a.models.get(run.model)!.spec;
   const data = a.data.get(run.data)!;
-  const head = spec.kind === "default" ? "causal_lm" : spec.head;
+  const head = spec.head;
   if (head === "auto" || (head === "classifier") === (data.format === "classification")) return;
   const hint = head === "classifier" ? ": generation needs a decoder with a causal_lm head" : ": classification needs an encoder model or 'head classifier'";
   a.reporter.report("headTaskMismatch", { model: run.model.name.name, head, data: run.data.name.name, format: data.format, hint }, run.decl.file, run.decl.data);

@@ -25,7 +25,7 @@ function knownShape(spec: ModelSpec | undefined): KnownShape | null {
   if (spec.kind === "builtin") return spec;
   let shape = shapeCache.get(spec);
   if (!shape) {
-    shape = { family: spec.family, head: "causal_lm", layers: DEFAULT_BASE_LAYERS };
+    shape = { family: spec.family, head: spec.head === "classifier" ? "classifier" : "causal_lm", layers: DEFAULT_BASE_LAYERS };
     shapeCache.set(spec, shape);
   }
   return shape;
