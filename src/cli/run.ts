@@ -251,6 +251,7 @@ function summaryText(summary: Summary, results: RunResult[], out: string, report
   const failed = results.filter((r) => r.status !== "finished");
   lines.push("", `results (${results.length - failed.length}/${results.length} jobs finished) — ${out}`);
   for (const run of summary.runs) {
+    if (!results.some((r) => r.run === run.run)) continue; // not selected by --only
     const acc = run.metrics["test_accuracy"];
     const step = run.metrics["step_time"];
     const lr = run.lr !== null && run.lr !== undefined ? `  lr ${run.lr}` : "";

@@ -213,6 +213,9 @@ describe("examples/byo-model.peft (a local HF folder and JSONL files)", () => {
     });
     expect(res.stderr + res.stdout).not.toMatch(/FAILED|error/i);
     expect(res.status).toBe(0);
+    // The closing table lists only the runs that ran.
+    expect(res.stdout).toMatch(/^ {2}own_model +test accuracy/m);
+    expect(res.stdout).not.toMatch(/pretrained_base/);
     for (const run of ["own_model", "stars"]) {
       const r = JSON.parse(fs.readFileSync(path.join(out, run, "1", "result.json"), "utf8"));
       expect(r.status, run).toBe("finished");
