@@ -1,5 +1,6 @@
 // The text of docs/benchmarks.md, written from a bench JSON document. Every number and every
 // verdict comes from the document; the prose around them only says how they were obtained.
+import { compileSource } from "../../dist/dsl/index.js";
 import { num, pct } from "../lib/table.js";
 
 const pm = (s) => (s && s.mean !== null && s.mean !== undefined ? `${num(s.mean)} ± ${num(s.std)}` : "–");
@@ -160,6 +161,37 @@ function beam(doc) {
   ].join("\n");
 }
 
+/**
+ * The prune declaration of a task's experiment text with every default filled in: compiled in a
+ * stand-in experiment of the same length (the settings do not depend on the model or the data).
+ */
+export function pruneSpecOf(experiment) {
+  const lines = (experiment ?? "").split("\n");
+  const prune = lines.find((l) => /^prune \w+ \{/.test(l));
+  const steps = lines.find((l) => l.startsWith("train "))?.match(/\bsteps (\d+)/)?.[1];
+  if (!prune || !steps) return null;
+  const name = prune.match(/^prune (\w+)/)[1];
+  const text = ["model m = decoder {}", "data d = addition { digits 2 }", "adapter a = lora {}", prune, `train { steps ${steps} }`, `run r = m + a + ${name} on d`].join("\n");
+  const { plan } = compileSource(text, "prune.peft");
+  return plan?.prunes[name] ?? null;
+}
+
+/** What Light-PEFT was asked to prune and what it removed, from the experiment text and the per-seed records. */
+function pruneSettings(doc, tasks) {
+  const lines = [];
+  for (const t of tasks) {
+    const spec = pruneSpecOf(doc.beamlora?.tasks?.[t.task]?.experiment);
+    const seeds = t.per_seed ?? [];
+    if (!spec || seeds.length === 0) continue;
+    const avg = (f) => seeds.reduce((a, s) => a + f(s), 0) / seeds.length;
+    if (lines.length === 0) {
+      lines.push("", `Settings (the language's defaults, which follow the authors' code): estimation over the first ${spec.estimateSteps} steps, then ${pct(spec.heads.ratio)} of the attention heads (per ${spec.heads.scope}), ${pct(spec.neurons.ratio)} of the FFN neurons (${spec.neurons.scope}), ${pct(spec.moduleRatio)} of the adapter modules and ${pct(spec.rankRatio)} of the remaining ranks (${spec.rankScope}) are removed.`, "");
+    }
+    lines.push(`- ${t.task}: pruned at step ${seeds[0].prune_step}; on average ${num(avg((s) => s.removed.heads))} heads, ${num(avg((s) => s.removed.neurons))} neurons and ${num(avg((s) => s.removed.modules))} adapter modules removed per job.`);
+  }
+  return lines.length ? [...lines, ""] : [];
+}
+
 function light(doc) {
   const p = doc.lightpeft;
   if (!p || p.error) return p?.error ? `## Light-PEFT vs LoRA\n\nFailed: ${p.error}\n` : "";
@@ -171,6 +203,7 @@ function light(doc) {
     "## Light-PEFT vs LoRA",
     "",
     "The paper's claim: pruning the foundation model and the adapters early makes training faster and lighter at comparable accuracy.",
+    ...pruneSettings(doc, Object.values(p.tasks)),
     "Times and memory are compared seed by seed over the same steps (after Light-PEFT's pruning step); memory is tensor memory",
     "sampled after each step (weights, adapters, optimiser state), the whole-run figure includes the estimation phase.",
     "",

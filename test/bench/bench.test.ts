@@ -119,6 +119,17 @@ describe("npm run bench -- --smoke --profile --json FILE", () => {
     expect(total).toBeCloseTo(p.kernel_share, 1);
     expect(p.by_part.every((r) => r.share >= 0 && r.share <= 1)).toBe(true);
   });
+
+  test("docs/benchmarks.md is written from the document: every section, the Light-PEFT settings filled in", async () => {
+    const { benchmarksMarkdown, pruneSpecOf } = await benchModule<{ benchmarksMarkdown: (d: Json, s: string) => string; pruneSpecOf: (e: string) => Json | null }>("docs/markdown.js");
+    const md = benchmarksMarkdown(doc, "out.json");
+    for (const h of ["# Benchmarks and evidence", "## Summary", "## Speed", "## Where the time goes", "## How the evidence was obtained", "## BeamLoRA vs LoRA", "## Light-PEFT vs LoRA", "## Leaks"]) expect(md).toContain(h);
+    expect(md).toMatch(/Settings \(the language's defaults, which follow the authors' code\): estimation over the first 4 steps, then 33\.3 % of the attention heads \(per layer\)/);
+    expect(md).toMatch(/- arithmetic: pruned at step 4; on average \d+(\.\d+)? heads/);
+    expect(md).not.toMatch(/undefined|NaN/);
+    expect(pruneSpecOf("prune light { estimate 10% }\ntrain { steps 400, batch 32 }")).toMatchObject({ estimateSteps: 40, moduleRatio: 0.75, rankRatio: 0.5 });
+    expect(pruneSpecOf("train { steps 400 }")).toBeNull();
+  });
 });
 
 describe("bench building blocks", () => {
