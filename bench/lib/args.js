@@ -4,7 +4,7 @@ export const BENCHMARKS = ["dsl", "matmul", "train_step", "beamlora", "lightpeft
 
 export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--profile] [--quiet]
 
-  (default)      the full run (what docs/benchmarks.md is generated from; hours on two cores)
+  (default)      the full run (what docs/benchmarks.md is generated from; about an hour on two cores)
   --quick        small grids, 3 seeds, short runs: about 10 minutes on two cores
   --smoke        a few seconds per benchmark: checks that the harness works (tests use it)
   --json FILE    also write every measurement as one JSON document
