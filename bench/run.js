@@ -50,9 +50,10 @@ function benchmarks(ctx) {
 export async function runBench(opts) {
   const t0 = Date.now();
   const log = opts.quiet ? () => {} : (line) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
-  const parallel = opts.parallel ?? defaultParallel(taskNames(opts.mode).length);
+  const tasks = taskNames(opts.mode).length;
+  const parallel = Math.min(opts.parallel ?? defaultParallel(tasks), tasks);
   const ctx = { mode: opts.mode, log, parallel };
-  const doc = { machine: machineInfo(), backend: "wasm", versions: versionInfo(), mode: opts.mode, evidence_parallel: parallel, started: new Date(t0).toISOString() };
+  const doc = { machine: machineInfo(), backend: "wasm", versions: versionInfo(), mode: opts.mode, started: new Date(t0).toISOString() };
   const all = benchmarks(ctx);
   const times = {};
   for (const name of selected(opts)) {
@@ -66,6 +67,10 @@ export async function runBench(opts) {
       if (process.env.PEFTLAB_BENCH_DEBUG) console.error(err);
     }
     times[name] = Number(((Date.now() - s0) / 1000).toFixed(1));
+  }
+  if (doc.beamlora || doc.lightpeft) {
+    doc.evidence_parallel = parallel; // tasks at once (1: one after the other)
+    doc.evidence_order = "interleaved"; // see bench/lib/evidence.js
   }
   doc.versions.torch = doc.train_step?.torch?.[1]?.versions ?? doc.matmul?.torch?.[1]?.versions ?? null;
   doc.seconds = { ...times, total: Number(((Date.now() - t0) / 1000).toFixed(1)) };

@@ -6,7 +6,7 @@
 export * from "./dsl/index.js";
 
 export { train, type TrainOptions, type TrainResults } from "./runtime/api.js";
-export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOutcome } from "./runtime/job.js";
+export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOrder, type JobOutcome } from "./runtime/job.js";
 export { initBackend, resolveBackendRequest, BACKEND_NAMES, type BackendInfo } from "./runtime/backend.js";
 export type * from "./runtime/events.js";
 export { buildSummary, chooseLearningRates, describe, pairedDiff, type Summary } from "./runtime/summary.js";

@@ -126,7 +126,10 @@ function method(doc) {
     "The experiment text of every task is in `benchmarks.json`.",
     "“Chance” is the test score of always giving the training split's most common answer.",
     doc.evidence_parallel > 1
-      ? `The tasks ran ${doc.evidence_parallel} at a time in worker threads (TensorFlow.js's wasm backend uses one thread); the three runs of a task always ran in the same worker, so their step times are compared under the same load.`
+      ? `The tasks ran ${doc.evidence_parallel} at a time in worker threads (TensorFlow.js's wasm backend uses one thread), so absolute step times include the other workers' load.`
+      : "",
+    doc.evidence_order === "interleaved"
+      ? "Within a task the jobs ran interleaved: the LoRA, BeamLoRA and Light-PEFT jobs of one seed and learning rate back to back, so the step-time and memory ratios compare jobs that ran under similar load."
       : "",
     "",
   ].join("\n");
@@ -185,9 +188,9 @@ function pruneSettings(doc, tasks) {
     if (!spec || seeds.length === 0) continue;
     const avg = (f) => seeds.reduce((a, s) => a + f(s), 0) / seeds.length;
     if (lines.length === 0) {
-      lines.push("", `Settings (the language's defaults, which follow the authors' code): estimation over the first ${spec.estimateSteps} steps, then ${pct(spec.heads.ratio)} of the attention heads (per ${spec.heads.scope}), ${pct(spec.neurons.ratio)} of the FFN neurons (${spec.neurons.scope}), ${pct(spec.moduleRatio)} of the adapter modules and ${pct(spec.rankRatio)} of the remaining ranks (${spec.rankScope}) are removed.`, "");
+      lines.push("", `Settings (the language's defaults, which follow the authors' code): an estimation window at the start of training, then ${pct(spec.heads.ratio)} of the attention heads (per ${spec.heads.scope}), ${pct(spec.neurons.ratio)} of the FFN neurons (${spec.neurons.scope}), ${pct(spec.moduleRatio)} of the adapter modules and ${pct(spec.rankRatio)} of the remaining ranks (${spec.rankScope}) are removed.`, "");
     }
-    lines.push(`- ${t.task}: pruned at step ${seeds[0].prune_step}; on average ${num(avg((s) => s.removed.heads))} heads, ${num(avg((s) => s.removed.neurons))} neurons and ${num(avg((s) => s.removed.modules))} adapter modules removed per job.`);
+    lines.push(`- ${t.task}: estimation over the first ${spec.estimateSteps} steps, pruned at step ${seeds[0].prune_step}; on average ${num(avg((s) => s.removed.heads))} heads, ${num(avg((s) => s.removed.neurons))} neurons and ${num(avg((s) => s.removed.modules))} adapter modules removed per job.`);
   }
   return lines.length ? [...lines, ""] : [];
 }

@@ -2,7 +2,7 @@
 
 export const BENCHMARKS = ["dsl", "matmul", "train_step", "beamlora", "lightpeft", "leaks", "profile"];
 
-export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--profile] [--quiet]
+export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--parallel N] [--profile] [--quiet]
 
   (default)      the full run (what docs/benchmarks.md is generated from; about an hour on two cores)
   --quick        small grids, 3 seeds, short runs: about 10 minutes on two cores

@@ -3,8 +3,7 @@
 // model that already knows the notation instead of learning arithmetic from random weights:
 //
 //   - arithmetic facts with one-digit operands (+ − ×, all 255) and three-digit sums and
-//     differences; the evaluation task is two-digit + − × (prompts of another shape, and the
-//     products of two-digit numbers are never seen);
+//     differences; the evaluation task is two-digit addition (prompts of another shape);
 //   - straight-line programs of one and two lines; the evaluation task has three-line programs.
 //
 // No evaluation prompt can occur in the corpus (other operand widths, other program lengths).

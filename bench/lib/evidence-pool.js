@@ -13,15 +13,21 @@ export function defaultParallel(tasks, cores = os.availableParallelism()) {
   return Math.max(1, Math.min(tasks, cores));
 }
 
-/** Runs one task in a worker thread; resolves with its evidence, rejects with the worker's error. */
-function runInWorker(task, ctx) {
+/** Runs one task in a worker thread (added to `live` while it runs); resolves with its evidence, rejects with the worker's error. */
+function runInWorker(task, ctx, live) {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./evidence-worker.js", import.meta.url), { workerData: { task, mode: ctx.mode, backend: ctx.backend ?? "wasm" } });
+    live.add(worker);
+    worker.once("exit", () => live.delete(worker));
     let result = null;
     worker.on("message", (m) => {
       if (m.type === "log") ctx.log?.(m.line);
       else if (m.type === "done") result = m.evidence;
-      else if (m.type === "error") reject(new Error(`evidence ${task}: ${m.message}`));
+      else if (m.type === "error") {
+        const err = new Error(`evidence ${task}: ${m.message}`);
+        if (m.stack) err.stack = `${err.message}\n--- in the worker:\n${m.stack}`;
+        reject(err);
+      }
     });
     worker.on("error", (err) => reject(new Error(`evidence ${task}: ${err.message}`)));
     worker.on("exit", (code) => {
@@ -43,11 +49,19 @@ export async function runEvidence(tasks, ctx, parallel) {
     return out;
   }
   const out = new Array(tasks.length);
+  const live = new Set();
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < tasks.length) {
+    while (!failed && next < tasks.length) {
       const i = next++;
-      out[i] = await runInWorker(tasks[i], ctx);
+      try {
+        out[i] = await runInWorker(tasks[i], ctx, live);
+      } catch (err) {
+        failed = true; // no new task starts, and the running ones stop: nothing trains on behind the caller's back
+        await Promise.all([...live].map((w) => w.terminate()));
+        throw err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, tasks.length) }, lane));

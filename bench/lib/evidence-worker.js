@@ -8,5 +8,5 @@ try {
   const evidence = await runTaskEvidence(workerData.task, { mode: workerData.mode, backend: workerData.backend, log });
   parentPort.postMessage({ type: "done", evidence });
 } catch (err) {
-  parentPort.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
+  parentPort.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : null });
 }

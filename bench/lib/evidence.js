@@ -73,6 +73,7 @@ export async function runTaskEvidence(task, ctx) {
   let done = 0;
   const out = await train(plan, {
     backend: ctx.backend ?? "wasm",
+    order: "interleaved", // the three methods of a seed train back to back, under similar load
     onEvent: sink.onEvent,
     onJobEnd: (job, r) => {
       done += 1;

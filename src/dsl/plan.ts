@@ -71,6 +71,7 @@ export interface DefaultModelSpec {
   family: "llama" | "gpt2";
   /** The base is a causal LM; "classifier" (or "auto" with labelled data) puts a new classifier head on it. */
   head: HeadKind | "auto";
+  /** Classes of a classifier head; "auto": the data's labels. */
   labels: number | "auto";
 }
 

@@ -5,7 +5,7 @@ import type { Plan } from "../dsl/plan.js";
 import { type BackendInfo, initBackend, resolveBackendRequest } from "./backend.js";
 import type { Dataset } from "./data/index.js";
 import type { RunEvent, RunResult } from "./events.js";
-import { disposeJob, executeJob, expandJobs, type JobOutcome, type JobSpec } from "./job.js";
+import { disposeJob, executeJob, expandJobs, type JobOrder, type JobOutcome, type JobSpec } from "./job.js";
 import { buildSummary, type Summary } from "./summary.js";
 import * as tf from "./tf.js";
 
@@ -17,9 +17,12 @@ export interface TrainOptions {
   /**
    * Directory that relative paths in the plan are resolved against. Default: the folder of the
    * plan's source file (`plan.source.path`, itself relative to the current directory), since the
-   * compiler writes paths relative to the file they were written in.
+   * compiler writes paths relative to the file they were written in. (A notebook experiment's
+   * plan names its file without the folder: pass the experiment's `baseDir`, as `run(exp)` does.)
    */
   baseDir?: string;
+  /** The order of the jobs (see {@link JobOrder}); default "runs". */
+  order?: JobOrder;
   /** Every event of every job, tagged with the job. */
   onEvent?: (job: JobSpec, e: RunEvent) => void;
   /** Called when a job starts and ends (progress displays). */
@@ -46,12 +49,17 @@ export interface TrainResults {
   interrupted: boolean;
 }
 
+/** The folder of the plan's source file, or the current directory when the plan has no file name. */
+function defaultBaseDir(plan: Plan): string {
+  return plan.source.path ? path.dirname(path.resolve(plan.source.path)) : process.cwd();
+}
+
 /** Trains every job of `plan` and summarises them (learning rates chosen on validation, never test). */
 export async function train(plan: Plan, opts: TrainOptions = {}): Promise<TrainResults> {
   const t0 = Date.now();
   const req = resolveBackendRequest({ cli: opts.backend ?? null, env: process.env.PEFTLAB_BACKEND ?? null, plan: plan.backend });
   const backend = await initBackend(req.backend, { log: opts.log });
-  const jobs = expandJobs(plan, opts.only);
+  const jobs = expandJobs(plan, opts.only, opts.order);
   const results: RunResult[] = [];
   const datasets = new Map<string, Dataset>();
   let interrupted = false;
@@ -62,7 +70,7 @@ export async function train(plan: Plan, opts: TrainOptions = {}): Promise<TrainR
     }
     opts.onJobStart?.(job, i, jobs.length);
     const outcome = await executeJob(job, {
-      baseDir: opts.baseDir ?? path.dirname(path.resolve(plan.source.path)),
+      baseDir: opts.baseDir ?? defaultBaseDir(plan),
       backend: tf.getBackend(),
       emit: (e) => opts.onEvent?.(job, e),
       checkpointDir: opts.checkpointDir?.(job) ?? null,

@@ -30,8 +30,8 @@ export const DEFAULT_BASE_VERSION = 2;
 export const DEFAULT_CORPUS_MIX: CorpusMix = { arithmetic: 0.5, code: 0.2, seed: 1 };
 
 /**
- * About 2½ minutes on 2 cores with the wasm backend (300 steps of 16 windows × 64 tokens, ~0.5 s a
- * step). Held-out loss ends well below the unigram baseline; see the README for what fine-tuning on
+ * About a minute on 2 cores with the wasm backend (300 steps of 16 windows × 64 tokens, ~0.16 s a
+ * step; 48 s on an idle machine). Held-out loss ends well below the unigram baseline; see the README for what fine-tuning on
  * it reaches.
  */
 export const DEFAULT_BASE_SPEC: Record<DefaultFamily, PretrainSpec> = {
@@ -196,7 +196,7 @@ export async function buildDefaultBase(dir: string, family: DefaultFamily, opts:
   try {
     const mixed = mixedCorpus(builtinCorpus(), DEFAULT_CORPUS_MIX);
     const card = defaultCorpusCard(mixed);
-    opts.log?.(`default base: pretraining a ${family} model (${spec.layers} layers, hidden ${spec.hidden}, ${spec.steps} steps) on ${BUILTIN_CORPUS.name} with synthetic arithmetic and code; this happens once (about 2-3 minutes), the result is cached in ${path.dirname(dir)}`);
+    opts.log?.(`default base: pretraining a ${family} model (${spec.layers} layers, hidden ${spec.hidden}, ${spec.steps} steps) on ${BUILTIN_CORPUS.name} with synthetic arithmetic and code; this happens once (about a minute on two cores), the result is cached in ${path.dirname(dir)}`);
     const r = pretrain(mixed.texts, spec, { log: opts.log, onStep: opts.onStep });
     try {
       savePretrained(r, dir, card.corpus, card.notes);

@@ -51,14 +51,22 @@ export interface JobOutcome {
   interrupted: boolean;
 }
 
-/** Every job of a plan, in order: runs × learning rates × seeds, optionally filtered by run name. */
-export function expandJobs(plan: Plan, only?: string[]): JobSpec[] {
-  const jobs: JobSpec[] = [];
-  for (const run of plan.runs) {
-    if (only && only.length && !only.includes(run.name)) continue;
-    for (const lr of run.train.lrs) for (const seed of run.train.seeds) jobs.push({ plan, run, seed, lr });
-  }
-  return jobs;
+/**
+ * The order of a plan's jobs. "runs": each run's jobs together (learning rates × seeds). "interleaved":
+ * by learning rate and seed first, so the runs of one seed train one after the other; on a shared
+ * machine their step times are then measured under similar load.
+ */
+export type JobOrder = "runs" | "interleaved";
+
+/** Every job of a plan, in `order` (default "runs"), optionally filtered by run name. */
+export function expandJobs(plan: Plan, only?: string[], order: JobOrder = "runs"): JobSpec[] {
+  const jobs: { job: JobSpec; key: [number, number, number] }[] = [];
+  plan.runs.forEach((run, r) => {
+    if (only && only.length && !only.includes(run.name)) return;
+    run.train.lrs.forEach((lr, l) => run.train.seeds.forEach((seed, s) => jobs.push({ job: { plan, run, seed, lr }, key: [l, s, r] })));
+  });
+  if (order === "interleaved") jobs.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1] || a.key[2] - b.key[2]);
+  return jobs.map((j) => j.job);
 }
 
 function pluginsFor(spec: JobSpec, rng: Rng): TrainerPlugin[] {

@@ -38,7 +38,7 @@ export const ARITHMETIC_FORMATS: Record<ArithmeticOp, readonly string[]> = {
   "*": ["{a} times {b} is {c}.", "the product of {a} and {b} is {c}.", "{c} = {a} * {b}", "{c}={a}*{b}"],
 };
 
-/** Operand sizes in digits with their weights: mostly 1–2 digits (the quickstart's), some 3. */
+/** Operand sizes in digits with their weights: mostly 1–2 digits (the addition task's usual size), some 3. */
 const DIGIT_WEIGHTS: Record<ArithmeticOp, readonly [number, number][]> = {
   "+": [[1, 0.2], [2, 0.6], [3, 0.2]],
   "-": [[1, 0.2], [2, 0.6], [3, 0.2]],

@@ -124,8 +124,8 @@ describe("npm run bench -- --smoke --profile --json FILE", () => {
     const { benchmarksMarkdown, pruneSpecOf } = await benchModule<{ benchmarksMarkdown: (d: Json, s: string) => string; pruneSpecOf: (e: string) => Json | null }>("docs/markdown.js");
     const md = benchmarksMarkdown(doc, "out.json");
     for (const h of ["# Benchmarks and evidence", "## Summary", "## Speed", "## Where the time goes", "## How the evidence was obtained", "## BeamLoRA vs LoRA", "## Light-PEFT vs LoRA", "## Leaks"]) expect(md).toContain(h);
-    expect(md).toMatch(/Settings \(the language's defaults, which follow the authors' code\): estimation over the first 4 steps, then 33\.3 % of the attention heads \(per layer\)/);
-    expect(md).toMatch(/- arithmetic: pruned at step 4; on average \d+(\.\d+)? heads/);
+    expect(md).toMatch(/Settings \(the language's defaults, which follow the authors' code\): an estimation window at the start of training, then 33\.3 % of the attention heads \(per layer\)/);
+    expect(md).toMatch(/- arithmetic: estimation over the first 4 steps, pruned at step 4; on average \d+(\.\d+)? heads/);
     expect(md).not.toMatch(/undefined|NaN/);
     expect(pruneSpecOf("prune light { estimate 10% }\ntrain { steps 400, batch 32 }")).toMatchObject({ estimateSteps: 40, moduleRatio: 0.75, rankRatio: 0.5 });
     expect(pruneSpecOf("train { steps 400 }")).toBeNull();
@@ -211,6 +211,17 @@ describe("evidence tasks in worker threads", () => {
     const { defaultParallel } = await benchModule<Pool>("lib/evidence-pool.js");
     expect(defaultParallel(tasks, cores)).toBe(expected);
   });
+
+  test("a failing task rejects with its name, and the other worker is stopped", async () => {
+    const { runEvidence } = await benchModule<Pool>("lib/evidence-pool.js");
+    const lines: string[] = [];
+    const t0 = Date.now();
+    await expect(runEvidence(["nope", "arithmetic"], { mode: "smoke", log: (l: string) => lines.push(l) }, 2)).rejects.toThrow(/^evidence nope: /);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    const seen = lines.length;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(lines.slice(seen), "nothing trains on after the failure").toEqual([]);
+  }, 60_000);
 
   test("two tasks in two workers give the same evidence, in order, as one after the other", async () => {
     const { runEvidence } = await benchModule<Pool>("lib/evidence-pool.js");

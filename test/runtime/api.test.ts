@@ -74,3 +74,17 @@ describe("train(plan) resolves the plan's paths against the folder of its source
     }
   });
 });
+
+describe("job order", () => {
+  it('"interleaved" puts the runs of one learning rate and seed back to back; "runs" keeps each run together', async () => {
+    const { expandJobs } = await import("../../src/runtime/job.js");
+    const { plan } = compileSource(SOURCE, "api.peft");
+    const key = (j: { run: { name: string }; lr: number; seed: number }) => `${j.run.name}/${j.lr}/${j.seed}`;
+    const runs = expandJobs(plan!).map(key);
+    const inter = expandJobs(plan!, undefined, "interleaved").map(key);
+    expect(runs.slice(0, 4)).toEqual(["lora/0.001/1", "lora/0.001/2", "lora/0.003/1", "lora/0.003/2"]);
+    expect(inter.slice(0, 6)).toEqual(["lora/0.001/1", "beam/0.001/1", "lp/0.001/1", "lora/0.001/2", "beam/0.001/2", "lp/0.001/2"]);
+    expect([...inter].sort()).toEqual([...runs].sort());
+    expect(expandJobs(plan!, ["beam"], "interleaved").map(key)).toEqual(["beam/0.001/1", "beam/0.001/2", "beam/0.003/1", "beam/0.003/2"]);
+  });
+});

@@ -14,6 +14,7 @@ import { defineCheck } from "./registry.js";
 type KnownShape = Pick<BuiltinModelSpec, "family" | "head" | "layers">;
 
 const shapeCache = new WeakMap<object, KnownShape>();
+const autoHead = new WeakSet<KnownShape>();
 const pathCache = new WeakMap<KnownShape, string[]>();
 
 /**
@@ -26,6 +27,7 @@ function knownShape(spec: ModelSpec | undefined): KnownShape | null {
   let shape = shapeCache.get(spec);
   if (!shape) {
     shape = { family: spec.family, head: spec.head === "classifier" ? "classifier" : "causal_lm", layers: DEFAULT_BASE_LAYERS };
+    if (spec.head === "auto") autoHead.add(shape);
     shapeCache.set(spec, shape);
   }
   return shape;
@@ -35,6 +37,8 @@ function modulePaths(spec: KnownShape): string[] {
   let paths = pathCache.get(spec);
   if (!paths) {
     paths = builtinModulePaths(spec);
+    // A default base with head "auto" gets the head its data needs: either name may be targeted.
+    if (autoHead.has(spec)) paths.push("score");
     pathCache.set(spec, paths);
   }
   return paths;
