@@ -51,19 +51,22 @@ export async function runEvidence(tasks, ctx, parallel) {
   const out = new Array(tasks.length);
   const live = new Set();
   let next = 0;
-  let failed = false;
+  let firstError = null;
   const lane = async () => {
-    while (!failed && next < tasks.length) {
+    while (!firstError && next < tasks.length) {
       const i = next++;
       try {
         out[i] = await runInWorker(tasks[i], ctx, live);
       } catch (err) {
-        failed = true; // no new task starts, and the running ones stop: nothing trains on behind the caller's back
+        if (firstError) return; // this worker was stopped because another task failed
+        firstError = err;
+        // No new task starts and the running ones stop: nothing trains on behind the caller's back.
         await Promise.all([...live].map((w) => w.terminate()));
-        throw err;
+        return;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, tasks.length) }, lane));
+  if (firstError) throw firstError;
   return out;
 }
