@@ -135,6 +135,11 @@ function method(doc) {
   ].join("\n");
 }
 
+/** True when LoRA's 95 % interval on the task reaches down to the constant-answer score. */
+export function atChance(t) {
+  return t.chance !== null && t.chance !== undefined && Array.isArray(t.lora?.ci95) && t.lora.ci95[0] <= t.chance;
+}
+
 function beam(doc) {
   const b = doc.beamlora;
   if (!b || b.error) return b?.error ? `## BeamLoRA vs LoRA\n\nFailed: ${b.error}\n` : "";
@@ -149,6 +154,8 @@ function beam(doc) {
     "The paper's claim: at equal rank, BeamLoRA's prune-and-expand of ranks gives better accuracy than LoRA.",
     "",
     mdTable(["task", "seeds", "chance", "LoRA test (mean ± sd)", "BeamLoRA test", "paired difference [95 % CI]", "verdict"], rows),
+    "",
+    ...Object.values(b.tasks).filter(atChance).map((t) => `On **${t.task}**, LoRA itself does not clear chance (${pm(t.lora)}, 95 % CI ${ci(t.lora.ci95)}, chance ${num(t.chance)}): at this scale the task's accuracy cannot tell the methods apart; its test loss still can.`),
     "",
     "Test loss (nats per scored token; lower is better):",
     "",
@@ -237,7 +244,7 @@ function summary(doc) {
   if (p && !p.error) lines.push(`The largest costs of a step: ${p.by_part.slice(0, 3).map((r) => `${r.name} ${pct(r.share)}`).join(", ")}; by op kind ${p.by_op.slice(0, 2).map((r) => `${r.name} ${pct(r.share)}`).join(", ")}.`);
   const b = doc.beamlora;
   if (b && !b.error) {
-    for (const x of Object.values(b.tasks)) lines.push(`BeamLoRA − LoRA on ${x.task}: ${signed(x.paired_diff.mean)} ${ci(x.paired_diff.ci95)} over ${x.seeds} seeds — **${x.paired_diff.verdict}**.`);
+    for (const x of Object.values(b.tasks)) lines.push(`BeamLoRA − LoRA on ${x.task}: ${signed(x.paired_diff.mean)} ${ci(x.paired_diff.ci95)} over ${x.seeds} seeds — **${x.paired_diff.verdict}**${atChance(x) ? " (LoRA does not clear chance on this task)" : ""}.`);
   }
   const l = doc.lightpeft;
   if (l && !l.error) {

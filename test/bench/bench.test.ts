@@ -195,6 +195,18 @@ describe("bench building blocks", () => {
   });
 });
 
+describe("the benchmarks page's chance check", () => {
+  test.each([
+    [{ chance: 0.147, lora: { ci95: [0.133, 0.163] } }, true],
+    [{ chance: 0.006, lora: { ci95: [0.68, 0.77] } }, false],
+    [{ chance: null, lora: { ci95: [0.1, 0.2] } }, false],
+    [{ chance: 0.5, lora: { ci95: null } }, false],
+  ])("atChance(%j) is %s", async (task, expected) => {
+    const { atChance } = await benchModule<{ atChance: (t: unknown) => boolean }>("docs/markdown.js");
+    expect(atChance(task)).toBe(expected);
+  });
+});
+
 describe("evidence tasks in worker threads", () => {
   type Evidence = { task: string; results: { status: string }[]; jobs: Map<string, { steps: unknown[] }>; summary: { runs: { run: string }[] } };
   type Pool = {
