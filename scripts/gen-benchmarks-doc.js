@@ -24,9 +24,28 @@ function parse(argv) {
   return o;
 }
 
+/** The bench document at `file`; throws naming the file and what is wrong with it. */
+function readRun(file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${err.message}`);
+  }
+  let doc;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not JSON (${err.message}); pass the file written by npm run bench -- --json FILE`);
+  }
+  const missing = ["mode", "machine", "versions", "started"].filter((k) => doc === null || typeof doc !== "object" || !(k in doc));
+  if (missing.length) throw new Error(`${file} is not a bench document: it has no ${missing.map((k) => `"${k}"`).join(", ")}`);
+  return doc;
+}
+
 async function main() {
   const o = parse(process.argv.slice(2));
-  const doc = JSON.parse(fs.readFileSync(o.json, "utf8"));
+  const doc = readRun(o.json);
   if (doc.mode !== "full" && !o.allowPartial) {
     throw new Error(`${o.json} is from a ${doc.mode} run; docs/benchmarks.md is generated from a full run (pass --allow-partial to preview)`);
   }

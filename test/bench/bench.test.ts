@@ -4,7 +4,7 @@
 // Needs `npm run build` first (the harness imports dist/, like `npm run bench`).
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -192,6 +192,25 @@ describe("bench building blocks", () => {
     const { layout, num } = await benchModule<{ layout: (h: string[], r: string[][]) => string; num: (x: number | null) => string }>("lib/table.js");
     expect(layout(["a", "bb"], [["ccc", "d"]])).toBe("a    bb\n---  --\nccc  d");
     expect([num(1234567), num(0.000123456), num(null), num(2.5)]).toEqual(["1,234,567", "0.000123", "–", "2.5"]);
+  });
+});
+
+describe("scripts/gen-benchmarks-doc.js on bad input", () => {
+  const GEN = join(ROOT, "scripts", "gen-benchmarks-doc.js");
+  test.each([
+    ["missing.json", null, /gen-benchmarks-doc: cannot read .*missing\.json: ENOENT/],
+    ["broken.json", '{"mode": "full", ', /gen-benchmarks-doc: .*broken\.json is not JSON \(/],
+    ["other.json", '{"hello": 1}', /gen-benchmarks-doc: .*other\.json is not a bench document: it has no "mode", "machine", "versions", "started"/],
+    ["quick.json", '{"mode": "quick", "machine": {}, "versions": {}, "started": "x"}', /quick\.json is from a quick run; docs\/benchmarks\.md is generated from a full run/],
+  ])("%s: exit 1 with a message naming the file, nothing written", (name, content, message) => {
+    const dir = mkdtempSync(join(tmpdir(), "peftlab-gen-doc-"));
+    temp.push(dir);
+    const file = join(dir, name);
+    if (content !== null) writeFileSync(file, content);
+    const res = spawnSync(process.execPath, [GEN, file, "--out", join(dir, "docs")], { encoding: "utf8" });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(message);
+    expect(existsSync(join(dir, "docs"))).toBe(false);
   });
 });
 
