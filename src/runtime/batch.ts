@@ -1,6 +1,7 @@
 // The tensor side of a batch: plain typed arrays from the data layer become tensors here,
 // and the two losses (causal LM with prompt tokens masked out, classification) live here.
 import * as tf from "./tf.js";
+import { softmaxCrossEntropy } from "./ops/index.js";
 
 /** Ignored target (prompt tokens, padding) — the PyTorch convention. */
 export const IGNORE = -100;
@@ -63,11 +64,7 @@ export function disposeBatch(t: BatchTensors): void {
 
 /** Mean cross-entropy of logits [N, C] against targets [N], weighted by weights [N]. */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
-  const c = logits.shape[1];
-  const logp = tf.logSoftmax(logits, -1);
-  const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, c)), -1); // [N]
-  const total = tf.sum(weights);
-  return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.maximum(total, 1)) as tf.Scalar;
+  return softmaxCrossEntropy(logits, targets, weights);
 }
 
 /** The task loss for model logits: causal [B, T, V] or classification [B, L]. */

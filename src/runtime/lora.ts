@@ -5,6 +5,7 @@
 //   y = base(x) + scaling · B((A x) ⊙ s)
 import * as tf from "./tf.js";
 import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "./nn.js";
+import { loraDelta } from "./ops/index.js";
 
 export interface LoraOptions {
   name: string;
@@ -98,8 +99,9 @@ export class LoraAdapter implements Adapter {
 
   delta(x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D {
     const xd = ctx.training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, ctx.nextSeed()) as tf.Tensor2D) : x;
+    if (!this.gate) return loraDelta(xd, this.A as tf.Tensor2D, this.B as tf.Tensor2D, this.scaling); // [N, out]
     let h = tf.matMul(xd, this.A, false, true); // [N, r]
-    if (this.gate) h = tf.mul(h, tf.mul(tf.softmax(tf.div(this.gate, this.tau)), this.rank));
+    h = tf.mul(h, tf.mul(tf.softmax(tf.div(this.gate, this.tau)), this.rank));
     return tf.mul(tf.matMul(h, this.B, false, true), this.scaling) as tf.Tensor2D; // [N, out]
   }
 

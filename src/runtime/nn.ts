@@ -3,6 +3,7 @@
 //
 // Weights follow Hugging Face's nn.Linear layout: weight [out, in], y = x Wᵀ + b.
 import * as tf from "./tf.js";
+import { layerNorm, rmsNorm } from "./ops/index.js";
 
 /** Something injected into a Linear that adds `delta(x)` to its output (LoRA and friends). */
 export interface Adapter {
@@ -196,10 +197,7 @@ export class LayerNorm {
     this.bias = frozen(tf.zeros([dim]), `${path}.bias`);
   }
   apply(x: tf.Tensor): tf.Tensor {
-    const mean = tf.mean(x, -1, true);
-    const xc = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(xc), -1, true);
-    return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, this.eps))), this.weight), this.bias);
+    return layerNorm(x, this.weight, this.bias, this.eps);
   }
   params(): [string, tf.Variable][] {
     return [[`${this.path}.weight`, this.weight], [`${this.path}.bias`, this.bias]];
@@ -217,8 +215,7 @@ export class RMSNorm {
     this.weight = frozen(tf.ones([dim]), `${path}.weight`);
   }
   apply(x: tf.Tensor): tf.Tensor {
-    const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.eps))), this.weight);
+    return rmsNorm(x, this.weight, this.eps);
   }
   params(): [string, tf.Variable][] {
     return [[`${this.path}.weight`, this.weight]];
@@ -245,15 +242,4 @@ export class Embedding {
   dispose(): void {
     this.weight.dispose();
   }
-}
-
-export function gelu(x: tf.Tensor, kind: "gelu" | "gelu_new" | "silu"): tf.Tensor {
-  if (kind === "silu") return tf.mul(x, tf.sigmoid(x));
-  if (kind === "gelu_new") {
-    // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
-    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
-    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
-  }
-  // exact GELU: 0.5 x (1 + erf(x / √2))
-  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }

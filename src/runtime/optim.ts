@@ -2,6 +2,7 @@
 // write — BeamLoRA copies rows of them — plus global gradient-norm clipping and LR schedules.
 import * as tf from "./tf.js";
 import { ownVariable } from "./nn.js";
+import { adamwUpdate } from "./ops/index.js";
 import type { TrainSpec } from "../dsl/plan.js";
 
 export interface AdamWOptions {
@@ -86,17 +87,7 @@ export class AdamW {
     for (const [p, g] of grads) {
       const s = this.momentsOf(p);
       const { lrFactor, decay } = settings(p);
-      const plr = lr * lrFactor;
-      tf.tidy(() => {
-        const m = tf.add(tf.mul(s.m, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(s.v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        s.m.assign(m);
-        s.v.assign(v);
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
-        let next = tf.sub(p, tf.mul(tf.div(m, denom), plr / bc1));
-        if (decay && weightDecay > 0) next = tf.sub(next, tf.mul(p, plr * weightDecay));
-        p.assign(next);
-      });
+      adamwUpdate(p, g, s.m, s.v, { lr: lr * lrFactor, beta1, beta2, eps, weightDecay: decay ? weightDecay : 0, bc1, bc2 });
     }
   }
 

@@ -3,8 +3,9 @@
 //   bert.encoder.layer.N.attention.self.{query,key,value}, ….attention.output.dense,
 //   ….intermediate.dense, ….output.dense, bert.pooler.dense, classifier
 import * as tf from "../tf.js";
-import { Embedding, type ForwardCtx, gelu, LayerNorm, type Linear } from "../nn.js";
-import { attend, attentionBias, headRows } from "./attention.js";
+import { Embedding, type ForwardCtx, LayerNorm, type Linear } from "../nn.js";
+import { geluAct } from "../ops/index.js";
+import { attend, headRows, sharedBias } from "./attention.js";
 import type { FamilyConfig } from "./config.js";
 import { type Block, type BlockAux, ClassifierHead, FamilyModel, newLinear, normalInit } from "./model.js";
 
@@ -55,7 +56,7 @@ class BertBlock implements Block {
       headMask: this.headMask,
     }, aux.bias);
     const x1 = this.attnNorm.apply(tf.add(x, this.attnOut.apply(a, ctx)));
-    let act = gelu(this.inter.apply(x1, ctx), this.cfg.act);
+    let act = geluAct(this.inter.apply(x1, ctx), this.cfg.act);
     if (this.neuronMask) act = tf.mul(act, this.neuronMask);
     return this.outNorm.apply(tf.add(x1, this.out.apply(act, ctx))) as tf.Tensor3D;
   }
@@ -119,7 +120,7 @@ export class BertModel extends FamilyModel {
 
   protected hidden(ids: tf.Tensor2D, padMask: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor3D {
     const [b, t] = ids.shape;
-    const aux = { padMask, bias: attentionBias(padMask, false) };
+    const aux = { padMask, bias: sharedBias(padMask, false) };
     const pos = tf.range(this.config.positionOffset, this.config.positionOffset + t, 1, "int32").reshape([1, t]);
     const types = tf.zeros([b, t], "int32");
     const e = tf.add(tf.add(this.words.apply(ids), this.positions.apply(pos)), this.types.apply(types));

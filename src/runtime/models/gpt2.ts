@@ -3,8 +3,9 @@
 // transformer.h.N.mlp.{c_fc,c_proj}. HF stores these Conv1D weights as [in, out]; we keep
 // [out, in] like every other Linear and transpose at load/save time (fan_in_fan_out in PEFT).
 import * as tf from "../tf.js";
-import { Embedding, type ForwardCtx, gelu, LayerNorm, type Linear } from "../nn.js";
-import { attend, attentionBias, headRows } from "./attention.js";
+import { Embedding, type ForwardCtx, LayerNorm, type Linear } from "../nn.js";
+import { geluAct } from "../ops/index.js";
+import { attend, headRows, sharedBias } from "./attention.js";
 import type { FamilyConfig } from "./config.js";
 import { type Block, type BlockAux, ClassifierHead, FamilyModel, lastTokenHidden, newLinear, normalInit } from "./model.js";
 
@@ -53,7 +54,7 @@ class Gpt2Block implements Block {
       headMask: this.headMask,
     }, aux.bias);
     const x1 = tf.add(x, this.cProj.apply(a, ctx));
-    let act = gelu(this.cFc.apply(this.ln2.apply(x1), ctx), this.cfg.act);
+    let act = geluAct(this.cFc.apply(this.ln2.apply(x1), ctx), this.cfg.act);
     if (this.neuronMask) act = tf.mul(act, this.neuronMask);
     return tf.add(x1, this.mlpProj.apply(act, ctx)) as tf.Tensor3D;
   }
@@ -107,7 +108,7 @@ export class Gpt2Model extends FamilyModel {
 
   protected hidden(ids: tf.Tensor2D, padMask: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor3D {
     const [, t] = ids.shape;
-    const aux = { padMask, bias: attentionBias(padMask, this.config.head === "causal_lm") };
+    const aux = { padMask, bias: sharedBias(padMask, this.config.head === "causal_lm") };
     const pos = tf.range(0, t, 1, "int32").reshape([1, t]);
     let x = tf.add(this.wte.apply(ids), this.wpe.apply(pos)) as tf.Tensor3D;
     for (const blk of this.blocks) x = blk.apply(x, ctx, aux);

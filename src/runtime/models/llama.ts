@@ -3,7 +3,8 @@
 //   model.layers.N.self_attn.{q,k,v,o}_proj, model.layers.N.mlp.{gate,up,down}_proj, lm_head / score
 import * as tf from "../tf.js";
 import { Embedding, type ForwardCtx, type Linear, RMSNorm } from "../nn.js";
-import { attend, attentionBias, headRows, type Rope, ropeTables } from "./attention.js";
+import { swiglu } from "../ops/index.js";
+import { attend, headRows, type Rope, ropeTables, sharedBias } from "./attention.js";
 import type { FamilyConfig } from "./config.js";
 import { type Block, type BlockAux, ClassifierHead, FamilyModel, lastTokenHidden, newLinear, normalInit } from "./model.js";
 
@@ -62,8 +63,7 @@ class LlamaBlock implements Block {
     }, aux.bias);
     const x1 = tf.add(x, this.o.apply(a, ctx));
     const n2 = this.postNorm.apply(x1);
-    const g = this.gate.apply(n2, ctx);
-    let act = tf.mul(tf.mul(g, tf.sigmoid(g)), this.up.apply(n2, ctx)); // SwiGLU
+    let act = swiglu(this.gate.apply(n2, ctx), this.up.apply(n2, ctx));
     if (this.neuronMask) act = tf.mul(act, this.neuronMask);
     return tf.add(x1, this.down.apply(act, ctx)) as tf.Tensor3D;
   }
@@ -133,7 +133,7 @@ export class LlamaModel extends FamilyModel {
   }
 
   protected hidden(ids: tf.Tensor2D, padMask: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor3D {
-    const aux = { padMask, bias: attentionBias(padMask, this.config.head === "causal_lm") };
+    const aux = { padMask, bias: sharedBias(padMask, this.config.head === "causal_lm") };
     let x = this.embed.apply(ids) as tf.Tensor3D;
     for (const blk of this.blocks) x = blk.apply(x, ctx, aux);
     return this.norm.apply(x) as tf.Tensor3D;

@@ -30,7 +30,8 @@ export interface Block {
 /** Per-forward tensors shared by all blocks. */
 export interface BlockAux {
   padMask: tf.Tensor2D;
-  bias: tf.Tensor4D;
+  /** The additive attention bias [B, 1, T, T], built on first use (native attention does not need it). */
+  bias: () => tf.Tensor4D;
 }
 
 /** A deterministic N(0, std) tensor from a uniform source. */
