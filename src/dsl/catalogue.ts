@@ -102,6 +102,7 @@ export const CATALOGUE = {
   hfNoConfig: w("PEFT5004", "an HF folder without config.json", "'{path}' has no config.json: is it a Hugging Face model folder?"),
   jsonlBadLine: e("PEFT5005", "a JSONL line that does not fit", "line {line} of '{path}' {problem}"),
   includeTooDeep: e("PEFT5006", "includes nested too deeply", "includes are nested more than {max} deep"),
+  jsonlNoFormat: e("PEFT5007", "a JSONL file whose keys fit no format", "line {line} of '{path}' has the keys {keys}, which fit neither generation (keys prompt, completion) nor classification (keys text, label): {hint}"),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Symbolic id of a catalogue entry, e.g. "outOfRange". */

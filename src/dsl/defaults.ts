@@ -56,8 +56,9 @@ export function taskSpace(task: string, params: Record<string, number>): number 
 export const TASK_SPLITS: Splits = { train: 2000, validation: 200, test: 200 };
 /** Seed of data generators and JSONL shuffles. */
 export const DATA_SEED = 0;
-/** Fractions of a JSONL file per split. */
-export const JSONL_SPLITS = { train: 0.8, validation: 0.1, test: 0.1 } as const;
+/** Shares of a JSONL training file taken for validation and test when the block names neither
+ *  a share nor a file for them; training takes what they leave. */
+export const JSONL_SPLITS = { validation: 0.1, test: 0.1 } as const;
 /** JSON keys read from JSONL lines, per format. */
 export const JSONL_FIELDS = {
   generation: { prompt: "prompt", completion: "completion" },

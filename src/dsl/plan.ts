@@ -100,15 +100,26 @@ export interface TaskDataSpec {
 
 export interface JsonlDataSpec {
   kind: "jsonl";
+  /** The training file: every split given as a share is cut from it. */
   path: string;
   /** Generation data uses prompt/completion; classification uses text/label. Names of the JSON keys. */
   format: "generation" | "classification";
   fields: { prompt?: string; completion?: string; text?: string; label?: string };
-  /** Fractions of the file taken for each split (in file order, after a seeded shuffle). */
-  splitFractions: { train: number; validation: number; test: number };
+  /** Where each split comes from: a share of the training file, or a file of its own. */
+  splits: { train: JsonlSplit; validation: JsonlSplit; test: JsonlSplit };
+  /** Shuffle the training file (seeded by `seed`) before cutting shares; off keeps file order. */
+  shuffle: boolean;
   seed: number;
   tokenizer: TokenizerSpec;
 }
+
+/** One split of a JSONL data set. `examples` is its size when the compiler could read the
+ *  files (null otherwise); the runtime records the size it really used. */
+export type JsonlSplit =
+  /** `validation 10%`: this share of `file` (the training file), in [0, 1]. */
+  | { from: "share"; file: string; share: number; examples: number | null }
+  /** `test "test.jsonl"`: every line of a file of its own. */
+  | { from: "file"; file: string; examples: number | null };
 
 export type TokenizerSpec =
   | { kind: "char" }

@@ -85,16 +85,30 @@ export function taskDataSchema(task: string): Schema {
   return schema;
 }
 
+/** A JSONL split as written: a share of the training file, or a file of its own. */
+export type SplitSource = { kind: "share"; share: number } | { kind: "file"; path: string };
+
+/** Read `10%`, `0.1` or `"test.jsonl"`. */
+function readSplit(c: ArgCursor): Read<SplitSource> | undefined {
+  if (c.peek()?.kind === "String") {
+    const file = c.string("a file in quotes");
+    return file && { value: { kind: "file", path: file.value }, node: file.node };
+  }
+  const share = c.ratio(false, 'a share of the training file, or a file in quotes like "test.jsonl"');
+  return share && { value: { kind: "share", share: share.value }, node: share.node };
+}
+
 /** The schema of a `jsonl "file"` data block. */
 export const JSONL_DATA_SCHEMA = {
-  format: field(["format"], "generation | classification", "from the fields given", "what a line holds", (c) => c.word(["generation", "classification"] as const, "a format")),
+  format: field(["format"], "generation | classification", "from the fields given, else from the keys of the file's first line", "what a line holds", (c) => c.word(["generation", "classification"] as const, "a format")),
   prompt: field(["prompt"], "STRING", '"prompt"', "JSON key of the prompt (generation)", (c) => c.string("a JSON key in quotes")),
   completion: field(["completion"], "STRING", '"completion"', "JSON key of the completion (generation)", (c) => c.string("a JSON key in quotes")),
   text: field(["text"], "STRING", '"text"', "JSON key of the text (classification)", (c) => c.string("a JSON key in quotes")),
   label: field(["label"], "STRING", '"label"', "JSON key of the label (classification)", (c) => c.string("a JSON key in quotes")),
-  train: field(["train"], "RATIO", `${JSONL_SPLITS.train * 100}%`, "share of lines for training", (c) => c.ratio(false, "a share of the file")),
-  validation: field(["validation"], "RATIO", `${JSONL_SPLITS.validation * 100}%`, "share of lines for validation", (c) => c.ratio(false, "a share of the file")),
-  test: field(["test"], "RATIO", `${JSONL_SPLITS.test * 100}%`, "share of lines for testing", (c) => c.ratio(false, "a share of the file")),
+  train: field(["train"], "RATIO | FILE", "what the other shares leave of the file", "training examples: a share of the training file, or the training file itself (then the file after `jsonl` is left out)", readSplit),
+  validation: field(["validation"], "RATIO | FILE", `${JSONL_SPLITS.validation * 100}%`, "validation examples: a share of the training file, or a file of their own", readSplit),
+  test: field(["test"], "RATIO | FILE", `${JSONL_SPLITS.test * 100}%`, "test examples: a share of the training file, or a file of their own", readSplit),
+  shuffle: field(["shuffle"], "[yes | no]", "yes", "shuffle the training file (by `seed`) before cutting shares; `no` keeps the file order", (c) => c.flag()),
   seed,
   tokenizer,
 };

@@ -107,6 +107,7 @@ const CASES: Case[] = [
   { id: "hfNoConfig", text: 'model h = hf "m"', at: '"m"' },
   { id: "jsonlBadLine", text: 'data d = jsonl "x.jsonl" {}', files: { "x.jsonl": '{"prompt": "a", "completion": "b"}\nnot json\n' }, at: '"x.jsonl"', says: "line 2 of 'x.jsonl' is not valid JSON" },
   { id: "includeTooDeep", text: 'include "c0.peft"', files: chain, at: '"c16.peft"' },
+  { id: "jsonlNoFormat", text: 'data d = jsonl "x.jsonl" {}', files: { "x.jsonl": '{"question": "a", "answer": "b"}\n' }, at: '"x.jsonl"', says: 'prompt "question", completion "answer"' },
 ];
 
 describe("diagnostic catalogue, one snippet per code", () => {

@@ -54,7 +54,11 @@ run task = base + lora8 on sums with { epochs 1.5, batch 64 }
 run file = base + lora8 on j with { epochs 2, batch 8 }
 `, { "d/x.jsonl": lines });
     expect(p.runs.map((r) => r.train.steps)).toEqual([Math.ceil((1.5 * 2000) / 64), Math.ceil((2 * 40) / 8)]);
-    expect(p.data.j).toMatchObject({ kind: "jsonl", path: "d/x.jsonl", format: "generation", fields: { prompt: "prompt", completion: "completion" }, splitFractions: { train: 0.8, validation: 0.2, test: 0 } });
+    expect(p.data.j).toMatchObject({ kind: "jsonl", path: "d/x.jsonl", format: "generation", fields: { prompt: "prompt", completion: "completion" }, splits: {
+      train: { from: "share", file: "d/x.jsonl", share: 0.8, examples: 40 },
+      validation: { from: "share", file: "d/x.jsonl", share: 0.2, examples: 10 },
+      test: { from: "share", file: "d/x.jsonl", share: 0, examples: 0 },
+    }, shuffle: true });
   });
 
   it("layers train settings: global, then named, then the run's own", () => {

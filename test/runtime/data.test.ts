@@ -2,7 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { JsonlDataSpec, TaskDataSpec, TaskName } from "../../src/dsl/plan.js";
+import type { JsonlDataSpec, JsonlSplit, TaskDataSpec, TaskName } from "../../src/dsl/plan.js";
+import { compileSource } from "../../src/dsl/index.js";
 import {
   Batcher,
   batchesOf,
@@ -14,11 +15,12 @@ import {
   type GenerationDataset,
   IGNORE_INDEX,
   loadDataset,
-  splitByFractions,
+  cutShares,
 } from "../../src/runtime/data/index.js";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-data-"));
 const FIXTURES = path.join(import.meta.dirname, "../fixtures/data");
+const ROOT = path.join(import.meta.dirname, "..", "..");
 
 function task(name: TaskName, params: TaskDataSpec["params"] = {}, seed = 7, splits = { train: 60, validation: 20, test: 20 }): TaskDataSpec {
   return { kind: "task", task: name, params, splits, seed, tokenizer: { kind: "char" } };
@@ -148,8 +150,9 @@ describe("JSONL files", () => {
     fs.writeFileSync(path.join(dir, name), lines.join("\n"));
     return { dir, file: name };
   }
+  const share = (file: string, s: number): JsonlSplit => ({ from: "share", file, share: s, examples: null });
   const spec = (file: string, format: JsonlDataSpec["format"], fields: JsonlDataSpec["fields"] = {}): JsonlDataSpec => ({
-    kind: "jsonl", path: file, format, fields, splitFractions: { train: 0.6, validation: 0.2, test: 0.2 }, seed: 4, tokenizer: { kind: "byte" },
+    kind: "jsonl", path: file, format, fields, splits: { train: share(file, 0.6), validation: share(file, 0.2), test: share(file, 0.2) }, shuffle: true, seed: 4, tokenizer: { kind: "byte" },
   });
 
   it("reads generation data with custom field names, relative to baseDir", () => {
@@ -177,7 +180,7 @@ describe("JSONL files", () => {
   it.each([
     [["{\"prompt\":\"a\",\"completion\":\"b\"}", "", "{oops"], "generation", /data\.jsonl:3: invalid JSON/],
     [["[1,2]"], "generation", /data\.jsonl:1: expected a JSON object/],
-    [["{\"prompt\":\"a\",\"completion\":\"b\"}", "{\"prompt\":\"a\"}"], "generation", /data\.jsonl:2: missing field "completion"/],
+    [["{\"prompt\":\"a\",\"completion\":\"b\"}", "{\"prompt\":\"a\"}"], "generation", /data\.jsonl:2: missing field "completion" \(the line's keys: "prompt"\); name the key to read with `completion "…"` in the data block/],
     [["{\"prompt\":1,\"completion\":\"b\"}"], "generation", /data\.jsonl:1: field "prompt" must be a string, got 1/],
     [["", "  "], "generation", /data\.jsonl: empty file/],
     [["{\"text\":\"a\",\"label\":\"x\"}", "{\"text\":\"b\",\"label\":1}"], "classification", /data\.jsonl:2: field "label" must be a string/],
@@ -188,15 +191,83 @@ describe("JSONL files", () => {
     expect(() => loadDataset(spec(file, format), { baseDir: dir })).toThrow(message);
   });
 
-  it("splits by fractions after a seeded shuffle", () => {
+  it("cuts shares after a seeded shuffle; the last share takes the rounding remainder", () => {
     const items = Array.from({ length: 101 }, (_, i) => i);
-    const a = splitByFractions(items, { train: 0.8, validation: 0.1, test: 0.1 }, 1, "f");
+    const f = "f.jsonl";
+    const three = (t: number, v: number, x: number) => ({ train: share(f, t), validation: share(f, v), test: share(f, x) });
+    const a = cutShares(items, three(0.8, 0.1, 0.1), true, 1, "f");
     expect([a.train.length, a.validation.length, a.test.length]).toEqual([81, 10, 10]);
     expect([...a.train, ...a.validation, ...a.test].sort((x, y) => x - y)).toEqual(items);
-    expect(splitByFractions(items, { train: 0.8, validation: 0.1, test: 0.1 }, 1, "f")).toEqual(a);
-    expect(splitByFractions(items, { train: 0.8, validation: 0.1, test: 0.1 }, 2, "f").train).not.toEqual(a.train);
-    expect(splitByFractions(items, { train: 0.5, validation: 0, test: 0.2 }, 1, "f").test).toHaveLength(20);
-    expect(() => splitByFractions(items, { train: 0.8, validation: 0.2, test: 0.1 }, 1, "f.jsonl")).toThrow(/f\.jsonl: split fractions sum to 1\.1/);
+    expect(cutShares(items, three(0.8, 0.1, 0.1), true, 1, "f")).toEqual(a);
+    expect(cutShares(items, three(0.8, 0.1, 0.1), true, 2, "f").train).not.toEqual(a.train);
+    expect(cutShares(items, three(0.5, 0, 0.2), true, 1, "f").test).toHaveLength(20);
+    expect(() => cutShares(items, three(0.8, 0.2, 0.1), true, 1, "f.jsonl")).toThrow(/f\.jsonl: split shares sum to 1\.1/);
+    const inOrder = cutShares(items, three(0.8, 0.1, 0.1), false, 1, "f");
+    expect([inOrder.train.slice(0, 3), inOrder.validation[0], inOrder.test[0]]).toEqual([[0, 1, 2], 81, 91]);
+  });
+
+  it("reads a file per split: the test file whole and in order, shares cut from the training file", () => {
+    const dir = tmp();
+    const gen = (n: number, tag: string) => Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `${tag}${i}`, completion: "x" })).join("\n");
+    fs.writeFileSync(path.join(dir, "train.jsonl"), gen(20, "t"));
+    fs.writeFileSync(path.join(dir, "test.jsonl"), gen(6, "held"));
+    const s: JsonlDataSpec = { ...spec("train.jsonl", "generation"), splits: { train: share("train.jsonl", 0.9), validation: share("train.jsonl", 0.1), test: { from: "file", file: "test.jsonl", examples: null } } };
+    const ds = loadDataset(s, { baseDir: dir }) as GenerationDataset;
+    expect(ds.test.map((e) => e.prompt)).toEqual(["held0", "held1", "held2", "held3", "held4", "held5"]);
+    expect([ds.train.length, ds.validation.length]).toEqual([18, 2]);
+    expect([...ds.train, ...ds.validation].map((e) => e.prompt).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `t${i}`).sort());
+    expect(ds.source).toBe("train 90% of train.jsonl, validation 10% of train.jsonl, test test.jsonl");
+    const whole = loadDataset({ ...s, splits: { ...s.splits, train: { from: "file", file: "train.jsonl", examples: null }, validation: { from: "file", file: "test.jsonl", examples: null } } }, { baseDir: dir }) as GenerationDataset;
+    expect(whole.train.map((e) => e.prompt)).toEqual(Array.from({ length: 20 }, (_, i) => `t${i}`));
+    expect(() => loadDataset({ ...s, splits: { ...s.splits, train: { from: "file", file: "train.jsonl", examples: null } } }, { baseDir: dir })).toThrow(/training takes the whole file, so validation cannot be a share of it/);
+  });
+
+  it("gives labels one set of names across the files of a data set", () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, "train.jsonl"), ['{"text":"a","label":"pos"}', '{"text":"b","label":"neg"}'].join("\n"));
+    fs.writeFileSync(path.join(dir, "test.jsonl"), '{"text":"c","label":"mixed"}\n');
+    const s: JsonlDataSpec = { ...spec("train.jsonl", "classification"), splits: { train: { from: "file", file: "train.jsonl", examples: null }, validation: { from: "file", file: "test.jsonl", examples: null }, test: { from: "file", file: "test.jsonl", examples: null } } };
+    const ds = loadDataset(s, { baseDir: dir }) as ClassificationDataset;
+    expect(ds.labelNames).toEqual(["mixed", "neg", "pos"]);
+    expect(ds.test).toEqual([{ text: "c", label: 0 }]);
+    fs.writeFileSync(path.join(dir, "test.jsonl"), '{"text":"c","label":3}\n');
+    expect(() => loadDataset(s, { baseDir: dir })).toThrow(/test\.jsonl:1: field "label" must be a string \(the labels of .*train\.jsonl are strings\), got 3/);
+  });
+
+  it("rejects bytes that are not UTF-8, naming the file and line", () => {
+    const dir = tmp();
+    const good = Buffer.from('{"prompt":"a","completion":"b"}\n{"prompt":"c","completion":"d"}\n');
+    fs.writeFileSync(path.join(dir, "latin1.jsonl"), Buffer.concat([good, Buffer.from('{"prompt":"caf'), Buffer.from([0xe9]), Buffer.from('","completion":"x"}\n')]));
+    expect(() => loadDataset(spec("latin1.jsonl", "generation"), { baseDir: dir })).toThrow(/latin1\.jsonl:3: the file is not UTF-8 text \(byte 0xe9 is not followed by a continuation byte\); save it as UTF-8/);
+  });
+
+  it("reads, tokenises (BPE) and batches a 10 MB line holding a 2-million-character word", () => {
+    const dir = tmp();
+    const long = "x".repeat(2_000_000) + " ab".repeat(2_700_000);
+    const lines = [JSON.stringify({ text: long, label: "long" }), ...Array.from({ length: 9 }, (_, i) => JSON.stringify({ text: `t${i}`, label: "short" }))];
+    fs.writeFileSync(path.join(dir, "big.jsonl"), lines.join("\n"));
+    const bpe = path.join(ROOT, "examples", "models", "tiny-llama", "tokenizer.json");
+    const s: JsonlDataSpec = { ...spec("big.jsonl", "classification"), tokenizer: { kind: "bpe", path: bpe } };
+    const ds = loadDataset(s, { baseDir: dir }) as ClassificationDataset;
+    const all = [...ds.train, ...ds.validation, ...ds.test];
+    expect(all.map((e) => e.text.length).sort((a, b) => b - a)[0]).toBe(long.length);
+    expect(long.length).toBeGreaterThan(10_000_000);
+    expect(ds.labelNames).toEqual(["long", "short"]);
+    const batches = batchesOf(all, ds, { batch: 10, maxLength: 16 });
+    expect(batches[0]!.length).toBe(16);
+  });
+
+  it("cuts the sizes the compiler recorded in the plan", () => {
+    const dir = tmp();
+    const gen = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `t${i}`, label: i % 3 })).join("\n");
+    const files: Record<string, string> = { "train.jsonl": gen(37), "test.jsonl": gen(11) };
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    for (const block of ["{}", '{ validation 15%, test "test.jsonl" }', '{ train 40%, validation 33%, test 27% }', "{ validation 0.3, test 0.05, shuffle no }"]) {
+      const r = compileSource(`data d = jsonl "train.jsonl" ${block}\n`, path.join(dir, "t.peft"), { readFile: (p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : null) });
+      const planned = r.plan!.data.d as JsonlDataSpec;
+      const ds = loadDataset(planned, { baseDir: dir });
+      expect([ds.train.length, ds.validation.length, ds.test.length], block).toEqual([planned.splits.train.examples, planned.splits.validation.examples, planned.splits.test.examples]);
+    }
   });
 });
 

@@ -29,8 +29,6 @@ export interface DataInfo {
   format: "generation" | "classification";
   /** Node to point at for problems with the data's size or file. */
   node: Spanned;
-  /** Non-empty lines of a JSONL file, when it could be read. */
-  lineCount: number | null;
 }
 
 export interface AdapterInfo {

@@ -2,8 +2,9 @@
 
 import { createHash } from "node:crypto";
 import path from "node:path";
-import type { DataSpec, TokenizerSpec } from "../../dsl/plan.js";
-import { readClassificationJsonl, readGenerationJsonl, splitByFractions } from "./jsonl.js";
+import type { DataSpec, JsonlDataSpec, TokenizerSpec } from "../../dsl/plan.js";
+import { jsonlSplits, readClassificationFiles, readGenerationJsonl } from "./jsonl.js";
+import { describeSplit } from "../../dsl/jsonl-splits.js";
 import { generateTask } from "./tasks.js";
 import { ByteTokenizer, CharTokenizer, loadTokenizer, type Tokenizer } from "./tokenizers.js";
 import type { ClassificationExample, Dataset, GenerationExample, SplitExamples } from "./types.js";
@@ -53,6 +54,14 @@ export function buildTokenizer(spec: TokenizerSpec, trainTexts: string[], alphab
   }
 }
 
+/** "file train.jsonl" when every split comes from one file, else each split's source:
+ *  "train 90% of train.jsonl, validation 10% of train.jsonl, test test.jsonl". */
+export function jsonlSource(spec: JsonlDataSpec): string {
+  const { train, validation, test } = spec.splits;
+  if (train.from === "share" && validation.from === "share" && test.from === "share") return `file ${spec.path}`;
+  return `train ${describeSplit(train)}, validation ${describeSplit(validation)}, test ${describeSplit(test)}`;
+}
+
 /** Loads (or generates) the data a plan names and tokenizer for it. */
 export function loadDataset(spec: DataSpec, opts: LoadDatasetOptions): Dataset {
   if (spec.kind === "task") {
@@ -65,15 +74,19 @@ export function loadDataset(spec: DataSpec, opts: LoadDatasetOptions): Dataset {
     const { train, validation, test, labelNames } = ex;
     return { spec, tokenizer, source, kind: "classification", train, validation, test, labelNames, checksum: datasetChecksum(ex, labelNames) };
   }
-  const file = path.resolve(opts.baseDir, spec.path);
-  const source = `file ${spec.path}`;
+  const fileOf = (p: string) => path.resolve(opts.baseDir, p);
+  const source = jsonlSource(spec);
   if (spec.format === "generation") {
-    const splits = splitByFractions(readGenerationJsonl(file, spec.fields), spec.splitFractions, spec.seed, file);
+    const splits = jsonlSplits(spec, fileOf, (files) => files.map((f) => readGenerationJsonl(f, spec.fields)));
     const tokenizer = buildTokenizer(spec.tokenizer, textsOf(splits.train), "", opts);
     return { spec, tokenizer, source, kind: "generation", ...splits, checksum: datasetChecksum(splits) };
   }
-  const { examples, labelNames } = readClassificationJsonl(file, spec.fields);
-  const splits = splitByFractions(examples, spec.splitFractions, spec.seed, file);
+  let labelNames: string[] = [];
+  const splits = jsonlSplits(spec, fileOf, (files) => {
+    const read = readClassificationFiles(files, spec.fields);
+    labelNames = read.labelNames;
+    return read.examples;
+  });
   const tokenizer = buildTokenizer(spec.tokenizer, textsOf(splits.train), "", opts);
   return { spec, tokenizer, source, kind: "classification", ...splits, labelNames, checksum: datasetChecksum(splits, labelNames) };
 }

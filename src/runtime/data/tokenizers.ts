@@ -183,7 +183,7 @@ export class BpeTokenizer implements Tokenizer {
         });
         if (this.cache.size < 100_000) this.cache.set(word, ids);
       }
-      out.push(...ids);
+      for (const id of ids) out.push(id); // no spread: a 10 MB word has millions of ids
     }
   }
 
