@@ -6,10 +6,15 @@
 export * from "./dsl/index.js";
 
 export { train, type TrainOptions, type TrainResults } from "./runtime/api.js";
+export { runPlan, plannedJobs, type RunPlanOptions } from "./runtime/run/run-plan.js";
+export type { RunSink, PlannedJob, PlanOutcome, JobEnding } from "./runtime/run/sink.js";
+export { ProgressState, headline, type JobProgress } from "./results/progress.js";
 export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOrder, type JobOutcome } from "./runtime/job.js";
 export { initBackend, resolveBackendRequest, BACKEND_NAMES, type BackendInfo } from "./runtime/backend.js";
-export type * from "./runtime/events.js";
-export { buildSummary, chooseLearningRates, describe, pairedDiff, type Summary } from "./runtime/summary.js";
+export type * from "./results/events.js";
+export { buildSummary, type Summary } from "./results/summary.js";
+export { chooseLearningRates } from "./results/learning-rate.js";
+export { describe, pairedDiff } from "./results/statistics.js";
 export { Trainer, NonFiniteLossError, type TrainerPlugin, type TrainContext } from "./runtime/trainer.js";
 export { AdamW, learningRateAt, clipByGlobalNorm } from "./runtime/optim.js";
 export { Linear, type Adapter, type ForwardCtx } from "./runtime/nn.js";
@@ -29,7 +34,7 @@ export * as tf from "./runtime/tf.js";
 export * from "./viz/figures.js";
 export { mimeBundle, figureHtml } from "./viz/display.js";
 export { renderReport } from "./viz/report.js";
-export { loadRunDir } from "./viz/rundir.js";
+export { loadRunDir } from "./results/run-folder.js";
 
 // The notebook API (tslab): `import { peft, run, show } from "peftlab"`; everything else under `notebook`.
 export {

@@ -1,6 +1,7 @@
 // The command table of `peftlab`. To add a command, write it in its own file and list it here.
 
 import { checkCommand } from "./check.js";
+import type { ArgsSpec } from "./args.js";
 import type { CliIO } from "./io.js";
 import { planCommand } from "./plan.js";
 import { pretrainCliCommand } from "./pretrain.js";
@@ -12,9 +13,9 @@ export interface Command {
   name: string;
   /** One line for `peftlab --help`. */
   summary: string;
-  /** The usage line(s) shown by `--help` and after usage errors. */
-  usage: string;
-  /** Run with the arguments after the command name; resolves to the exit code
+  /** Its arguments, as parsed and as `--help` shows them. */
+  args: ArgsSpec;
+  /** Run with the arguments after the command name (through `withArgs`); resolves to the exit code
    *  (0 ok, 1 problems found, 2 bad usage). */
   run(argv: string[], io: CliIO): Promise<number>;
 }

@@ -9,6 +9,9 @@ export interface CliIO {
   stderr(text: string): void;
   /** The bytes of a file, or null when it does not exist or cannot be read. */
   readFile(path: string): Uint8Array | null;
+  /** Whether stderr is a terminal (live progress bars) and its width; absent: not a terminal. */
+  stderrIsTTY?: boolean;
+  columns?: number;
 }
 
 /** The real process streams and file system. */
@@ -16,6 +19,8 @@ export function processIO(): CliIO {
   return {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
+    stderrIsTTY: process.stderr.isTTY === true,
+    ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
     readFile: (path) => {
       try {
         if (!fs.statSync(path).isFile()) return null;
@@ -48,34 +53,4 @@ export function compileFile(path: string, io: CliIO): CompileResult {
   const decoded = decodeSource(bytes, path);
   if (decoded.diagnostics.length > 0) return { plan: null, diagnostics: decoded.diagnostics, sources: new Map([[path, decoded.text]]) };
   return compileSource(decoded.text, path, { readFile: textReader(io) });
-}
-
-/** Split `--name value` / `--name=value` options from positional arguments. */
-export function parseOptions(argv: readonly string[], withValue: readonly string[], flags: readonly string[]): { options: Map<string, string>; positional: string[]; error: string | null } {
-  const options = new Map<string, string>();
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    if (flags.includes(name)) {
-      if (eq !== -1) return { options, positional, error: `option ${name} takes no value` };
-      options.set(name, "true");
-    } else if (withValue.includes(name)) {
-      const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) return { options, positional, error: `option ${name} needs a value` };
-      options.set(name, value);
-    } else {
-      return { options, positional, error: `unknown option ${name}` };
-    }
-  }
-  return { options, positional, error: null };
 }

@@ -5,80 +5,73 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BackendName } from "../dsl/plan.js";
-import { initBackend, resolveBackendRequest } from "../runtime/backend.js";
+import { BACKEND_NAMES, initBackend, resolveBackendRequest } from "../runtime/backend.js";
 import { DEFAULT_CORPUS_MIX, defaultCorpusCard, ensureDefaultBase } from "../runtime/default-base.js";
 import { mixedCorpus } from "../runtime/pretrain-corpus.js";
 import { BUILTIN_CORPUS, builtinCorpus, readTextFiles } from "../runtime/pretrain-data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec, type PretrainStep } from "../runtime/pretrain.js";
+import { withArgs, type ArgsSpec, type OptionSpec, type ParsedArgs } from "./args.js";
 import type { Command } from "./commands.js";
 import { processIO, type CliIO } from "./io.js";
 
 const D = PRETRAIN_DEFAULTS;
-const USAGE = `usage: peftlab pretrain --out DIR [options]
-       peftlab pretrain --default [--family llama|gpt2]
-  Trains a small causal language model from random initialisation, with a byte-level BPE tokenizer
-  trained on the same text, and saves a Hugging Face folder (config.json, model.safetensors,
-  tokenizer.json, tokenizer_config.json, README.md).
+const integer = (help: string, dflt: number | string): OptionSpec => ({ type: "string", value: "N", help, default: String(dflt) });
 
-  --out DIR            folder to write (must not exist or be empty, unless --force)
-  --text FILE...       UTF-8 text files to train on, one document each (default: the built-in corpus,
-                       ${BUILTIN_CORPUS.title})
-  --corpus NAME        the built-in corpus to use without --text: english (the default) or mixed
-                       (that text with synthetic arithmetic and code, as in the default base)
-  --family NAME        llama or gpt2 (default ${D.family})
-  --layers N           transformer layers (default ${D.layers})
-  --hidden N           hidden size (default ${D.hidden})
-  --heads N            attention heads (default ${D.heads})
-  --intermediate N     FFN size (default 4·hidden for gpt2, 8/3·hidden rounded up to 16 for llama)
-  --context N          context length and training window in tokens (default ${D.context})
-  --vocab N            BPE vocabulary size, at least 259 (default ${D.vocab})
-  --steps N            optimiser steps (default ${D.steps})
-  --batch N            windows per step (default ${D.batch})
-  --lr X               peak learning rate, cosine schedule (default ${D.lr})
-  --warmup N           warmup steps (default ${D.warmup})
-  --seed N             seed of initialisation and batches (default ${D.seed})
-  --tokenizer-chars N  train the tokenizer on the first N characters only (default: all)
-  --merge-digits       let BPE merge digits into multi-digit tokens (default: one token per digit)
-  --backend NAME       auto, tensorflow-gpu, tensorflow, webgpu, wasm or cpu (default: $PEFTLAB_BACKEND or auto)
-  --force              replace an existing --out folder
-  --quiet              print only the result
-  --default            build the cached default base of --family (in ${"$"}PEFTLAB_CACHE, default ~/.cache/peftlab)`;
+const ARGS: ArgsSpec = {
+  synopsis: ["pretrain --out DIR [options]", "pretrain --default [--family llama|gpt2]"],
+  description: `Trains a small causal language model from random initialisation, with a byte-level BPE tokenizer
+trained on the same text, and saves a Hugging Face folder (config.json, model.safetensors,
+tokenizer.json, tokenizer_config.json, README.md). --default builds the cached default base instead
+(in $PEFTLAB_CACHE, default ~/.cache/peftlab).`,
+  options: {
+    out: { type: "string", value: "DIR", help: "folder to write (must not exist or be empty, unless --force)" },
+    text: { type: "string", value: "FILE...", multiple: true, help: "UTF-8 text files to train on, one document each; the files may follow --text", default: `the built-in corpus, ${BUILTIN_CORPUS.title}` },
+    corpus: { type: "string", value: "NAME", help: "the built-in corpus without --text: english, or mixed (with synthetic arithmetic and code, as in the default base)", default: "english" },
+    family: { type: "string", value: "NAME", help: "llama or gpt2", default: D.family },
+    layers: integer("transformer layers", D.layers),
+    hidden: integer("hidden size", D.hidden),
+    heads: integer("attention heads", D.heads),
+    intermediate: integer("FFN size", "4·hidden for gpt2, 8/3·hidden rounded up to 16 for llama"),
+    context: integer("context length and training window in tokens", D.context),
+    vocab: integer("BPE vocabulary size, at least 259", D.vocab),
+    steps: integer("optimiser steps", D.steps),
+    batch: integer("windows per step", D.batch),
+    lr: { type: "string", value: "X", help: "peak learning rate, cosine schedule", default: String(D.lr) },
+    warmup: integer("warmup steps", D.warmup),
+    seed: integer("seed of initialisation and batches", D.seed),
+    "tokenizer-chars": { type: "string", value: "N", help: "train the tokenizer on the first N characters only", default: "all" },
+    "merge-digits": { type: "boolean", help: "let BPE merge digits into multi-digit tokens (default: one token per digit)" },
+    backend: { type: "string", value: "NAME", help: `one of ${BACKEND_NAMES.join(", ")}`, default: "$PEFTLAB_BACKEND or auto" },
+    force: { type: "boolean", help: "replace an existing --out folder" },
+    quiet: { type: "boolean", help: "print only the result" },
+    default: { type: "boolean", help: "build the cached default base of --family" },
+  },
+  examples: ["peftlab pretrain --out my-base --text notes.txt more.txt --steps 2000", "peftlab pretrain --default --family gpt2"],
+};
 
 const NUMERIC: Record<string, keyof PretrainSpec> = {
   "--layers": "layers", "--hidden": "hidden", "--heads": "heads", "--intermediate": "intermediate", "--context": "context",
   "--vocab": "vocab", "--steps": "steps", "--batch": "batch", "--lr": "lr", "--warmup": "warmup", "--seed": "seed",
 };
-const VALUED = ["--out", "--family", "--backend", "--tokenizer-chars", "--corpus", ...Object.keys(NUMERIC)];
-const FLAGS = ["--force", "--quiet", "--default", "--merge-digits", "--help", "-h"];
 
 interface Args {
+  /** String options by `--name`. */
   values: Map<string, string>;
+  /** Flags given, by `--name`. */
   flags: Set<string>;
   texts: string[];
 }
 
-/** `--name value`, `--name=value`, flags, and `--text FILE...` (every argument up to the next option). */
-function parseArgs(argv: string[]): Args | string {
+/** The parsed options by `--name`; the positional arguments are more --text files. */
+function argsOf(parsed: ParsedArgs): Args | string {
   const out: Args = { values: new Map(), flags: new Set(), texts: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
-    if (name === "--text") {
-      if (eq > 0) out.texts.push(arg.slice(eq + 1));
-      while (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) out.texts.push(argv[++i]!);
-      if (out.texts.length === 0) return "option --text needs at least one FILE";
-    } else if (FLAGS.includes(name)) {
-      if (eq > 0 && arg.startsWith("--")) return `option ${name} takes no value`;
-      out.flags.add(name);
-    } else if (VALUED.includes(name)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) return `option ${name} needs a value`;
-      out.values.set(name, value);
-    } else {
-      return arg.startsWith("-") ? `unknown option ${name}` : `unexpected argument ${JSON.stringify(arg)}`;
-    }
+  for (const [name, v] of Object.entries(parsed.values)) {
+    if (name === "text") out.texts.push(...(v as string[]));
+    else if (v === true) out.flags.add(`--${name}`);
+    else if (typeof v === "string") out.values.set(`--${name}`, v);
   }
+  if (parsed.positionals.length > 0 && out.texts.length === 0) return `unexpected argument ${JSON.stringify(parsed.positionals[0])}`;
+  out.texts.push(...parsed.positionals);
   return out;
 }
 
@@ -151,17 +144,13 @@ function trainAndSave(texts: string[], spec: PretrainSpec, out: string, card: { 
 class UsageError extends Error {}
 
 /** `peftlab pretrain …`; resolves to the exit code (0 ok, 1 failed, 2 bad usage). */
-export async function pretrainCommand(argv: string[], io: CliIO = processIO()): Promise<number> {
-  const a = parseArgs(argv);
-  const usageError = (msg: string) => {
-    io.stderr(`peftlab pretrain: ${msg}\n${USAGE}\n`);
-    return 2;
-  };
+export function pretrainCommand(argv: string[], io: CliIO = processIO()): Promise<number> {
+  return withArgs("pretrain", ARGS, argv, io, (parsed, usageError) => pretrainWith(parsed, usageError, io));
+}
+
+async function pretrainWith(parsed: ParsedArgs, usageError: (message: string) => number, io: CliIO): Promise<number> {
+  const a = argsOf(parsed);
   if (typeof a === "string") return usageError(a);
-  if (a.flags.has("--help") || a.flags.has("-h")) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
   const spec = specOf(a);
   if (typeof spec === "string") return usageError(spec);
   const out = a.values.get("--out");
@@ -204,6 +193,6 @@ export async function pretrainCommand(argv: string[], io: CliIO = processIO()): 
 export const pretrainCliCommand: Command = {
   name: "pretrain",
   summary: "train a small base model and its tokenizer; save a Hugging Face folder",
-  usage: USAGE,
+  args: ARGS,
   run: pretrainCommand,
 };

@@ -1,25 +1,10 @@
-// Progress of `peftlab run`: on a terminal one live bar per job (step, loss, tokens/s, ETA),
-// otherwise plain lines at a sensible interval; --quiet prints nothing here.
-import type { RunEvent } from "../runtime/events.js";
-
-export interface ProgressSink {
-  begin(job: string, totalSteps: number): void;
-  event(job: string, e: RunEvent): void;
-  end(job: string, status: string): void;
-  /** A message that must not be overwritten by bars. */
-  note(line: string): void;
-}
-
-interface JobState {
-  job: string;
-  total: number;
-  step: number;
-  loss: number;
-  tokensPerS: number;
-  start: number;
-  status: string | null;
-  lastPrint: number;
-}
+// The terminal's progress sink for runPlan: on a terminal one live bar per job (step, loss,
+// tokens/s, ETA) redrawn in place, otherwise plain lines at a sensible interval. Both render the
+// one progress reducer (src/results/progress.ts).
+import { ProgressState, type JobProgress } from "../results/progress.js";
+import type { RunEvent, RunResult } from "../results/events.js";
+import type { JobEnding, PlannedJob, RunSink } from "../runtime/run/sink.js";
+import type { Plan } from "../dsl/plan.js";
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "?";
@@ -30,108 +15,108 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
-function describe(st: JobState, width: number): string {
-  const frac = st.total > 0 ? Math.min(1, st.step / st.total) : 0;
-  const elapsed = Date.now() - st.start;
-  const eta = st.step > 0 ? (elapsed / st.step) * (st.total - st.step) : NaN;
-  const filled = Math.round(frac * width);
-  const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
-  const loss = Number.isFinite(st.loss) ? st.loss.toFixed(4) : "—";
-  const tail = st.status ? st.status : `loss ${loss}  ${Math.round(st.tokensPerS)} tok/s  ETA ${formatDuration(eta)}`;
-  return `${st.job.padEnd(24).slice(0, 24)} ${bar} ${String(st.step).padStart(5)}/${st.total}  ${tail}`;
+/** The text after a job's bar once it has ended. */
+function endText(j: JobProgress): string {
+  if (j.state === "finished") return `finished${j.note ? `: ${j.note}` : ""}`;
+  if (j.state === "failed") return `FAILED: ${j.note}`;
+  return j.note;
 }
 
-/** Live bars for a terminal: redraws the block of job lines in place. */
-export class TtyProgress implements ProgressSink {
-  private readonly jobs: JobState[] = [];
+function describe(j: JobProgress, width: number, now: number): string {
+  const frac = j.total > 0 ? Math.min(1, j.step / j.total) : 0;
+  const elapsed = j.startedAt === null ? 0 : now - j.startedAt;
+  const eta = j.step > 0 ? (elapsed / j.step) * (j.total - j.step) : NaN;
+  const filled = Math.round(frac * width);
+  const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
+  const loss = j.loss !== null && Number.isFinite(j.loss) ? j.loss.toFixed(4) : "—";
+  const running = j.state === "running" || j.state === "waiting";
+  const tail = running ? `loss ${loss}  ${Math.round(j.tokensPerS ?? 0)} tok/s  ETA ${formatDuration(eta)}` : endText(j);
+  return `${j.label.padEnd(24).slice(0, 24)} ${bar} ${String(j.step).padStart(5)}/${j.total}  ${tail}`;
+}
+
+/** Where the terminal progress writes: stderr, whether it is a terminal, and its width. */
+export interface TerminalOut {
+  write(text: string): void;
+  tty: boolean;
+  columns: number | null;
+}
+
+/** Progress of runPlan's jobs on a terminal (bars) or a log (lines); `quiet` prints only the notes (backend, resumes, problems). */
+export class TerminalProgress implements RunSink {
+  private state = new ProgressState([]);
   private drawn = 0;
   private lastDraw = 0;
-  constructor(private readonly out: NodeJS.WriteStream) {}
+  private readonly lastLine = new Map<number, number>();
 
-  begin(job: string, total: number): void {
-    this.jobs.push({ job, total, step: 0, loss: NaN, tokensPerS: 0, start: Date.now(), status: null, lastPrint: 0 });
-    this.draw(true);
+  constructor(private readonly out: TerminalOut, private readonly opts: { quiet?: boolean; everyMs?: number } = {}) {}
+
+  planStart(_plan: Plan, jobs: readonly PlannedJob[]): void {
+    this.state = new ProgressState(jobs.map((j) => ({ label: j.folder, total: j.spec.run.train.steps })));
   }
-  event(job: string, e: RunEvent): void {
-    const st = this.find(job);
-    if (!st) return;
-    if (e.type === "step") {
-      st.step = e.step;
-      st.loss = e.loss;
-      st.tokensPerS = e.stepMs > 0 ? (e.tokens * 1000) / e.stepMs : 0;
+
+  jobStart(job: PlannedJob): void {
+    this.state.start(job.index);
+    const j = this.state.jobs[job.index]!;
+    this.lastLine.set(job.index, Date.now());
+    if (this.opts.quiet) return;
+    if (this.out.tty) this.draw(true);
+    else this.line(`${j.label}: started, ${j.total} steps`);
+  }
+
+  event(job: PlannedJob, e: RunEvent): void {
+    const line = this.state.event(job.index, e);
+    if (this.opts.quiet) return;
+    if (this.out.tty) {
+      this.draw(false);
+      return;
     }
-    this.draw(false);
+    const j = this.state.jobs[job.index]!;
+    if (line !== null) this.line(`${j.label}: ${line}`);
+    else if (e.type === "step" && Date.now() - (this.lastLine.get(job.index) ?? 0) >= (this.opts.everyMs ?? 10_000)) {
+      this.lastLine.set(job.index, Date.now());
+      this.line(describe(j, 20, Date.now()));
+    }
   }
-  end(job: string, status: string): void {
-    const st = this.find(job);
-    if (st) st.status = status;
-    this.draw(true);
+
+  jobEnd(job: PlannedJob, result: RunResult, ending: JobEnding): void {
+    if (ending === "skipped") {
+      this.state.skip(job.index, result);
+      this.note(`${job.folder}: already finished, skipped`);
+      return;
+    }
+    this.state.end(job.index, result, ending === "interrupted");
+    if (this.opts.quiet) return;
+    const j = this.state.jobs[job.index]!;
+    if (this.out.tty) this.draw(true);
+    else this.line(`${j.label}: ${endText(j)}${j.startedAt === null ? "" : ` after ${formatDuration(Date.now() - j.startedAt)}`}`);
   }
+
+  /** A message that bars must not overwrite (printed even when quiet). */
   note(line: string): void {
     this.clear();
-    this.out.write(`${line}\n`);
     this.drawn = 0;
-    this.draw(true);
+    this.out.write(`${line}\n`);
+    if (this.out.tty) this.draw(true);
   }
-  private find(job: string): JobState | undefined {
-    return this.jobs.find((j) => j.job === job);
+
+  private line(text: string): void {
+    this.out.write(`${text}\n`);
   }
+
   private clear(): void {
     if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}A\x1b[0J`);
   }
+
   private draw(force: boolean): void {
     const now = Date.now();
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
     this.clear();
-    // Finished jobs scroll away once there are many; the live ones stay.
-    const visible = this.jobs.filter((j, i) => j.status === null || i >= this.jobs.length - 12);
+    // Jobs that have not started stay hidden; ended ones scroll away once there are many.
+    const started = this.state.jobs.filter((j) => j.state !== "waiting");
+    const visible = started.filter((j, i) => j.state === "running" || i >= started.length - 12);
     const width = Math.max(10, Math.min(30, (this.out.columns ?? 100) - 80));
-    for (const st of visible) this.out.write(`${describe(st, width)}\n`);
+    for (const j of visible) this.out.write(`${describe(j, width, now)}\n`);
     this.drawn = visible.length;
   }
-}
-
-/** Plain lines for logs and pipes: a line every `everyMs` per job, and at the start and end. */
-export class LineProgress implements ProgressSink {
-  private readonly jobs = new Map<string, JobState>();
-  constructor(private readonly write: (line: string) => void, private readonly everyMs = 10_000) {}
-  begin(job: string, total: number): void {
-    this.jobs.set(job, { job, total, step: 0, loss: NaN, tokensPerS: 0, start: Date.now(), status: null, lastPrint: Date.now() });
-    this.write(`${job}: started, ${total} steps`);
-  }
-  event(job: string, e: RunEvent): void {
-    const st = this.jobs.get(job);
-    if (!st) return;
-    if (e.type === "step") {
-      st.step = e.step;
-      st.loss = e.loss;
-      st.tokensPerS = e.stepMs > 0 ? (e.tokens * 1000) / e.stepMs : 0;
-      if (Date.now() - st.lastPrint >= this.everyMs) {
-        st.lastPrint = Date.now();
-        this.write(describe(st, 20));
-      }
-    } else if (e.type === "eval") {
-      const m = Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ");
-      this.write(`${job}: step ${e.step} ${e.split}: ${m}`);
-    } else if (e.type === "beam.prune") {
-      this.write(`${job}: step ${e.step} BeamLoRA pruned and re-seeded ${e.totalPruned} rank${e.totalPruned === 1 ? "" : "s"} (p = ${e.p.toFixed(4)})`);
-    } else if (e.type === "lightpeft.prune") {
-      this.write(`${job}: step ${e.step} Light-PEFT pruned the foundation from ${e.before.foundation} to ${e.after.foundation} parameters, trainable ${e.before.trainable} → ${e.after.trainable}`);
-    }
-  }
-  end(job: string, status: string): void {
-    const st = this.jobs.get(job);
-    this.write(`${job}: ${status}${st ? ` after ${formatDuration(Date.now() - st.start)}` : ""}`);
-  }
-  note(line: string): void {
-    this.write(line);
-  }
-}
-
-export class QuietProgress implements ProgressSink {
-  begin(): void {}
-  event(): void {}
-  end(): void {}
-  note(): void {}
 }

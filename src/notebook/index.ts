@@ -13,7 +13,8 @@ export { run, type ExportedAdapter, type NotebookRun, type NotebookRunOptions } 
 export { bundleSink, figuresFor, show, showHtml, showSummary, showText, type FigureSource, type Showable } from "./show.js";
 export { summaryHtml, summaryText, pairText } from "./summary-view.js";
 export { adapterHtml, describeAdapter, showAdapter, type AdapterDescription } from "./adapter.js";
-export { ProgressState, progressHtml, progressText, type JobProgress } from "./progress.js";
+export { progressHtml, progressText } from "./progress.js";
+export { ProgressState, type JobProgress } from "../results/progress.js";
 export { ensurePlotly, figureData, plotlyLoaderHtml, plotlySent, resetPlotlySent } from "./plotly.js";
 export { channel, connect, disconnect, display, isLive, Output } from "./session.js";
 export {
@@ -21,4 +22,5 @@ export {
   type DisplayChannel, type DisplayContent, type KernelWriter, type MimeData, type TslabDisplay, type TslabModule,
 } from "./channel.js";
 // Typed access to a run's events (e.g. notebook.beamPrunes(out.runs[1])), as the figures read them.
-export { beamImportance, beamPrunes, eventsOf, lightPrunes, maskEvents, type RunData } from "../viz/rundata.js";
+export { beamImportance, beamPrunes, eventsOf, lightPrunes, maskEvents } from "../viz/rundata.js";
+export type { RunData } from "../results/run-data.js";

@@ -1,74 +1,14 @@
-// A progress display for a plan's jobs: one bar per run × seed × lr, updated in place.
-// The html uses plain divs with inline styles (kept by sanitisers that drop <progress>).
+// The notebook's rendering of a plan's progress (the reducer is src/results/progress.ts): one bar
+// per run × seed × lr, updated in place. The html uses plain divs with inline styles (kept by
+// sanitisers that drop <progress>).
 
-import type { RunEvent, RunResult } from "../runtime/events.js";
+import type { JobProgress, ProgressState } from "../results/progress.js";
 import { escapeHtml as e } from "../viz/html.js";
 import { fmtMs } from "../viz/format.js";
 
-/** What progress knows about one job. */
-export interface JobProgress {
-  label: string;
-  total: number;
-  step: number;
-  loss: number | null;
-  /** Mean ms per step of the last step events (null before the first). */
-  stepMs: number | null;
-  state: "waiting" | "running" | "finished" | "failed";
-  note: string;
-}
-
-/** The state of a whole plan's progress, rendered by progressHtml/progressText. */
-export class ProgressState {
-  readonly jobs: JobProgress[];
-  /** Lines the runtime logged (e.g. which backend runs), shown above the bars. */
-  readonly log: string[] = [];
-  private readonly t0 = Date.now();
-
-  constructor(labels: readonly { label: string; total: number }[]) {
-    this.jobs = labels.map(({ label, total }) => ({ label, total, step: 0, loss: null, stepMs: null, state: "waiting", note: "" }));
-  }
-
-  start(index: number): void {
-    const j = this.jobs[index];
-    if (j) j.state = "running";
-  }
-
-  event(index: number, ev: RunEvent): void {
-    const j = this.jobs[index];
-    if (!j) return;
-    if (ev.type === "start") j.total = ev.totalSteps;
-    else if (ev.type === "step") {
-      j.step = ev.step;
-      j.loss = ev.loss;
-      j.stepMs = ev.stepMs;
-    } else if (ev.type === "beam.prune") j.note = `beam: ${ev.totalPruned} rank${ev.totalPruned === 1 ? "" : "s"} re-seeded at step ${ev.step}`;
-    else if (ev.type === "lightpeft.prune") j.note = `Light-PEFT pruned at step ${ev.step}`;
-  }
-
-  end(index: number, result: RunResult): void {
-    const j = this.jobs[index];
-    if (!j) return;
-    j.state = result.status;
-    j.step = result.status === "finished" ? j.total : j.step;
-    j.note = result.status === "failed" ? (result.error ?? "failed") : headline(result);
-  }
-
-  /** Milliseconds since the display was created. */
-  elapsedMs(): number {
-    return Date.now() - this.t0;
-  }
-}
-
-/** "test accuracy 41.5% · loss 1.23" — the result in a few words. */
-function headline(r: RunResult): string {
-  const m = r.metrics;
-  const parts: string[] = [];
-  for (const k of ["test_accuracy", "test_exact_match"]) if (m[k] !== undefined) parts.push(`${k.replace("test_", "test ").replace("_", " ")} ${(m[k]! * 100).toFixed(1)}%`);
-  if (m.test_loss !== undefined) parts.push(`test loss ${m.test_loss.toFixed(3)}`);
-  return parts.join(" · ");
-}
-
-const BAR_COLOURS = { waiting: "#e5e7eb", running: "#0072B2", finished: "#009E73", failed: "#D55E00" } as const;
+const BAR_COLOURS: Record<JobProgress["state"], string> = {
+  waiting: "#e5e7eb", running: "#0072B2", finished: "#009E73", failed: "#D55E00", interrupted: "#E69F00", skipped: "#009E73",
+};
 
 function bar(j: JobProgress): string {
   const pct = j.total > 0 ? Math.min(100, (100 * j.step) / j.total) : 0;
@@ -78,7 +18,7 @@ function bar(j: JobProgress): string {
 
 /** The progress display as html. */
 export function progressHtml(p: ProgressState): string {
-  const done = p.jobs.filter((j) => j.state === "finished" || j.state === "failed").length;
+  const done = p.done();
   const td = (s: string, extra = "") => `<td style="padding:2px 8px;white-space:nowrap;text-align:left;${extra}">${s}</td>`;
   const rows = p.jobs.map((j) =>
     `<tr>${td(e(j.label), "font-weight:600")}${td(bar(j))}${td(`${j.step}/${j.total}`, "text-align:right;font-variant-numeric:tabular-nums")}` +

@@ -1,25 +1,28 @@
-// run(experiment) in a cell: trains every job of the plan with a progress display and live
-// Plotly charts updated in place, then shows the summary and the comparison charts, and returns
-// the results (result.json of every job) and summary.json. Like peft`…`, it never throws: an
-// experiment with errors or a failure while training is shown in the cell and reported in the
-// returned object, so the next cells still run.
+// run(experiment) in a cell: runPlan (the one job loop, src/runtime/run/) with a notebook sink that
+// draws a progress display and live Plotly charts updated in place; then the summary and the
+// comparison charts. It writes a run folder (report.html included) unless told not to, and says
+// where. It returns the results (result.json of every job) and summary.json. Like peft`…`, it
+// never throws: an experiment with errors or a failure while training is shown in the cell and
+// reported in the returned object, so the next cells still run.
 
 import * as path from "node:path";
-import { exportJobAdapters } from "../cli/export.js";
-import { jobFolder } from "../cli/rundir.js";
 import type { Plan, PlotName } from "../dsl/plan.js";
-import { train, type TrainOptions } from "../runtime/api.js";
-import type { RunEvent, RunResult } from "../runtime/events.js";
-import { expandJobs, type JobOutcome, type JobSpec } from "../runtime/job.js";
-import { buildSummary, type Summary } from "../runtime/summary.js";
+import type { RunEvent, RunResult } from "../results/events.js";
+import { ProgressState } from "../results/progress.js";
+import { newRunData, recordEvent, type RunData } from "../results/run-data.js";
+import { jobFolder, RUN_FOLDER } from "../results/run-folder.js";
+import { buildSummary, type Summary } from "../results/summary.js";
+import type { JobOutcome, JobSpec } from "../runtime/job.js";
+import { exportJobAdapters } from "../runtime/run/export-adapters.js";
+import { plannedJobs, runPlan } from "../runtime/run/run-plan.js";
+import type { JobEnding, PlannedJob, RunSink } from "../runtime/run/sink.js";
 import { figureForPlot } from "../viz/figures.js";
 import { escapeHtml } from "../viz/html.js";
 import { LiveFigures } from "../viz/notebook.js";
 import { makePalette, type Palette } from "../viz/palette.js";
-import { newRunData, recordEvent, type RunData } from "../viz/rundata.js";
 import type { DisplayChannel } from "./channel.js";
 import type { Experiment } from "./experiment.js";
-import { ProgressState, progressHtml, progressText } from "./progress.js";
+import { progressHtml, progressText } from "./progress.js";
 import { channel, Output } from "./session.js";
 import { bundleSink, figuresFor, show, showHtml, showSummary } from "./show.js";
 
@@ -33,10 +36,16 @@ export interface NotebookRunOptions {
   live?: readonly PlotName[];
   /** Minimum milliseconds between two redraws of the live charts (default 2000). */
   refreshMs?: number;
-  /** Writes each finished job's adapters (PEFT format) to DIR/<run>/<seed>[-lr<lr>]/. */
+  /**
+   * The run folder to write (relative to the experiment's folder): plan, per-job config, metrics,
+   * events, adapters and results, summary.json and report.html. Default: runs/<file name> next to
+   * the experiment (runs/cell-<N> for a cell). `false`: write no folder.
+   */
+  out?: string | false;
+  /** Also writes each finished job's adapters (PEFT format) to DIR/<run>/<seed>[-lr<lr>]/. */
   exportTo?: string;
-  /** Called with each trained model before it is disposed (the model is valid only during the call). */
-  onModel?: TrainOptions["onModel"];
+  /** Called with each finished job's trained model before it is disposed (the model is valid only during the call). */
+  onModel?: (job: JobSpec, outcome: JobOutcome) => void | Promise<void>;
   /** Show the summary and each comparison's other plots at the end (default true). */
   summary?: boolean;
 }
@@ -58,6 +67,8 @@ export interface NotebookRun {
   error: string | null;
   /** The backend that ran (e.g. "wasm"); null when training did not start. */
   backend: string | null;
+  /** The run folder written (absolute; its report is report.html), or null when none was. */
+  folder: string | null;
   /** One result.json per finished or failed job. */
   results: RunResult[];
   /** summary.json. */
@@ -77,7 +88,7 @@ function emptySummary(plan: Plan | null): Summary {
 }
 
 function failed(plan: Plan | null, error: string, runs: RunData[] = []): NotebookRun {
-  return { ok: false, error, backend: null, results: [], summary: emptySummary(plan), runs, adapters: [], wallMs: 0, interrupted: false };
+  return { ok: false, error, backend: null, folder: null, results: [], summary: emptySummary(plan), runs, adapters: [], wallMs: 0, interrupted: false };
 }
 
 /** "lora seed 1" or "lora seed 1 lr 0.001" when the run has an lr grid. */
@@ -85,11 +96,10 @@ function jobLabel(job: JobSpec): string {
   return `${job.run.name} seed ${job.seed}${job.run.train.lrs.length > 1 ? ` lr ${job.lr}` : ""}`;
 }
 
-/** The live part of a run: progress, figures, the data so far, throttled redraws. */
-class LiveRun {
+/** The notebook's sink: progress, live figures, the data so far, throttled redraws, adapter exports. */
+class NotebookSink implements RunSink {
   readonly data: RunData[] = [];
   readonly adapters: ExportedAdapter[] = [];
-  private index = -1;
   private readonly progress: ProgressState;
   private readonly progressOut: Output;
   private readonly figures: LiveFigures;
@@ -97,59 +107,65 @@ class LiveRun {
   private lastProgress = 0;
   private lastFigures = 0;
 
-  constructor(private readonly plan: Plan, jobs: readonly JobSpec[], private readonly target: DisplayChannel, private readonly opts: NotebookRunOptions) {
-    this.progress = new ProgressState(jobs.map((j) => ({ label: jobLabel(j), total: j.run.train.steps })));
+  constructor(private readonly plan: Plan, jobs: readonly PlannedJob[], private readonly target: DisplayChannel, private readonly opts: NotebookRunOptions, private readonly baseDir: string) {
+    this.progress = new ProgressState(jobs.map((j) => ({ label: jobLabel(j.spec), total: j.spec.run.train.steps })));
     this.progressOut = new Output(target);
     this.figures = new LiveFigures(bundleSink(target));
     this.palette = makePalette(plan.runs.map((r) => r.name));
     this.drawProgress(true);
   }
 
-  jobStart(job: JobSpec, index: number): void {
-    this.index = index;
-    this.data[index] = newRunData(job.run.name, job.seed, job.lr);
-    this.progress.start(index);
+  jobStart(job: PlannedJob): void {
+    this.data[job.index] = newRunData(job.spec.run.name, job.spec.seed, job.spec.lr);
+    this.progress.start(job.index);
     this.drawProgress(true);
   }
 
-  event(ev: RunEvent): void {
-    const d = this.data[this.index];
+  event(job: PlannedJob, ev: RunEvent): void {
+    const d = this.data[job.index];
     if (!d) return;
     recordEvent(d, ev);
-    this.progress.event(this.index, ev);
+    this.progress.event(job.index, ev);
     this.drawProgress(false);
     this.drawFigures(false);
   }
 
-  jobEnd(result: RunResult): void {
-    const d = this.data[this.index];
+  /** exportTo and onModel for a finished job; a failed export fails the job (as the run folder's does). */
+  async jobTrained(job: PlannedJob, outcome: JobOutcome): Promise<void> {
+    if (outcome.interrupted || outcome.result.status !== "finished" || !outcome.model) return;
+    if (this.opts.exportTo) {
+      const { run, seed, lr } = job.spec;
+      const folder = path.join(path.resolve(this.baseDir, this.opts.exportTo), run.name, jobFolder(seed, lr, run.train.lrs.length > 1));
+      try {
+        this.adapters.push({ run: run.name, seed, lr, paths: exportJobAdapters(this.plan, job.spec, outcome.model, folder, { baseDir: this.baseDir }) });
+      } catch (e) {
+        outcome.result.status = "failed";
+        outcome.result.error = `adapter export to ${folder} failed: ${(e as Error).message}`;
+      }
+    }
+    await this.opts.onModel?.(job.spec, outcome);
+  }
+
+  jobEnd(job: PlannedJob, result: RunResult, ending: JobEnding): void {
+    if (ending === "skipped") this.progress.skip(job.index, result);
+    else this.progress.end(job.index, result, ending === "interrupted");
+    const d = this.data[job.index];
     if (d) d.result = result;
-    this.progress.end(this.index, result);
     this.drawProgress(true);
     this.drawFigures(true);
   }
 
-  /** Writes the job's adapters under dir; a failure fails the job (as in `peftlab run`), not the run. */
-  exportAdapters(job: JobSpec, outcome: JobOutcome, dir: string, baseDir?: string): void {
-    if (!outcome.model) return;
-    const folder = path.join(dir, job.run.name, jobFolder(job.seed, job.lr, job.run.train.lrs.length > 1));
-    try {
-      this.adapters.push({ run: job.run.name, seed: job.seed, lr: job.lr, paths: exportJobAdapters(this.plan, job, outcome.model, folder, { baseDir }) });
-    } catch (e) {
-      outcome.result.status = "failed";
-      outcome.result.error = `adapter export to ${folder} failed: ${(e as Error).message}`;
-    }
-  }
-
-  log(line: string): void {
+  note(line: string): void {
     this.progress.log.push(line);
     this.drawProgress(true);
   }
 
-  finish(): void {
+  /** Final redraw; the runs' data in job order. */
+  finish(): RunData[] {
     this.drawProgress(true);
     this.drawFigures(true);
     this.figures.close();
+    return this.data.filter((d): d is RunData => d !== undefined);
   }
 
   private drawProgress(force: boolean): void {
@@ -169,6 +185,12 @@ class LiveRun {
   }
 }
 
+/** The run folder of an experiment by default: runs/<file name without .peft>, or runs/cell-<N>. */
+function defaultFolder(exp: Experiment): string {
+  const name = path.basename(exp.file).replace(/\.peft$/, "").replace(/^<cell (\d+)>$/, "cell-$1").replace(/[^\w.-]+/g, "-");
+  return path.join("runs", name);
+}
+
 /** The plots each comparison asks for that are not already drawn live. */
 function comparisonPlots(plan: Plan, live: readonly PlotName[]): { focus: string[]; names: PlotName[] }[] {
   return plan.comparisons.map((c) => ({ focus: c.runs, names: c.plots.filter((p) => !live.includes(p)) })).filter((c) => c.names.length > 0);
@@ -186,38 +208,39 @@ export async function run(exp: Experiment, opts: NotebookRunOptions = {}): Promi
     return failed(exp.plan, why);
   }
   const plan = exp.plan;
-  let live: LiveRun | null = null;
+  let sink: NotebookSink | null = null;
   try {
-    live = new LiveRun(plan, expandJobs(plan, opts.only), target, opts);
-    const current = live;
-    const out = await train(plan, {
+    const folder = opts.out === false ? null : path.resolve(exp.baseDir, opts.out ?? defaultFolder(exp));
+    sink = new NotebookSink(plan, plannedJobs(plan, opts.only), target, opts, exp.baseDir);
+    const out = await runPlan(plan, {
       baseDir: exp.baseDir,
-      ...(opts.backend ? { backend: opts.backend } : {}),
+      backend: opts.backend ?? null,
       ...(opts.only ? { only: opts.only } : {}),
-      onJobStart: (job, i) => current.jobStart(job, i),
-      onEvent: (_job, ev) => current.event(ev),
-      onJobEnd: (_job, result) => current.jobEnd(result),
-      onModel: async (job, outcome) => {
-        if (opts.exportTo) current.exportAdapters(job, outcome, path.resolve(exp.baseDir, opts.exportTo), exp.baseDir);
-        await opts.onModel?.(job, outcome);
-      },
-      log: (line) => current.log(line),
+      folder,
+      source: exp.sources.get(exp.file) ?? null,
+      sinks: [sink],
     });
-    live.finish();
+    const runs = sink.finish();
     const bad = out.results.filter((r) => r.status === "failed");
     const result: NotebookRun = {
       ok: bad.length === 0 && !out.interrupted,
       error: bad.length ? `${bad.length} job(s) failed: ${bad.map((r) => `${r.run} seed ${r.seed}: ${r.error ?? "unknown error"}`).join("; ")}` : out.interrupted ? "interrupted" : null,
       backend: out.backend.name,
+      folder: out.folder,
       results: out.results,
       summary: out.summary,
-      runs: live.data.filter((d): d is RunData => d !== undefined),
-      adapters: live.adapters,
+      runs,
+      adapters: sink.adapters,
       wallMs: out.wallMs,
       interrupted: out.interrupted,
     };
     if (result.error) {
       showHtml(`<div style="color:#b91c1c;font-family:system-ui,sans-serif;font-size:13px"><b>✗ ${escapeHtml(result.error)}</b></div>`, result.error, target);
+    }
+    if (out.folder) {
+      // Relative to the kernel's folder, so the link opens in Jupyter.
+      const report = path.relative(process.cwd(), path.join(out.folder, RUN_FOLDER.report));
+      showHtml(`<div style="font-family:system-ui,sans-serif;font-size:13px;color:#374151">run folder: <code>${escapeHtml(out.folder)}</code> · report: <a href="${escapeHtml(report)}" target="_blank">${escapeHtml(report)}</a></div>`, `run folder: ${out.folder} (report: ${report})`, target);
     }
     if (opts.summary !== false) {
       showSummary(result.summary, target);
@@ -225,9 +248,9 @@ export async function run(exp: Experiment, opts: NotebookRunOptions = {}): Promi
     }
     return result;
   } catch (e) {
-    live?.finish();
+    const runs = sink?.finish() ?? [];
     const message = e instanceof Error ? e.message : String(e);
     showHtml(`<div style="color:#b91c1c;font-family:system-ui,sans-serif;font-size:13px"><b>✗ training stopped:</b> ${escapeHtml(message)}</div>`, `training stopped: ${message}`, target);
-    return failed(plan, message, live?.data.filter((d): d is RunData => d !== undefined) ?? []);
+    return failed(plan, message, runs);
   }
 }

@@ -2,14 +2,14 @@
 // Figures come from src/viz's builders (the report uses the same ones); only the rendering differs.
 
 import type { PlotName } from "../dsl/plan.js";
-import type { RunResult } from "../runtime/events.js";
-import type { Summary } from "../runtime/summary.js";
+import type { RunResult } from "../results/events.js";
+import type { Summary } from "../results/summary.js";
 import type { Figure } from "../viz/figure.js";
 import { atChosenLr, figureForPlot, type PlotFigure } from "../viz/figures.js";
 import { escapeHtml } from "../viz/html.js";
 import type { FigureHandle, NotebookSink } from "../viz/notebook.js";
 import { makePalette } from "../viz/palette.js";
-import type { RunData } from "../viz/rundata.js";
+import type { RunData } from "../results/run-data.js";
 import type { DisplayChannel } from "./channel.js";
 import { ensurePlotly, figureData } from "./plotly.js";
 import { channel, display, Output } from "./session.js";

@@ -2,7 +2,7 @@
 // their chosen learning rate and the paired differences with their verdicts. Formatting is the
 // report's (fmtValue, metricLabel), so both show the same numbers the same way.
 
-import type { ComparisonSummary, MetricStats, PairedComparison, RunSummary, Summary } from "../runtime/summary.js";
+import type { ComparisonSummary, MetricStats, PairedComparison, RunSummary, Summary } from "../results/summary.js";
 import { metricLabel } from "../viz/bars.js";
 import { escapeHtml as e } from "../viz/html.js";
 import { fmtLr } from "../viz/format.js";

@@ -1,31 +1,16 @@
-// Training a whole plan from code: `await train(plan)` runs every run × seed × learning rate and
-// returns the results and their summary — the same content as result.json and summary.json.
-import * as path from "node:path";
+// Training a whole plan from code: `await train(plan)` runs every run × seed × learning rate through
+// runPlan (the one job loop, run/run-plan.ts) and returns the results and their summary — the same
+// content as result.json and summary.json; with `folder` it also writes the run folder.
 import type { Plan } from "../dsl/plan.js";
-import { type BackendInfo, initBackend, resolveBackendRequest } from "./backend.js";
-import type { Dataset } from "./data/index.js";
-import type { RunEvent, RunResult } from "./events.js";
-import { disposeJob, executeJob, expandJobs, type JobOrder, type JobOutcome, type JobSpec } from "./job.js";
-import { buildSummary, type Summary } from "./summary.js";
-import * as tf from "./tf.js";
+import type { RunEvent, RunResult } from "../results/events.js";
+import type { JobOutcome, JobSpec } from "./job.js";
+import { runPlan, type RunPlanOptions } from "./run/run-plan.js";
+import type { PlanOutcome, RunSink } from "./run/sink.js";
 
-export interface TrainOptions {
-  /** Backend to use; default: the plan's, overridden by PEFTLAB_BACKEND. */
-  backend?: string;
-  /** Only these runs (by name). */
-  only?: string[];
-  /**
-   * Directory that relative paths in the plan are resolved against. Default: the folder of the
-   * plan's source file (`plan.source.path`, itself relative to the current directory), since the
-   * compiler writes paths relative to the file they were written in. (A notebook experiment's
-   * plan names its file without the folder: pass the experiment's `baseDir`, as `run(exp)` does.)
-   */
-  baseDir?: string;
-  /** The order of the jobs (see {@link JobOrder}); default "runs". */
-  order?: JobOrder;
+export interface TrainOptions extends RunPlanOptions {
   /** Every event of every job, tagged with the job. */
   onEvent?: (job: JobSpec, e: RunEvent) => void;
-  /** Called when a job starts and ends (progress displays). */
+  /** Called when a job starts and ends (progress displays); onJobEnd runs after the job's tensors are freed. */
   onJobStart?: (job: JobSpec, index: number, total: number) => void;
   onJobEnd?: (job: JobSpec, result: RunResult) => void;
   /**
@@ -33,62 +18,27 @@ export interface TrainOptions {
    * weights). The model is only valid during the call.
    */
   onModel?: (job: JobSpec, outcome: JobOutcome) => void | Promise<void>;
-  /** Where each job may checkpoint (null = no checkpoints). */
-  checkpointDir?: (job: JobSpec) => string | null;
-  /** Polled after every step; true stops the current job (after a checkpoint) and the rest. */
-  shouldStop?: () => boolean;
+  /** Lines the run logs (which backend runs, resumes). */
   log?: (line: string) => void;
 }
 
-export interface TrainResults {
-  backend: BackendInfo;
-  results: RunResult[];
-  summary: Summary;
-  /** Wall time of the whole plan in milliseconds. */
-  wallMs: number;
-  interrupted: boolean;
-}
-
-/** The folder of the plan's source file, or the current directory when the plan has no file name. */
-function defaultBaseDir(plan: Plan): string {
-  return plan.source.path ? path.dirname(path.resolve(plan.source.path)) : process.cwd();
-}
+/** What train() returns: the backend, every result, summary.json, the wall time and whether it was stopped. */
+export type TrainResults = PlanOutcome;
 
 /** Trains every job of `plan` and summarises them (learning rates chosen on validation, never test). */
-export async function train(plan: Plan, opts: TrainOptions = {}): Promise<TrainResults> {
-  const t0 = Date.now();
-  const req = resolveBackendRequest({ cli: opts.backend ?? null, env: process.env.PEFTLAB_BACKEND ?? null, plan: plan.backend });
-  const backend = await initBackend(req.backend, { log: opts.log });
-  const jobs = expandJobs(plan, opts.only, opts.order);
-  const results: RunResult[] = [];
-  const datasets = new Map<string, Dataset>();
-  let interrupted = false;
-  for (const [i, job] of jobs.entries()) {
-    if (opts.shouldStop?.()) {
-      interrupted = true;
-      break;
-    }
-    opts.onJobStart?.(job, i, jobs.length);
-    const outcome = await executeJob(job, {
-      baseDir: opts.baseDir ?? defaultBaseDir(plan),
-      backend: tf.getBackend(),
-      emit: (e) => opts.onEvent?.(job, e),
-      checkpointDir: opts.checkpointDir?.(job) ?? null,
-      shouldStop: opts.shouldStop,
-      datasets,
-    });
-    try {
-      if (outcome.result.status === "finished" && opts.onModel) await opts.onModel(job, outcome);
-    } finally {
-      disposeJob(outcome);
-    }
-    if (outcome.interrupted) {
-      interrupted = true;
-      break;
-    }
-    results.push(outcome.result);
-    opts.onJobEnd?.(job, outcome.result);
-  }
-  const summary = buildSummary(results, { runs: plan.runs.map((r) => ({ name: r.name })), comparisons: plan.comparisons });
-  return { backend, results, summary, wallMs: Date.now() - t0, interrupted };
+export function train(plan: Plan, opts: TrainOptions = {}): Promise<TrainResults> {
+  let total = 0;
+  const callbacks: RunSink = {
+    planStart: (_plan, jobs) => void (total = jobs.length),
+    jobStart: (job) => opts.onJobStart?.(job.spec, job.index, total),
+    event: (job, e) => opts.onEvent?.(job.spec, e),
+    jobTrained: async (job, outcome) => {
+      if (!outcome.interrupted && outcome.result.status === "finished" && outcome.model) await opts.onModel?.(job.spec, outcome);
+    },
+    jobEnd: (job, result, ending) => {
+      if (ending !== "interrupted") opts.onJobEnd?.(job.spec, result);
+    },
+    note: (line) => opts.log?.(line),
+  };
+  return runPlan(plan, { ...opts, sinks: [...(opts.sinks ?? []), callbacks] });
 }

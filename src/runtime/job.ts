@@ -5,7 +5,7 @@ import type { Plan, RunSpec } from "../dsl/plan.js";
 import type { Batch } from "./batch.js";
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { evaluateAccuracy, evaluateLoss, greedyExactMatch } from "./evaluate.js";
-import type { RunEvent, RunResult } from "./events.js";
+import type { RunEvent, RunResult } from "../results/events.js";
 import { injectAdapter } from "./inject.js";
 import type { FamilyModel } from "./models/model.js";
 import { buildModel } from "./build.js";
@@ -36,7 +36,8 @@ export interface JobOptions {
   shouldStop?: () => boolean;
   /** Extra job state recorded in each checkpoint (e.g. log sizes), and handed back on resume. */
   checkpointExtras?: () => Record<string, unknown>;
-  onResume?: (extras: Record<string, unknown>) => void;
+  /** Called when the job continues from its checkpoint, with the extras recorded there and its step. */
+  onResume?: (extras: Record<string, unknown>, step: number) => void;
   /** Cache of loaded datasets across jobs, keyed by data name. */
   datasets?: Map<string, Dataset>;
 }
@@ -133,7 +134,7 @@ export async function executeJob(spec: JobSpec, opts: JobOptions): Promise<JobOu
       stepTimeSum = Number(state.job.stepTimeSum ?? 0);
       stepTimeN = Number(state.job.stepTimeN ?? 0);
       tokens = Number(state.job.tokens ?? 0);
-      opts.onResume?.(state.job);
+      opts.onResume?.(state.job, state.step);
     } else {
       emit({ type: "start", run: run.name, seed, lr, backend: opts.backend, totalSteps: run.train.steps, params: counts(model, trainer), time: Date.now() });
     }

@@ -2,8 +2,10 @@
 // Bars show the mean over seeds; error bars the Student-t 95 % confidence interval.
 
 import type { MetricName } from "../dsl/plan.js";
-import type { RunResult } from "../runtime/events.js";
-import { describe, metricKey, METRICS, type Described, type Summary } from "../runtime/summary.js";
+import type { RunResult } from "../results/events.js";
+import { metricKey, METRICS } from "../results/metrics.js";
+import { describe, type Described } from "../results/statistics.js";
+import type { Summary } from "../results/summary.js";
 import { axis, baseLayout, plotlyText, type Figure, type Trace } from "./figure.js";
 import { makePalette, withAlpha, type Palette } from "./palette.js";
 import { runNames } from "./rundata.js";

@@ -1,6 +1,6 @@
 // BeamLoRA figures: rank importance over time (with prune/expand markers) and the prune timeline.
 
-import type { BeamImportanceEvent, BeamPruneEvent } from "../runtime/events.js";
+import type { BeamImportanceEvent, BeamPruneEvent } from "../results/events.js";
 import { axis, baseLayout, plotlyText, type Figure, type Trace } from "./figure.js";
 import { EXPANDED, HEAT_SCALE, REMOVED } from "./palette.js";
 

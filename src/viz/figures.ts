@@ -3,8 +3,8 @@
 // event and update it in place.
 
 import type { PlotName } from "../dsl/plan.js";
-import type { RunResult } from "../runtime/events.js";
-import type { Summary } from "../runtime/summary.js";
+import type { RunResult } from "../results/events.js";
+import type { Summary } from "../results/summary.js";
 import { memoryBars, paramBars, timeBars } from "./bars.js";
 import { importanceHeatmap, pruneTimeline } from "./beam.js";
 import { evalCurves, lossCurves } from "./curves.js";
@@ -13,8 +13,9 @@ import { plotlyText } from "./figure.js";
 import { maskHeatmap, prunedStructure } from "./lightpeft.js";
 import { makePalette, type Palette } from "./palette.js";
 import {
-  beamImportance, beamPrunes, evalMetrics, evalSeries, lightPrunes, lossSeries, maskEvents, runNames, type RunData,
+  beamImportance, beamPrunes, evalMetrics, evalSeries, lightPrunes, lossSeries, maskEvents, runNames,
 } from "./rundata.js";
+import type { RunData } from "../results/run-data.js";
 
 export { comparisonBars, memoryBars, metricLabel, paramBars, timeBars, type BarOptions } from "./bars.js";
 export { importanceHeatmap, pruneTimeline, rankLabel, type ImportanceOptions } from "./beam.js";

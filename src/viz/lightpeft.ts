@@ -1,6 +1,6 @@
 // Light-PEFT figures: the estimated masks and the structure left after early pruning.
 
-import type { LightPruneEvent, MaskEvent } from "../runtime/events.js";
+import type { LightPruneEvent, MaskEvent } from "../results/events.js";
 import { axis, baseLayout, plotlyText, type Figure, type Trace } from "./figure.js";
 import { fmtCount } from "./format.js";
 import { HEAT_SCALE, KEPT, REMOVED } from "./palette.js";

@@ -6,9 +6,9 @@ import { escapeHtml as e } from "./html.js";
 import type { Palette } from "./palette.js";
 import { plotlyJsVersion } from "./plotlyjs.js";
 import { runCell } from "./report-tables.js";
-import type { StartEvent } from "../runtime/events.js";
-import type { RunData } from "./rundata.js";
-import type { ReportInput } from "./rundir.js";
+import type { StartEvent } from "../results/events.js";
+import type { RunData } from "../results/run-data.js";
+import type { ReportInput } from "../results/run-folder.js";
 
 /** Facts the report looks for in a config.json (whose shape the runtime owns). */
 export interface ConfigFacts {

@@ -1,6 +1,6 @@
 // The report's tables: per-run statistics, learning-rate choice, paired differences.
 
-import type { ComparisonSummary, MetricStats, PairedComparison, RunSummary, Summary } from "../runtime/summary.js";
+import type { ComparisonSummary, MetricStats, PairedComparison, RunSummary, Summary } from "../results/summary.js";
 import { metricLabel } from "./bars.js";
 import { fmt, fmtBytes, fmtCount, fmtLr, fmtMs } from "./format.js";
 import { escapeHtml as e } from "./html.js";

@@ -1,8 +1,9 @@
 // The HTML report: ONE self-contained file (plotly.js inlined, no external fonts or scripts).
 // Every piece of user text (run names, module names, sources, problems) is escaped.
 
-import type { RunResult } from "../runtime/events.js";
-import { chosenResults, type LrChoice, type Summary } from "../runtime/summary.js";
+import type { RunResult } from "../results/events.js";
+import { chosenResults, type LrChoice } from "../results/learning-rate.js";
+import type { Summary } from "../results/summary.js";
 import { comparisonBars } from "./bars.js";
 import { PLOT_CONFIG, type Figure } from "./figure.js";
 import { atChosenLr, figureForPlot, type PlotContext } from "./figures.js";
@@ -12,9 +13,8 @@ import { plotlyLibraryHtml } from "./display.js";
 import { reproSection } from "./report-repro.js";
 import { REPORT_CSS } from "./report-style.js";
 import { comparisonBlock, lrTable, runTables } from "./report-tables.js";
-import type { ReportInput } from "./rundir.js";
+import type { ReportInput } from "../results/run-folder.js";
 
-export { loadRunDir, RunDirError, type ReportInput } from "./rundir.js";
 
 export interface ReportOptions {
   /** Page title (default: "peftlab report — <source path>"). */

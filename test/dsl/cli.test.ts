@@ -1,6 +1,7 @@
 // The CLI: exit codes, streams and formats, called through main() with an in-memory file system.
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { BACKEND_NAMES } from "../../src/runtime/backend.js";
 import { memoryIO } from "./cli-io.js";
 
 const GOOD = "model base = decoder { layers 2 }\ndata sums = addition {}\nadapter a = lora {}\nrun r = base + a on sums\n";
@@ -8,10 +9,10 @@ const WARN = GOOD.replace("lora {}", "lora { dropout 0.6 }");
 const BAD = GOOD.replace("lora {}", "lora { rank 0 }");
 
 describe("peftlab check", () => {
-  it("exits 0 for clean files and prints nothing", async () => {
+  it("exits 0 for clean files and prints a one-line summary", async () => {
     const io = memoryIO({ "a.peft": GOOD, "b.peft": GOOD });
     expect(await main(["check", "a.peft", "b.peft"], io)).toBe(0);
-    expect([io.out, io.err]).toEqual(["", ""]);
+    expect([io.out, io.err]).toEqual(["", "no problems in 2 files\n"]);
   });
 
   it("exits 0 with warnings, printing them", async () => {
@@ -93,6 +94,27 @@ describe("peftlab", () => {
     expect(await main(["--help"], io)).toBe(0);
     expect(io.out).toMatch(/usage: peftlab <command>[\s\S]*check[\s\S]*plan/);
     expect(await main(["check", "--help"], io)).toBe(0);
+  });
+
+  it.each(["check", "plan", "run", "report", "pretrain"])("%s --help shows its options, their defaults and an example", async (name) => {
+    const io = memoryIO({});
+    expect(await main([name, "--help"], io)).toBe(0);
+    expect(io.out).toMatch(new RegExp(`^usage: peftlab ${name}\\b`));
+    expect(io.out).toMatch(/\noptions:\n(  .+\n)*  -h, --help +show this help\n/);
+    expect(io.out).toMatch(/\nexamples?:\n  peftlab /);
+    if (name !== "plan") expect(io.out).toMatch(/\(default: [^)]+\)/);
+  });
+
+  it("run takes the backend names the runtime knows, and --opt=value like --opt value", async () => {
+    const io = memoryIO({});
+    expect(await main(["run", "--help"], io)).toBe(0);
+    for (const name of BACKEND_NAMES) expect(io.out).toContain(name);
+    const bad = memoryIO({ "a.peft": GOOD });
+    expect(await main(["run", "a.peft", "--backend=nope"], bad)).toBe(2);
+    expect(bad.err).toMatch(/unknown backend "nope"; expected one of /);
+    const only = memoryIO({ "a.peft": GOOD });
+    expect(await main(["run", "a.peft", "--only=zzz", "--out=/nonexistent/x"], only)).toBe(2);
+    expect(only.err).toMatch(/--only names "zzz", not a run of a\.peft \(runs: r\)/);
   });
 
   it("no command or an unknown one is bad usage", async () => {

@@ -27,6 +27,7 @@ compare methods = lora, beam, light by loss, trainable_params plot loss, importa
 describe("run(experiment) in a (recorded) notebook cell", () => {
   const rec = new RecordingChannel();
   const exportDir = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-nb-export-"));
+  const runFolder = path.join(exportDir, "run-folder");
   let out: NotebookRun;
 
   beforeAll(async () => {
@@ -34,7 +35,7 @@ describe("run(experiment) in a (recorded) notebook cell", () => {
     connect(rec);
     const exp = compileExperiment(TINY, { show: false });
     expect(exp.diagnosticsText()).toBe("");
-    out = await run(exp, { refreshMs: 0, exportTo: exportDir });
+    out = await run(exp, { refreshMs: 0, exportTo: exportDir, out: runFolder });
   }, 120_000);
   afterAll(() => {
     disconnect();
@@ -109,6 +110,21 @@ describe("run(experiment) in a (recorded) notebook cell", () => {
     expect(a.tensors.find((t) => t.name.endsWith("q_proj.lora_A.weight"))!.shape).toEqual([4, 32]);
   });
 
+  test("writes a run folder like `peftlab run`'s, with report.html, and says where", () => {
+    expect(out.folder).toBe(runFolder);
+    for (const f of ["plan.json", "source.peft", "summary.json", "report.html"]) expect(fs.existsSync(path.join(runFolder, f)), f).toBe(true);
+    for (const r of ["lora", "beam", "light"]) {
+      for (const f of ["config.json", "metrics.jsonl", "events.jsonl", "result.json", "adapter/adapter_config.json"]) {
+        expect(fs.existsSync(path.join(runFolder, r, "1", f)), `${r}/1/${f}`).toBe(true);
+      }
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(runFolder, "summary.json"), "utf8"))).toEqual(out.summary);
+    expect(JSON.parse(fs.readFileSync(path.join(runFolder, "lora", "1", "config.json"), "utf8")).data.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const shown = rec.outputs().map((o) => String(o["text/plain"] ?? "")).join("\n");
+    expect(shown).toContain(`run folder: ${runFolder}`);
+    expect(shown).toMatch(/report: .*report\.html/);
+  });
+
   test("figuresFor rebuilds any plot from the returned data with the report's builders", () => {
     const figs = figuresFor(out, ["importance", "masks", "time"]);
     expect(figs.map((f) => f.key)).toEqual(expect.arrayContaining(["importance:beam", "masks:light", "time"]));
@@ -129,13 +145,43 @@ run r = m + a on sums`, /^1 job\(s\) failed: r seed 1: /m],
     connect(rec);
     try {
       const exp = compileExperiment(text, { show: false });
-      const out = await run(exp);
+      const out = await run(exp, { out: false });
+      expect(out.folder).toBeNull();
       expect(out.ok).toBe(false);
       expect(out.error).not.toBeNull();
       expect(rec.outputs().map((o) => String(o["text/plain"] ?? "")).join("\n")).toMatch(shown);
       expect(rec.outputs().map((o) => String(o["text/plain"] ?? "")).join("\n")).toContain(out.error);
     } finally {
       disconnect();
+    }
+  }, 60_000);
+});
+
+describe("run writes a run folder by default", () => {
+  test("runs/<cell name> next to the experiment, with report.html; out: false writes none", async () => {
+    const rec = new RecordingChannel();
+    connect(rec);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-nb-default-"));
+    try {
+      const text = `backend cpu
+model base = decoder { layers 1, width 16, heads 2, context 16 }
+data sums = addition { digits 1, train 16, validation 8, test 8 }
+adapter a = lora { rank 2, target "q_proj" }
+train { steps 2, batch 4, checkpoint off }
+run r = base + a on sums`;
+      const exp = compileExperiment(text, { show: false, baseDir: dir, file: "<cell 7>" });
+      const out = await run(exp, { summary: false });
+      expect(out.error).toBeNull();
+      expect(out.folder).toBe(path.join(dir, "runs", "cell-7"));
+      expect(fs.existsSync(path.join(dir, "runs", "cell-7", "report.html"))).toBe(true);
+      expect(fs.readFileSync(path.join(dir, "runs", "cell-7", "source.peft"), "utf8")).toBe(text);
+      const none = await run(compileExperiment(text, { show: false, baseDir: dir, file: "<cell 8>" }), { summary: false, out: false });
+      expect(none.ok).toBe(true);
+      expect(none.folder).toBeNull();
+      expect(fs.existsSync(path.join(dir, "runs", "cell-8"))).toBe(false);
+    } finally {
+      disconnect();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

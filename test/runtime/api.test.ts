@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { compileSource } from "../../src/dsl/index.js";
 import { train } from "../../src/runtime/api.js";
-import type { RunEvent } from "../../src/runtime/events.js";
+import type { RunEvent } from "../../src/results/events.js";
 import * as tf from "../../src/runtime/tf.js";
 
 const SOURCE = `

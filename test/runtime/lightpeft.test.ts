@@ -3,7 +3,7 @@ import * as tf from "../../src/runtime/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PruneSpec, TrainSpec } from "../../src/dsl/plan.js";
 import { disposeBatch, taskLoss, toTensors } from "../../src/runtime/batch.js";
-import type { LightPruneEvent, MaskEvent, RunEvent } from "../../src/runtime/events.js";
+import type { LightPruneEvent, MaskEvent, RunEvent } from "../../src/results/events.js";
 import { LoraAdapter } from "../../src/runtime/lora.js";
 import type { ForwardCtx } from "../../src/runtime/nn.js";
 import { inferenceCtx } from "../../src/runtime/nn.js";

@@ -1,13 +1,14 @@
 import { describe, expect, test } from "vitest";
 import type { PlotName } from "../../src/dsl/plan.js";
-import type { BeamImportanceEvent, BeamPruneEvent, LightPruneEvent, MaskEvent, RunResult } from "../../src/runtime/events.js";
-import { buildSummary } from "../../src/runtime/summary.js";
+import type { BeamImportanceEvent, BeamPruneEvent, LightPruneEvent, MaskEvent, RunResult } from "../../src/results/events.js";
+import { buildSummary } from "../../src/results/summary.js";
 import { aggregate, ema } from "../../src/viz/bands.js";
 import {
   comparisonBars, evalCurves, figureForPlot, importanceHeatmap, lossCurves, makePalette, maskHeatmap, memoryBars, paramBars,
   prunedStructure, pruneTimeline, timeBars, type Figure, type Trace,
 } from "../../src/viz/figures.js";
-import { evalMetrics, evalSeries, lossSeries, newRunData, recordEvent, type RunData } from "../../src/viz/rundata.js";
+import { evalMetrics, evalSeries, lossSeries } from "../../src/viz/rundata.js";
+import { newRunData, recordEvent, type RunData } from "../../src/results/run-data.js";
 
 const EVIL = "<img src=x onerror=alert(1)>";
 

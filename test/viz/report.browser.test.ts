@@ -11,7 +11,8 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { figureHtml, plotlyLibraryHtml } from "../../src/viz/display.js";
 import { lossCurves } from "../../src/viz/figures.js";
-import { loadRunDir, renderReport } from "../../src/viz/report.js";
+import { loadRunDir } from "../../src/results/run-folder.js";
+import { renderReport } from "../../src/viz/report.js";
 import { makeRunDir } from "../fixtures/make-run-dir.js";
 
 const CHROMIUM = "/usr/bin/chromium";

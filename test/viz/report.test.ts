@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { reportCommand } from "../../src/cli/report.js";
-import { loadRunDir, renderReport } from "../../src/viz/report.js";
+import { loadRunDir } from "../../src/results/run-folder.js";
+import { renderReport } from "../../src/viz/report.js";
 import { makeRunDir } from "../fixtures/make-run-dir.js";
 
 const EVIL_RUN = "lora<img src=x onerror=alert(1)>";
@@ -114,13 +115,16 @@ describe("peftlab report (CLI)", () => {
     const target = join(fx.dir, "custom.html");
     expect(await reportCommand([fx.dir, "--out", target])).toBe(0);
     expect(existsSync(target)).toBe(true);
+    const other = join(fx.dir, "other.html");
+    expect(await reportCommand([fx.dir, `--out=${other}`])).toBe(0);
+    expect(existsSync(other)).toBe(true);
   });
 
   test.each([
     [[], 2, /missing the run directory DIR/],
     [["a", "b"], 2, /unexpected argument "b"/],
     [["a", "--fast"], 2, /unknown option --fast/],
-    [["a", "--out"], 2, /--out needs a file name/],
+    [["a", "--out"], 2, /option --out needs a value/],
   ])("bad arguments %j exit %i with usage", async (argv, code, message) => {
     expect(await reportCommand(argv)).toBe(code);
     expect(err).toMatch(message);

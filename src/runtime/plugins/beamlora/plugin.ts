@@ -9,7 +9,7 @@
 // At a prune step, in order: importances are read (before any change), the decision is made, each
 // module is expanded, every module's gate moments are zeroed, then the events are emitted.
 import type { BeamSpec } from "../../../dsl/plan.js";
-import type { BeamImportanceEvent, BeamPruneEvent } from "../../events.js";
+import type { BeamImportanceEvent, BeamPruneEvent } from "../../../results/events.js";
 import { LoraAdapter } from "../../lora.js";
 import type { Adapter, ForwardCtx } from "../../nn.js";
 import type { TrainContext, TrainerPlugin } from "../../trainer.js";

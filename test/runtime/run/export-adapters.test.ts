@@ -4,18 +4,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { AdapterSpec, Plan, PruneSpec, RunSpec } from "../../src/dsl/plan.js";
-import { exportJobAdapters } from "../../src/cli/export.js";
-import { AdaLoraAdapter } from "../../src/runtime/adapters/adalora.js";
-import { injectAdapter, loraAdapters } from "../../src/runtime/inject.js";
-import { importAdapter } from "../../src/runtime/io/adapter-io.js";
-import { loadHfModel, saveHfModel } from "../../src/runtime/io/hf-model.js";
-import type { JobSpec } from "../../src/runtime/job.js";
-import type { FamilyModel } from "../../src/runtime/models/model.js";
-import { applyLightPeftDecisions, type LightPeftDecisions } from "../../src/runtime/plugins/lightpeft.js";
-import { hfModel, maxAbsDiff, outputsOf } from "../io/model-fixtures.js";
-import { ADALORA, adapterSpec, perturb, tempDir, trainSpec } from "../runtime/baselines-util.js";
-import { seeded, useCpu } from "../runtime/helpers.js";
+import type { AdapterSpec, Plan, PruneSpec, RunSpec } from "../../../src/dsl/plan.js";
+import { exportJobAdapters } from "../../../src/runtime/run/export-adapters.js";
+import { AdaLoraAdapter } from "../../../src/runtime/adapters/adalora.js";
+import { injectAdapter, loraAdapters } from "../../../src/runtime/inject.js";
+import { importAdapter } from "../../../src/runtime/io/adapter-io.js";
+import { loadHfModel, saveHfModel } from "../../../src/runtime/io/hf-model.js";
+import type { JobSpec } from "../../../src/runtime/job.js";
+import type { FamilyModel } from "../../../src/runtime/models/model.js";
+import { applyLightPeftDecisions, type LightPeftDecisions } from "../../../src/runtime/plugins/lightpeft.js";
+import { hfModel, maxAbsDiff, outputsOf } from "../../io/model-fixtures.js";
+import { ADALORA, adapterSpec, perturb, tempDir, trainSpec } from "../baselines-util.js";
+import { seeded, useCpu } from "../helpers.js";
 
 const PRUNE: PruneSpec = {
   estimateSteps: 2, heads: { ratio: 0.5, scope: "layer" }, neurons: { ratio: 0.3, scope: "global" }, l1: 0, maskLrFactor: 1,

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { loadRunDir, RunDirError } from "../../src/viz/rundir.js";
+import { loadRunDir, RunDirError } from "../../src/results/run-folder.js";
 import { makeRunDir } from "../fixtures/make-run-dir.js";
 
 const made: string[] = [];

@@ -6,18 +6,15 @@
 //                                adapters name it, relative to their folder, as base_model_name_or_path
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Plan } from "../dsl/plan.js";
-import { defaultBaseDir } from "../runtime/default-base.js";
-import { withOriginalBase } from "../runtime/adapters/export.js";
-import { writeFileAtomic } from "../runtime/io/atomic.js";
-import { exportAdapter } from "../runtime/io/adapter-io.js";
-import { saveHfModel } from "../runtime/io/hf-model.js";
-import type { JobSpec } from "../runtime/job.js";
-import type { FamilyModel } from "../runtime/models/model.js";
-
-/** The folder names next to the adapter folder. */
-export const PRUNED_BASE_DIR = "pruned-base";
-export const ADALORA_DIR = "adapter-adalora";
+import type { Plan } from "../../dsl/plan.js";
+import { defaultBaseDir } from "../default-base.js";
+import { withOriginalBase } from "../adapters/export.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { exportAdapter } from "../io/adapter-io.js";
+import { saveHfModel } from "../io/hf-model.js";
+import type { JobSpec } from "../job.js";
+import type { FamilyModel } from "../models/model.js";
+import { RUN_FOLDER } from "../../results/run-folder.js";
 
 /** The name recorded as base_model_name_or_path when the base is not pruned. */
 export function baseModelName(plan: Plan, job: JobSpec): string {
@@ -47,7 +44,7 @@ export function exportJobAdapters(plan: Plan, job: JobSpec, model: FamilyModel, 
   const jobDir = path.dirname(dir);
   const folderOf = (root: string, name: string) => (job.run.adapters.length > 1 ? path.join(root, name) : root);
   const source = opts.baseDir === undefined ? null : baseFolder(plan, job, opts.baseDir);
-  const prunedBase = job.run.prune ? savePrunedBase(plan, job, model, path.join(jobDir, PRUNED_BASE_DIR), source) : null;
+  const prunedBase = job.run.prune ? savePrunedBase(plan, job, model, path.join(jobDir, RUN_FOLDER.prunedBase), source) : null;
   const baseFor = (folder: string) => (prunedBase ? path.relative(folder, prunedBase).split(path.sep).join("/") : baseModelName(plan, job));
   const taskType = model.config.head === "classifier" ? "SEQ_CLS" : "CAUSAL_LM";
   const written: string[] = [];
@@ -57,7 +54,7 @@ export function exportJobAdapters(plan: Plan, job: JobSpec, model: FamilyModel, 
     exportAdapter(model, name, spec, target, { baseModel: baseFor(target), taskType });
     written.push(target);
     if (spec?.method !== "adalora") continue;
-    const native = folderOf(path.join(jobDir, ADALORA_DIR), name);
+    const native = folderOf(path.join(jobDir, RUN_FOLDER.adaloraAdapter), name);
     exportAdapter(model, name, spec, native, { baseModel: baseFor(native), taskType, format: "adalora", totalStep: job.run.train.steps });
     written.push(native);
   }

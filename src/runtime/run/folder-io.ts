@@ -1,24 +1,18 @@
-// The output directory of `peftlab run`: its layout and its lock.
-//
-//   DIR/plan.json, DIR/source.peft, DIR/summary.json, DIR/report.html
-//   DIR/<run>/<seed>[-lr<value>]/{config.json, metrics.jsonl, events.jsonl, result.json, adapter/, checkpoint/}
+// Writing a run folder safely (its layout: src/results/run-folder.ts): the lock that keeps two runs
+// out of one folder, and append-only JSON-lines logs that a resume can cut back.
 import * as fs from "node:fs";
 import * as path from "node:path";
-
-/** Folder name of one run × seed × lr job: `<seed>` or `<seed>-lr<value>` when a grid is declared. */
-export function jobFolder(seed: number, lr: number, grid: boolean): string {
-  return grid ? `${seed}-lr${lr}` : `${seed}`;
-}
+import { RUN_FOLDER } from "../../results/run-folder.js";
 
 export class LockError extends Error {}
 
 /**
- * Takes DIR/.lock for this process. A second `peftlab run` on the same DIR gets a clear error; a
+ * Takes DIR/.lock for this process. A second run on the same DIR gets a clear error; a
  * lock left by a process that no longer exists (killed) is taken over. Returns the release function.
  */
 export function acquireLock(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
-  const lock = path.join(dir, ".lock");
+  const lock = path.join(dir, RUN_FOLDER.lock);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(lock, "wx");
@@ -38,7 +32,7 @@ export function acquireLock(dir: string): () => void {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const holder = Number.parseInt(fs.readFileSync(lock, "utf8").trim(), 10);
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new LockError(`${dir} is in use by another peftlab run (pid ${holder}); wait for it to finish or choose another --out`);
+        throw new LockError(`${dir} is in use by another peftlab run (pid ${holder}); wait for it to finish or choose another output folder`);
       }
       fs.unlinkSync(lock); // stale: its owner is gone
     }

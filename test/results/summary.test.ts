@@ -1,9 +1,10 @@
 import { describe as group, expect, test } from "vitest";
 import type { CompareSpec } from "../../src/dsl/plan.js";
-import type { RunResult } from "../../src/runtime/events.js";
-import {
-  buildSummary, chooseLearningRates, chosenResults, describe, incompleteBeta, metricKey, pairedDiff, tCdf, tQuantile,
-} from "../../src/runtime/summary.js";
+import type { RunResult } from "../../src/results/events.js";
+import { chooseLearningRates, chosenResults } from "../../src/results/learning-rate.js";
+import { metricKey } from "../../src/results/metrics.js";
+import { describe, incompleteBeta, pairedDiff, tCdf, tQuantile } from "../../src/results/statistics.js";
+import { buildSummary } from "../../src/results/summary.js";
 
 // Two-sided 95 % critical values t(0.975, df), df = 1..30, from the standard printed table (3 decimals).
 const T_TABLE = [

@@ -1,14 +1,39 @@
-// Loading a run directory written by `peftlab run`:
-//   DIR/summary.json  DIR/plan.json  DIR/source.peft
-//   DIR/<run>/<seed>[-lr<value>]/{config.json, metrics.jsonl, events.jsonl, result.json}
-// Tolerant of runs that failed or stopped early: what is missing becomes a `problem` the report shows.
+// The run folder: its layout, and loading one back. Written by runPlan (src/runtime/run/), whoever
+// called it (`peftlab run`, the notebook's run(), train() with a folder):
+//   DIR/plan.json  DIR/source.peft  DIR/summary.json  DIR/report.html
+//   DIR/<run>/<seed>[-lr<value>]/{config.json, metrics.jsonl, events.jsonl, result.json,
+//                                 adapter/, adapter-adalora/, pruned-base/, checkpoint/}
+// Loading is tolerant of runs that failed or stopped early: what is missing becomes a `problem`
+// the report shows.
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Plan } from "../dsl/plan.js";
-import type { RunEvent, RunResult } from "../runtime/events.js";
-import { buildSummary, type Summary } from "../runtime/summary.js";
-import { newRunData, recordEvent, type RunData } from "./rundata.js";
+import type { RunEvent, RunResult } from "./events.js";
+import { buildSummary, type Summary } from "./summary.js";
+import { newRunData, recordEvent, type RunData } from "./run-data.js";
+
+/** Folder name of one run × seed × lr job: `<seed>`, or `<seed>-lr<value>` when the run has an lr grid. */
+export function jobFolder(seed: number, lr: number, grid: boolean): string {
+  return grid ? `${seed}-lr${lr}` : `${seed}`;
+}
+
+/** The file and folder names of a run folder (see the file comment). */
+export const RUN_FOLDER = {
+  plan: "plan.json",
+  source: "source.peft",
+  summary: "summary.json",
+  report: "report.html",
+  lock: ".lock",
+  config: "config.json",
+  metrics: "metrics.jsonl",
+  events: "events.jsonl",
+  result: "result.json",
+  adapter: "adapter",
+  adaloraAdapter: "adapter-adalora",
+  prunedBase: "pruned-base",
+  checkpoint: "checkpoint",
+} as const;
 
 /** Everything a report is made from. */
 export interface ReportInput {

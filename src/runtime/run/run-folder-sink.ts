@@ -1,0 +1,159 @@
+// The run folder as a sink (layout: src/results/run-folder.ts): everything a run records is
+// written here, whoever started it. It also holds what a resume needs: which jobs finished in an
+// earlier session, where each job checkpoints, and how far its logs had got at the checkpoint.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Plan } from "../../dsl/plan.js";
+import type { RunEvent, RunResult } from "../../results/events.js";
+import { loadRunDir, RUN_FOLDER } from "../../results/run-folder.js";
+import { renderReport } from "../../viz/report.js";
+import type { Dataset } from "../data/index.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import type { JobOutcome } from "../job.js";
+import { exportJobAdapters } from "./export-adapters.js";
+import { JsonlWriter } from "./folder-io.js";
+import type { JobEnding, PlannedJob, PlanOutcome, RunSink } from "./sink.js";
+import { versions } from "./versions.js";
+
+export interface RunFolderOptions {
+  /** The .peft text the plan was compiled from (written as source.peft when given). */
+  source?: string | null;
+  /** Keep what an earlier session of this folder finished, and continue from checkpoints. */
+  resume?: boolean;
+  /** Directory that relative paths in the plan are resolved against (for the pruned base's tokenizer). */
+  baseDir: string;
+  /** Problems that do not stop the run (the report could not be written). */
+  note: (line: string) => void;
+}
+
+/** The JSON written as a job's config.json: the resolved spec, the data's checksum and the versions. */
+export function jobConfig(plan: Plan, job: PlannedJob, backend: string, dataset: Dataset | null): Record<string, unknown> {
+  const { run, seed, lr } = job.spec;
+  return {
+    run: run.name,
+    seed,
+    lr,
+    backend,
+    spec: run,
+    model: plan.models[run.model],
+    data: { name: run.data, spec: plan.data[run.data], sha256: dataset?.checksum ?? null },
+    adapters: Object.fromEntries(run.adapters.map((n) => [n, plan.adapters[n]])),
+    beam: run.beam ? plan.beams[run.beam] : null,
+    prune: run.prune ? plan.prunes[run.prune] : null,
+    source: plan.source,
+    versions: versions(),
+  };
+}
+
+function writeJson(file: string, value: unknown): void {
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export class RunFolderSink implements RunSink {
+  private plan: Plan | null = null;
+  private backend = "";
+  private metrics: JsonlWriter | null = null;
+  private events: JsonlWriter | null = null;
+
+  /** `dir` is the run folder (created when missing). */
+  constructor(readonly dir: string, private readonly opts: RunFolderOptions) {}
+
+  jobDir(job: PlannedJob): string {
+    return path.join(this.dir, job.folder);
+  }
+
+  checkpointDir(job: PlannedJob): string {
+    return path.join(this.jobDir(job), RUN_FOLDER.checkpoint);
+  }
+
+  /** On resume, the result of a job that finished in an earlier session; else null. */
+  finishedResult(job: PlannedJob): RunResult | null {
+    if (!this.opts.resume) return null;
+    try {
+      const r = JSON.parse(fs.readFileSync(path.join(this.jobDir(job), RUN_FOLDER.result), "utf8")) as RunResult;
+      return r.status === "finished" ? r : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Makes the job's folder ready. Returns true when the job continues from its checkpoint (then the
+   * logs are reopened by `resumed`); otherwise clears what an earlier session left and starts the logs.
+   */
+  prepare(job: PlannedJob): boolean {
+    const dir = this.jobDir(job);
+    fs.mkdirSync(dir, { recursive: true });
+    const resuming = this.opts.resume === true && fs.existsSync(path.join(this.checkpointDir(job), "state.json"));
+    if (!resuming) {
+      for (const sub of [RUN_FOLDER.checkpoint, RUN_FOLDER.adapter, RUN_FOLDER.prunedBase, RUN_FOLDER.adaloraAdapter]) {
+        fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+      }
+      fs.rmSync(path.join(dir, RUN_FOLDER.result), { force: true });
+      this.metrics = new JsonlWriter(path.join(dir, RUN_FOLDER.metrics), null);
+      this.events = new JsonlWriter(path.join(dir, RUN_FOLDER.events), null);
+    }
+    return resuming;
+  }
+
+  /** What a checkpoint records about the logs: their sizes, so a resume can cut what came after. */
+  checkpointExtras(): Record<string, unknown> {
+    return { metricsBytes: this.metrics?.size() ?? 0, eventsBytes: this.events?.size() ?? 0 };
+  }
+
+  /** The job continues from a checkpoint: reopen its logs, cut back to their size at that checkpoint. */
+  resumed(job: PlannedJob, extras: Record<string, unknown>): void {
+    const dir = this.jobDir(job);
+    this.metrics = new JsonlWriter(path.join(dir, RUN_FOLDER.metrics), Number(extras.metricsBytes ?? 0));
+    this.events = new JsonlWriter(path.join(dir, RUN_FOLDER.events), Number(extras.eventsBytes ?? 0));
+  }
+
+  planStart(plan: Plan, _jobs: readonly PlannedJob[], backend: { name: string }): void {
+    this.plan = plan;
+    this.backend = backend.name;
+    writeJson(path.join(this.dir, RUN_FOLDER.plan), plan);
+    if (this.opts.source !== undefined && this.opts.source !== null) writeFileAtomic(path.join(this.dir, RUN_FOLDER.source), this.opts.source);
+  }
+
+  event(_job: PlannedJob, e: RunEvent): void {
+    if (e.type === "step" || e.type === "eval") this.metrics?.write(e);
+    else this.events?.write(e);
+  }
+
+  /** config.json for every job that ran; the adapters of a finished one (a failed export fails the job). */
+  jobTrained(job: PlannedJob, outcome: JobOutcome): void {
+    const plan = this.plan!;
+    writeJson(path.join(this.jobDir(job), RUN_FOLDER.config), jobConfig(plan, job, this.backend, outcome.dataset));
+    if (outcome.interrupted || outcome.result.status !== "finished" || !outcome.model) return;
+    try {
+      exportJobAdapters(plan, job.spec, outcome.model, path.join(this.jobDir(job), RUN_FOLDER.adapter), { baseDir: this.opts.baseDir });
+    } catch (e) {
+      outcome.result.status = "failed";
+      outcome.result.error = `adapter export failed: ${(e as Error).message}`;
+    }
+  }
+
+  jobEnd(job: PlannedJob, result: RunResult, ending: JobEnding): void {
+    if (ending === "skipped") return;
+    if (ending !== "interrupted") {
+      writeJson(path.join(this.jobDir(job), RUN_FOLDER.result), result);
+      if (result.status === "finished") fs.rmSync(this.checkpointDir(job), { recursive: true, force: true });
+    }
+    this.metrics?.close();
+    this.events?.close();
+    this.metrics = null;
+    this.events = null;
+  }
+
+  /** summary.json and report.html once every job has ended (a stopped run writes neither). */
+  planEnd(outcome: PlanOutcome): void {
+    if (outcome.interrupted) return;
+    writeJson(path.join(this.dir, RUN_FOLDER.summary), outcome.summary);
+    const report = path.join(this.dir, RUN_FOLDER.report);
+    try {
+      writeFileAtomic(report, renderReport(loadRunDir(this.dir)));
+    } catch (e) {
+      this.opts.note(`could not write the report ${report}: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// runPlan: the one loop that runs a plan's jobs. The CLI (`peftlab run`), the notebook's run() and
+// train() all call it. It chooses the backend, runs every selected run × seed × learning rate,
+// skips jobs an earlier session finished and continues from checkpoints (resume), stops cleanly
+// when its signal aborts, summarises the results, and tells its sinks everything as it happens;
+// with `folder` it writes the run folder (run-folder-sink.ts) as its first sink.
+import * as path from "node:path";
+import type { Plan } from "../../dsl/plan.js";
+import type { RunResult } from "../../results/events.js";
+import { jobFolder } from "../../results/run-folder.js";
+import { buildSummary } from "../../results/summary.js";
+import { initBackend, resolveBackendRequest } from "../backend.js";
+import type { Dataset } from "../data/index.js";
+import { disposeJob, executeJob, expandJobs, type JobOrder } from "../job.js";
+import { acquireLock } from "./folder-io.js";
+import { RunFolderSink } from "./run-folder-sink.js";
+import type { PlannedJob, PlanOutcome, RunSink } from "./sink.js";
+
+export interface RunPlanOptions {
+  /** Backend to use; default: the plan's, overridden by PEFTLAB_BACKEND. */
+  backend?: string | null;
+  /** Only these runs (by name); an unknown name is an error. Default: every run. */
+  only?: readonly string[];
+  /** The order of the jobs (see {@link JobOrder}); default "runs". */
+  order?: JobOrder;
+  /**
+   * Directory that relative paths in the plan are resolved against. Default: the folder of the
+   * plan's source file (`plan.source.path`, itself relative to the current directory), since the
+   * compiler writes paths relative to the file they were written in.
+   */
+  baseDir?: string;
+  /** The run folder to write (locked while the plan runs); null or absent: write nothing. */
+  folder?: string | null;
+  /** The .peft text of the plan, written as source.peft in the run folder. */
+  source?: string | null;
+  /** Skip the jobs the run folder records as finished, and continue the others from their checkpoints. */
+  resume?: boolean;
+  /** Aborting stops the current job after a checkpoint (when there is a run folder) and runs no more. */
+  signal?: AbortSignal;
+  /** Subscribers to the jobs and their events, called in order after the run folder. */
+  sinks?: readonly RunSink[];
+}
+
+/** The folder of the plan's source file, or the current directory when the plan has no file name. */
+function defaultBaseDir(plan: Plan): string {
+  return plan.source.path ? path.dirname(path.resolve(plan.source.path)) : process.cwd();
+}
+
+/** The selected jobs with their folders; throws when `only` names a run the plan lacks. */
+export function plannedJobs(plan: Plan, only?: readonly string[], order?: JobOrder): PlannedJob[] {
+  const unknown = (only ?? []).filter((n) => !plan.runs.some((r) => r.name === n));
+  if (unknown.length) {
+    const file = plan.source.path || "the plan";
+    throw new Error(`only names ${unknown.map((n) => `"${n}"`).join(", ")}, not a run of ${file} (runs: ${plan.runs.map((r) => r.name).join(", ")})`);
+  }
+  return expandJobs(plan, only ? [...only] : undefined, order).map((spec, index) => ({
+    spec, index, folder: `${spec.run.name}/${jobFolder(spec.seed, spec.lr, spec.run.train.lrs.length > 1)}`,
+  }));
+}
+
+/** Runs every selected job of `plan`; learning rates are chosen on validation, never on test. */
+export async function runPlan(plan: Plan, opts: RunPlanOptions = {}): Promise<PlanOutcome> {
+  const t0 = Date.now();
+  const jobs = plannedJobs(plan, opts.only, opts.order);
+  const baseDir = opts.baseDir ?? defaultBaseDir(plan);
+  const note = (line: string) => sinks.forEach((s) => s.note?.(line));
+  const folderDir = opts.folder ? path.resolve(opts.folder) : null;
+  const folder = folderDir ? new RunFolderSink(folderDir, { source: opts.source, resume: opts.resume, baseDir, note }) : null;
+  const sinks: RunSink[] = [...(folder ? [folder] : []), ...(opts.sinks ?? [])];
+  const release = folderDir ? acquireLock(folderDir) : () => {};
+  try {
+    const req = resolveBackendRequest({ cli: opts.backend ?? null, env: process.env.PEFTLAB_BACKEND ?? null, plan: plan.backend });
+    const backend = await initBackend(req.backend, { log: note });
+    sinks.forEach((s) => s.planStart?.(plan, jobs, backend));
+    const stopped = () => opts.signal?.aborted === true;
+    const results: RunResult[] = [];
+    const datasets = new Map<string, Dataset>();
+    let interrupted = false;
+    for (const job of jobs) {
+      const previous = folder?.finishedResult(job) ?? null;
+      if (previous) {
+        results.push(previous);
+        sinks.forEach((s) => s.jobEnd?.(job, previous, "skipped"));
+        continue;
+      }
+      if (stopped()) {
+        interrupted = true;
+        break;
+      }
+      const resuming = folder?.prepare(job) ?? false;
+      sinks.forEach((s) => s.jobStart?.(job));
+      const outcome = await executeJob(job.spec, {
+        baseDir,
+        backend: backend.name,
+        emit: (e) => sinks.forEach((s) => s.event?.(job, e)),
+        checkpointDir: folder ? folder.checkpointDir(job) : null,
+        resume: resuming,
+        shouldStop: stopped,
+        datasets,
+        checkpointExtras: () => folder?.checkpointExtras() ?? {},
+        onResume: (extras, step) => {
+          folder?.resumed(job, extras);
+          note(`${job.folder}: resuming from the checkpoint at step ${step}`);
+        },
+      });
+      try {
+        for (const s of sinks) await s.jobTrained?.(job, outcome);
+      } finally {
+        disposeJob(outcome);
+      }
+      if (outcome.interrupted) {
+        interrupted = true;
+        sinks.forEach((s) => s.jobEnd?.(job, outcome.result, "interrupted"));
+        break;
+      }
+      results.push(outcome.result);
+      sinks.forEach((s) => s.jobEnd?.(job, outcome.result, outcome.result.status));
+    }
+    const summary = buildSummary(results, { runs: plan.runs.map((r) => ({ name: r.name })), comparisons: plan.comparisons });
+    const end: PlanOutcome = { backend, results, summary, wallMs: Date.now() - t0, interrupted, folder: folderDir, jobs };
+    sinks.forEach((s) => s.planEnd?.(end));
+    return end;
+  } finally {
+    release();
+  }
+}
