@@ -1,6 +1,8 @@
-// Module paths of the built-in model families and HF PEFT target matching. The runtime imports
-// these too, so the checker and the injector agree on what a selector matches.
+// Module paths of the built-in model families, and what a plan selector picks among them (by the
+// PEFT rules of src/peft/targets.ts). The runtime imports these too, so the checks and the
+// injector agree on what a selector matches.
 
+import { matchesTargetModules } from "../peft/targets.js";
 import type { BuiltinModelSpec, Selector } from "./plan.js";
 
 /** Linear-layer paths (Hugging Face names) of one transformer block, per family. */
@@ -19,69 +21,30 @@ const BLOCK_MODULES: Record<BuiltinModelSpec["family"], (i: number) => string[]>
 };
 
 /**
- * Every linear module path of a built-in model, in layer order, with the head last:
- * `lm_head` (causal LM) or `score` (classifier) for llama/gpt2; `bert.pooler.dense` and
- * `classifier` for bert.
+ * Every Linear module path of a built-in model (the modules an adapter can target), in layer
+ * order, then `lm_head` for a llama causal LM or `bert.pooler.dense` for bert. Not listed: gpt2's
+ * LM head, which is the token embedding (tied), and classifier heads (`score`, `classifier`),
+ * which are trained whole and saved in PEFT's modules_to_save.
  */
 export function builtinModulePaths(spec: Pick<BuiltinModelSpec, "family" | "head" | "layers">): string[] {
   const paths: string[] = [];
   for (let i = 0; i < spec.layers; i++) paths.push(...BLOCK_MODULES[spec.family](i));
-  if (spec.family === "bert") paths.push("bert.pooler.dense", "classifier");
-  else paths.push(spec.head === "classifier" ? "score" : "lm_head");
+  if (spec.family === "bert") paths.push("bert.pooler.dense");
+  else if (spec.family === "llama" && spec.head !== "classifier") paths.push("lm_head");
   return paths;
 }
 
-const regexCache = new Map<string, RegExp | null>();
-
-/** The compiled full-match form of `source`, or null when it is not a valid regex. */
-export function fullMatchRegex(source: string): RegExp | null {
-  let re = regexCache.get(source);
-  if (re === undefined) {
-    try {
-      re = new RegExp(`^(?:${source})$`);
-    } catch {
-      re = null;
-    }
-    if (regexCache.size > 10_000) regexCache.clear();
-    regexCache.set(source, re);
-  }
-  return re;
-}
-
-/** Why `source` is not a valid regular expression, or null when it is. */
-export function regexError(source: string): string | null {
-  try {
-    new RegExp(`^(?:${source})$`);
-    return null;
-  } catch (err) {
-    return err instanceof Error ? err.message.replace(/^Invalid regular expression: /, "") : String(err);
-  }
-}
-
-/** HF PEFT name rule: the path equals `name` or ends with `.name`. */
-export function matchesName(path: string, name: string): boolean {
-  return path === name || (path.length > name.length && path.endsWith(name) && path.charCodeAt(path.length - name.length - 1) === 46);
-}
-
-/** True when `selector` picks `path`: its regex full-matches, or one of its names matches. */
+/**
+ * True when `selector` picks `path`: its regex full-matches, or one of its names matches (the PEFT
+ * rules of src/peft/targets.ts, for a selector that may hold both forms).
+ */
 export function matchesSelector(path: string, selector: Selector): boolean {
-  if (selector.regex !== null) {
-    const re = fullMatchRegex(selector.regex);
-    if (re && re.test(path)) return true;
-  }
-  for (const name of selector.names) if (matchesName(path, name)) return true;
-  return false;
+  return (selector.regex !== null && matchesTargetModules(selector.regex, path)) || matchesTargetModules(selector.names, path);
 }
 
 /** The paths `target` picks and `exclude` does not (exclude wins), in input order. */
 export function selectModules(paths: readonly string[], target: Selector, exclude: Selector): string[] {
   return paths.filter((p) => matchesSelector(p, target) && !matchesSelector(p, exclude));
-}
-
-/** HF PEFT rank/alpha pattern rule: `key` (a regex) matches a path as `(.*\.)?(key)$`. */
-export function matchesPatternKey(path: string, key: string): boolean {
-  const re = fullMatchRegex(`(?:.*\\.)?(?:${key})`);
-  return re !== null && re.test(path);
 }
 
 /** A selector that matches nothing. */

@@ -1,6 +1,6 @@
 // Module paths of the built-in families and HF PEFT target matching.
 import { describe, expect, it } from "vitest";
-import { builtinModulePaths, matchesPatternKey, matchesSelector, selectModules } from "../../src/dsl/index.js";
+import { builtinModulePaths, matchesSelector, selectModules } from "../../src/dsl/index.js";
 
 describe("builtinModulePaths", () => {
   it("lists the linear layers of each family with Hugging Face names", () => {
@@ -9,12 +9,12 @@ describe("builtinModulePaths", () => {
       "model.layers.0.mlp.gate_proj", "model.layers.0.mlp.up_proj", "model.layers.0.mlp.down_proj", "lm_head",
     ]);
     expect(builtinModulePaths({ family: "gpt2", head: "classifier", layers: 1 })).toEqual([
-      "transformer.h.0.attn.c_attn", "transformer.h.0.attn.c_proj", "transformer.h.0.mlp.c_fc", "transformer.h.0.mlp.c_proj", "score",
+      "transformer.h.0.attn.c_attn", "transformer.h.0.attn.c_proj", "transformer.h.0.mlp.c_fc", "transformer.h.0.mlp.c_proj",
     ]);
     expect(builtinModulePaths({ family: "bert", head: "classifier", layers: 1 })).toEqual([
       "bert.encoder.layer.0.attention.self.query", "bert.encoder.layer.0.attention.self.key", "bert.encoder.layer.0.attention.self.value",
       "bert.encoder.layer.0.attention.output.dense", "bert.encoder.layer.0.intermediate.dense", "bert.encoder.layer.0.output.dense",
-      "bert.pooler.dense", "classifier",
+      "bert.pooler.dense",
     ]);
     expect(builtinModulePaths({ family: "llama", head: "causal_lm", layers: 3 })).toHaveLength(3 * 7 + 1);
   });
@@ -44,13 +44,6 @@ describe("selectors (HF PEFT rules)", () => {
       "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj",
     ]);
     expect(selectModules(paths, sel(".*proj"), sel(null, "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"))).toEqual([]);
-  });
-
-  it("pattern keys match as (.*\\.)?(key)$", () => {
-    expect(matchesPatternKey("model.layers.0.self_attn.q_proj", "q_proj")).toBe(true);
-    expect(matchesPatternKey("model.layers.0.self_attn.q_proj", "layers.0.self_attn.q_proj")).toBe(true);
-    expect(matchesPatternKey("model.layers.0.self_attn.q_proj", "_proj")).toBe(false);
-    expect(matchesPatternKey("model.layers.10.self_attn.q_proj", "layers.1.self_attn.q_proj")).toBe(false);
   });
 });
 

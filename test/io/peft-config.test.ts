@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { AdapterSpec } from "../../src/dsl/plan.js";
+import { matchesTargetModules } from "../../src/peft/targets.js";
 import {
-  adapterConfigFromSpec, AdapterFormatError, adapterTensorName, buildAdapterConfig, matchesTargetModules, parseAdapterConfig,
-  parseAdapterTensorName, resolvePattern, selectorToModules, serializeAdapterConfig, type LoraTensorKind,
+  adapterConfigFromSpec, AdapterFormatError, adapterTensorName, buildAdapterConfig, parseAdapterConfig,
+  parseAdapterTensorName, selectorToModules, serializeAdapterConfig, type LoraTensorKind,
 } from "../../src/runtime/io/peft-format.js";
 
 const GOLDEN = `{
@@ -107,34 +108,7 @@ describe("adapter_config.json", () => {
   });
 });
 
-describe("PEFT matching rules", () => {
-  it.each([
-    [{ q_proj: 4 }, "model.layers.0.self_attn.q_proj", 4],
-    [{ q_proj: 4 }, "model.layers.0.self_attn.qq_proj", 8],
-    [{ proj: 4 }, "model.layers.0.self_attn.q_proj", 8],
-    [{ "0.self_attn.q_proj": 4 }, "model.layers.0.self_attn.q_proj", 4],
-    [{ "0.self_attn.q_proj": 4 }, "model.layers.10.self_attn.q_proj", 8],
-    [{ "layers\\.[01]\\..*q_proj": 2 }, "model.layers.1.self_attn.q_proj", 2],
-    [{ "model.layers.0.self_attn.q_proj": 3 }, "model.layers.0.self_attn.q_proj", 3],
-    [{ q_proj: 4, "layers.0.self_attn.q_proj": 2 }, "model.layers.0.self_attn.q_proj", 4],
-    [{ "layers.0.self_attn.q_proj": 2, q_proj: 4 }, "model.layers.0.self_attn.q_proj", 2],
-    [{}, "x", 8],
-  ])("resolvePattern(%j, %s) = %i", (pattern, path, r) => {
-    expect(resolvePattern(pattern, path, 8)).toBe(r);
-  });
-
-  it.each([
-    [["q_proj"], "model.layers.0.self_attn.q_proj", true],
-    [["q_proj"], "q_proj", true],
-    [["q_proj"], "model.layers.0.self_attn.qq_proj", false],
-    [["self_attn.q_proj"], "model.layers.0.self_attn.q_proj", true],
-    ["(q|v)_proj", "model.layers.0.self_attn.q_proj", false],
-    [".*\\.(q|v)_proj", "model.layers.0.self_attn.v_proj", true],
-    [".*\\.(q|v)_proj", "model.layers.0.self_attn.v_proj.x", false],
-  ])("matchesTargetModules(%j, %s) = %s", (target, path, hit) => {
-    expect(matchesTargetModules(target, path)).toBe(hit);
-  });
-
+describe("plan selectors as PEFT target_modules", () => {
   it("turns a plan selector into modules with the same matches", () => {
     const paths = ["model.layers.0.self_attn.q_proj", "model.layers.0.mlp.up_proj", "model.layers.1.mlp.down_proj", "lm_head", "x.lm_head2"];
     const sel = { regex: ".*\\.1\\.mlp\\..*", names: ["q_proj", "lm_head"] };

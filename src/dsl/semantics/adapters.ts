@@ -3,7 +3,7 @@
 import type * as Ast from "../ast.js";
 import { ADALORA_DEFAULTS, ADAPTER_DEFAULTS } from "../defaults.js";
 import { readBlock, type Fields } from "../fields.js";
-import { regexError } from "../modules.js";
+import { regexError } from "../../peft/targets.js";
 import type { AdapterMethod, AdapterSpec, Selector } from "../plan.js";
 import { ADALORA_SCHEMA, LORA_SCHEMA, type PatternEntry, type SelectorValue } from "../schema-adapters.js";
 import { didYouMean, quoteList } from "../suggest.js";

@@ -2,7 +2,8 @@
 // adapter left with no module, two adapters on one module, rank/alpha patterns that miss.
 
 import type * as Ast from "../ast.js";
-import { builtinModulePaths, matchesPatternKey, matchesSelector, regexError, selectModules } from "../modules.js";
+import { patternMatches, regexError } from "../../peft/targets.js";
+import { builtinModulePaths, matchesSelector, selectModules } from "../modules.js";
 import { DEFAULT_BASE_LAYERS } from "../defaults.js";
 import type { BuiltinModelSpec, ModelSpec, Selector } from "../plan.js";
 import { didYouMean } from "../suggest.js";
@@ -120,7 +121,7 @@ function runSelectorChecks(run: RunInfo, a: Analysis): void {
     for (const pattern of [info.fields.rankPattern, info.fields.alphaPattern]) {
       for (const entry of pattern?.value.value ?? []) {
         if (regexError(`(?:.*\\.)?(?:${entry.key.value})`)) continue;
-        if (chosen.some((m) => matchesPatternKey(m, entry.key.value))) continue;
+        if (chosen.some((m) => patternMatches(entry.key.value, m))) continue;
         a.reporter.report("patternMatchesNothing", { prop: `'${pattern!.prop.key.name}'`, key: entry.key.value, adapter: adapter.name.name, model: run.model.name.name }, adapter.file, entry.key.node);
       }
     }

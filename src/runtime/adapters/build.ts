@@ -2,7 +2,7 @@
 // scaling), DoRA (the same LoRA part plus a magnitude vector) or AdaLoRA (SVD form, rank allocation
 // by plugins/adalora.ts). injectAdapter (../inject.ts) selects the modules and calls this.
 import type { AdapterSpec } from "../../dsl/plan.js";
-import { resolvePattern } from "../io/peft-config.js";
+import { resolvePattern } from "../../peft/targets.js";
 import { LoraAdapter } from "../lora.js";
 import type { Adapter, Linear } from "../nn.js";
 import { AdaLoraAdapter } from "./adalora.js";

@@ -24,9 +24,10 @@ import { type LoraModule, type PissaMode, adaloraForm, loraForm } from "../adapt
 import { type AdaLoraAdapterConfig, adaloraTensorName, buildAdaLoraConfig, readAdaLoraFolder, writeAdaLoraFolder } from "../adapters/adalora-format.js";
 import { attachAdaLora, attachLora } from "../adapters/import.js";
 import { exportTensorName, normaliseTensorName } from "./hf-config.js";
+import { matchesTargetModules, patternMatches, resolvePattern, type ModuleList } from "../../peft/targets.js";
 import {
-  ADAPTER_CONFIG_FILE, ADAPTER_PREFIX, ADAPTER_WEIGHTS_FILE, AdapterFormatError, adapterTensorName, buildAdapterConfig, matchesTargetModules, patternMatches,
-  readAdapterFolder, resolvePattern, selectorToModules, writeAdapterFolder, type LoraAdapterConfig, type ModuleList, type ModuleShape, type TaskType,
+  ADAPTER_CONFIG_FILE, ADAPTER_PREFIX, ADAPTER_WEIGHTS_FILE, AdapterFormatError, adapterTensorName, buildAdapterConfig,
+  readAdapterFolder, selectorToModules, writeAdapterFolder, type LoraAdapterConfig, type ModuleShape, type TaskType,
 } from "./peft-format.js";
 import type { Tensor, WritableTensor } from "./safetensors.js";
 

@@ -1,15 +1,16 @@
-// adapter_config.json of HF PEFT LoRA adapters: building the conservative key set we write, parsing
-// files written by PEFT (unknown keys are warnings; keys whose values would change the computation in
-// ways we do not implement are errors), and PEFT's module-matching rules.
+// adapter_config.json of HF PEFT LoRA adapters: building the conservative key set we write, and
+// parsing files written by PEFT (unknown keys are warnings; keys whose values would change the
+// computation in ways we do not implement are errors). Which modules a config targets follows the
+// one matcher of src/peft/targets.ts.
 //
 // Written like PEFT's `json.dumps(config, indent=2, sort_keys=True)`: keys sorted at every depth,
 // two-space indent, non-ASCII escaped, no trailing newline. Numbers use JS formatting (16, not 16.0),
 // which PEFT reads the same.
 
 import type { AdapterSpec, Selector } from "../../dsl/plan.js";
+import { regexError, type ModuleList } from "../../peft/targets.js";
 
 export type TaskType = "CAUSAL_LM" | "SEQ_CLS";
-export type ModuleList = string[] | string;
 
 /** The keys of a LoRA adapter_config.json (snake_case, as in the file). */
 export interface LoraAdapterConfig {
@@ -126,23 +127,6 @@ export function serializeAdapterConfig(cfg: LoraAdapterConfig): string {
   return JSON.stringify(sortKeysDeep(cfg), null, 2).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** PEFT's pattern rule: `key` (a regex fragment) matches `path` when `(.*\.)?(key)$` matches from the start. */
-export function patternMatches(key: string, path: string): boolean {
-  return new RegExp(`^(.*\\.)?(${key})$`).test(path);
-}
-
-/** The value of the first key of `pattern` (in insertion = file order) that matches `path`, else `fallback`. */
-export function resolvePattern(pattern: Record<string, number>, path: string, fallback: number): number {
-  for (const [key, value] of Object.entries(pattern)) if (patternMatches(key, path)) return value;
-  return fallback;
-}
-
-/** PEFT target semantics: a string full-matches as a regex; a list entry matches exactly or as a `.suffix`. */
-export function matchesTargetModules(target: ModuleList, path: string): boolean {
-  if (typeof target === "string") return new RegExp(`^(?:${target})$`).test(path);
-  return target.some((t) => path === t || path.endsWith(`.${t}`));
-}
-
 type Check = (v: unknown) => string | null;
 const isInt = (v: unknown, min: number) => typeof v === "number" && Number.isSafeInteger(v) && v >= min;
 const isModuleList = (v: unknown) => typeof v === "string" || (Array.isArray(v) && v.every((s) => typeof s === "string"));
@@ -208,6 +192,11 @@ export function validateAdapterConfig(cfg: object, file: string): void {
     const check = KEY_CHECKS[key];
     const problem = check ? check(value) : null;
     if (problem) throw new AdapterFormatError(file, `key "${key}" = ${JSON.stringify(value)} ${problem}`);
+  }
+  for (const key of ["target_modules", "exclude_modules"] as const) {
+    const v = (cfg as Record<string, unknown>)[key];
+    const reason = typeof v === "string" ? regexError(v) : null;
+    if (reason) throw new AdapterFormatError(file, `key "${key}" = ${JSON.stringify(v)} is not a valid regular expression (${reason})`);
   }
   for (const key of ["rank_pattern", "alpha_pattern"] as const) {
     for (const p of Object.keys((cfg as Record<string, Record<string, number>>)[key] ?? {})) {

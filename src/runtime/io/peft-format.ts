@@ -8,10 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "./atomic.js";
-import {
-  AdapterFormatError, matchesTargetModules, parseAdapterConfig, patternMatches, resolvePattern, serializeAdapterConfig,
-  validateAdapterConfig, type LoraAdapterConfig,
-} from "./peft-config.js";
+import { matchesTargetModules, patternMatches, resolvePattern } from "../../peft/targets.js";
+import { AdapterFormatError, parseAdapterConfig, serializeAdapterConfig, validateAdapterConfig, type LoraAdapterConfig } from "./peft-config.js";
 import { findNonFinite, type Tensor, type WritableTensor } from "./safetensors-dtypes.js";
 import { SafetensorsFile } from "./safetensors-file.js";
 import { writeSafetensors } from "./safetensors-write.js";
