@@ -23,7 +23,13 @@ export interface AdapterDescription {
 export function describeAdapter(dir: string): AdapterDescription {
   const cfgFile = path.join(dir, "adapter_config.json");
   if (!fs.existsSync(cfgFile)) throw new Error(`describeAdapter: ${cfgFile} does not exist (not a PEFT adapter folder)`);
-  const config = JSON.parse(fs.readFileSync(cfgFile, "utf8")) as Record<string, unknown>;
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(fs.readFileSync(cfgFile, "utf8")) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`describeAdapter: ${cfgFile} is not valid JSON (${(err as Error).message})`);
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) throw new Error(`describeAdapter: ${cfgFile} must hold a JSON object, got ${JSON.stringify(config).slice(0, 40)}`);
   const files = fs.readdirSync(dir).sort().map((name) => ({ name, bytes: fs.statSync(path.join(dir, name)).size }));
   const st = SafetensorsFile.open(path.join(dir, "adapter_model.safetensors"));
   try {

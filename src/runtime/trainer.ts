@@ -7,6 +7,7 @@ import { type Batch, type BatchTensors, disposeBatch, taskLoss, toTensors } from
 import type { RunEvent } from "./events.js";
 import type { ForwardCtx } from "./nn.js";
 import type { FamilyModel } from "./models/model.js";
+import { nonFiniteWeights } from "./io/weight-health.js";
 import { AdamW, clipByGlobalNorm, learningRateAt, type ParamSettings } from "./optim.js";
 
 /** A group of trainable variables with their own optimiser settings. */
@@ -52,11 +53,15 @@ export interface TrainerPlugin {
 }
 
 export class NonFiniteLossError extends Error {
-  constructor(readonly step: number, readonly loss: number, readonly lastFinite: number | null) {
+  /** `badWeights`: the base tensor holding NaN/Infinity (see nonFiniteWeights), when there is one. */
+  constructor(readonly step: number, readonly loss: number, readonly lastFinite: number | null, readonly badWeights: string | null = null) {
     super(
-      `training stopped at step ${step}: the loss is ${loss}` +
-        (lastFinite === null ? " (no finite loss was seen before)" : `; the last finite loss was ${lastFinite.toPrecision(6)}`) +
-        ". The parameters from before this step are kept; lower the learning rate or enable gradient clipping.",
+      badWeights !== null
+        ? `training stopped at step ${step}: the loss is ${loss} because the weights contain NaN or Infinity (${badWeights}); ` +
+            "the weights file is broken, and no learning rate will fix it: re-export or re-download the model"
+        : `training stopped at step ${step}: the loss is ${loss}` +
+            (lastFinite === null ? " (no finite loss was seen before)" : `; the last finite loss was ${lastFinite.toPrecision(6)}`) +
+            ". The parameters from before this step are kept; lower the learning rate or enable gradient clipping.",
     );
     this.name = "NonFiniteLossError";
   }
@@ -182,7 +187,7 @@ export class Trainer implements TrainContext {
       }
       if (!Number.isFinite(lossValue)) {
         for (const g of grads.values()) g.dispose();
-        throw new NonFiniteLossError(this.step + 1, lossValue, this.lastFiniteLoss);
+        throw new NonFiniteLossError(this.step + 1, lossValue, this.lastFiniteLoss, nonFiniteWeights(this.model));
       }
       for (const p of this.plugins) p.afterBackward?.(this, gradsByName, bt);
     } finally {

@@ -17,6 +17,8 @@ import type { FamilyModel } from "../models/model.js";
 import { Rng, uniformOf } from "../rng-util.js";
 import { writeFileAtomic } from "./atomic.js";
 import { expectedTensors, exportTensorName, HfConfigError, linearModules, loadHfConfig, normaliseTensorName, toHfConfig } from "./hf-config.js";
+import { MAX_UNUSED_LISTED } from "./hf-tensors.js";
+import { recordWeightsFile } from "./weight-health.js";
 import { applyLayerSizes, prunedLayout, readLayerSizes } from "./hf-layers.js";
 import { findNonFinite, openWeights, SINGLE_FILE, writeSafetensors, type TensorSource, type WritableTensor } from "./safetensors.js";
 
@@ -69,17 +71,18 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
   const source = openWeights(dir);
   let model: FamilyModel | null = null;
   try {
-    warnings.push(...source.warnings);
+    for (const w of source.warnings) warnings.push(w);
     model = createModel(cfg, uniformOf(new Rng(opts.seed ?? 0)));
     if (sizes) applyLayerSizes(model, sizes);
     const plan = matchTensors(model, source);
-    warnings.push(...plan.warnings);
+    for (const w of plan.warnings) warnings.push(w);
     const conv = conv1dWeights(cfg);
     const state = model.stateDict();
     for (const [canon, fileName] of plan.sources) {
       const bad = assignTensor(state.get(canon)!, source, fileName, conv.has(canon));
       if (bad) warnings.push(bad);
     }
+    recordWeightsFile(model, source.path);
     const tok = path.join(dir, TOKENIZER_FILE);
     return { model, config: cfg, tokenizerPath: fs.existsSync(tok) ? tok : null, warnings };
   } catch (e) {
@@ -129,9 +132,11 @@ function matchTensors(model: FamilyModel, source: TensorSource): TensorPlan {
     else if (heads.has(canon)) warnings.push(`${file}: ${problem}; the ${canon} head weight is initialised fresh`);
     else errors.push(problem);
   }
+  let unused = 0;
   for (const [canon, name] of byCanon) {
-    warnings.push(`${file}: tensor "${name}" is not used by the ${cfg.modelType} ${cfg.head} model${canon !== name ? ` (read as "${canon}")` : ""}`);
+    if (unused++ < MAX_UNUSED_LISTED) warnings.push(`${file}: tensor "${name}" is not used by the ${cfg.modelType} ${cfg.head} model${canon !== name ? ` (read as "${canon}")` : ""}`);
   }
+  if (unused > MAX_UNUSED_LISTED) warnings.push(`${file}: ${unused - MAX_UNUSED_LISTED} more tensors are not used by the ${cfg.modelType} ${cfg.head} model`);
   if (errors.length > 0) throw new HfWeightsError(file, errors);
   return { sources, warnings };
 }

@@ -153,6 +153,9 @@ export function exportTensorName(name: string, cfg: FamilyConfig): string {
   return name.replace(/^bert\./, "roberta.");
 }
 
+/** Unused tensors listed one by one before the rest are counted in one line. */
+export const MAX_UNUSED_LISTED = 20;
+
 export interface WeightCheck {
   /** Missing body tensors, body shape mismatches, names colliding after normalisation. */
   errors: string[];
@@ -194,9 +197,11 @@ export function checkWeights(cfg: FamilyConfig, available: Map<string, readonly 
       res.errors.push(`${file}: ${what}`);
     }
   }
+  let unused = 0;
   for (const [canon, fileName] of byCanon) {
-    res.warnings.push(`${file}: tensor "${fileName}" is not used by the ${cfg.modelType} ${cfg.head} model${canon !== fileName ? ` (read as "${canon}")` : ""}`);
+    if (unused++ < MAX_UNUSED_LISTED) res.warnings.push(`${file}: tensor "${fileName}" is not used by the ${cfg.modelType} ${cfg.head} model${canon !== fileName ? ` (read as "${canon}")` : ""}`);
   }
+  if (unused > MAX_UNUSED_LISTED) res.warnings.push(`${file}: ${unused - MAX_UNUSED_LISTED} more tensors are not used by the ${cfg.modelType} ${cfg.head} model`);
   return res;
 }
 

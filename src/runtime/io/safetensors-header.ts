@@ -86,6 +86,11 @@ export function parseHeader(file: string, json: Uint8Array, dataBytes: number): 
     throw new SafetensorsError(file, "InvalidHeaderDeserialization", "header JSON is not an object");
   }
   const obj = raw as Record<string, unknown>;
+  // JSON.parse keeps the last of two equal keys, silently dropping a tensor: look for repeats.
+  const repeated = repeatedTopLevelKey(text);
+  if (repeated !== null) {
+    throw new SafetensorsError(file, "DuplicateTensorName", "the header names this tensor more than once (one entry would hide the other)", repeated);
+  }
   const metadata = parseMetadata(file, obj[METADATA_KEY]);
   const entries: HeaderEntry[] = [];
   for (const [name, value] of Object.entries(obj)) {
@@ -94,6 +99,50 @@ export function parseHeader(file: string, json: Uint8Array, dataBytes: number): 
   }
   checkCoverage(file, entries, dataBytes);
   return { headerBytes: json.length, metadata, entries };
+}
+
+/**
+ * The first key that occurs twice in the outermost object of `json` (already known to be valid
+ * JSON), or null. One pass with a depth counter and no recursion, so a 100 MB header of a
+ * million entries costs one scan and a set of names.
+ */
+export function repeatedTopLevelKey(json: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      let escaped = false;
+      while (j < json.length) {
+        const d = json.charCodeAt(j);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          j += 2;
+          continue;
+        }
+        if (d === 0x22) break;
+        j++;
+      }
+      if (depth === 1 && expectKey) {
+        const raw = json.slice(i, j + 1);
+        const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      expectKey = depth === 1 && c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    } else if (c === 0x2c /* , */ && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return null;
 }
 
 function parseMetadata(file: string, value: unknown): Record<string, string> {
