@@ -311,3 +311,50 @@ export function relError(a: ArrayLike<number>, e: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - e[i]!));
   return worst / scale;
 }
+
+/**
+ * Cases at the size of the benchmark's LoRA step (llama, width 128, 4 heads, intermediate 352,
+ * vocabulary 64, batch 16 × 64 tokens): large enough that the native kernels split work over
+ * threads. No float64 references (too slow); compare against the composites.
+ */
+export function benchCases(seed = 7): OpCase[] {
+  const rng = new Rng(seed);
+  const { randn, uniform } = gen(rng);
+  const [b, t, c, h, d, inter, vocab, r] = [16, 64, 128, 4, 32, 352, 64, 8];
+  const pad = Array.from({ length: b * t }, (_, i) => (i % t >= t - (i % 5) * 3 ? 0 : 1));
+  const attn = (k: number, headMask: boolean): OpCase => {
+    const inputs: Record<string, InputSpec> = { q: randn([b, t, h * d]), k: randn([b, t, k * d]), v: randn([b, t, k * d]), padMask: { shape: [b, t], values: pad } };
+    if (headMask) inputs.headMask = uniform([h], 0.2, 1.2);
+    const opts = (x: Record<string, tf.Tensor>): ops.AttentionCoreOptions => ({ heads: h, kvHeads: k, headDim: d, causal: true, padMask: x.padMask as tf.Tensor2D, headMask: x.headMask ?? null });
+    return {
+      name: `attentionCore B${b} T${t} H${h} K${k} D${d}${headMask ? " headMask" : ""}`, inputs,
+      fused: (x) => ops.attentionCore(x.q!, x.k!, x.v!, opts(x)),
+      composite: (x) => ops.attentionCoreComposite(x.q!, x.k!, x.v!, opts(x)),
+      ref: () => [],
+    };
+  };
+  const targets = Array.from({ length: b * t }, () => rng.range(0, vocab - 1));
+  const weights = Array.from({ length: b * t }, (_, i) => (i % 7 === 0 ? 0 : 1));
+  return [
+    { name: `rmsNorm [${b}, ${t}, ${c}]`, inputs: { x: randn([b, t, c]), w: uniform([c], 0.5, 1.5) },
+      fused: (x) => ops.rmsNorm(x.x!, x.w!, 1e-5), composite: (x) => ops.rmsNormComposite(x.x!, x.w!, 1e-5), ref: () => [] },
+    { name: `layerNorm [${b}, ${t}, ${c}]`, inputs: { x: randn([b, t, c]), w: uniform([c], 0.5, 1.5), bias: randn([c]) },
+      fused: (x) => ops.layerNorm(x.x!, x.w!, x.bias!, 1e-5), composite: (x) => ops.layerNormComposite(x.x!, x.w!, x.bias!, 1e-5), ref: () => [] },
+    { name: `rope [${b}, ${t}, ${h}·${d}]`, inputs: { x: randn([b, t, h * d]), cos: uniform([t + 3, d], -1, 1, false), sin: uniform([t + 3, d], -1, 1, false) },
+      fused: (x) => ops.rope(x.x as tf.Tensor3D, x.cos as tf.Tensor2D, x.sin as tf.Tensor2D, h),
+      composite: (x) => ops.ropeComposite(x.x as tf.Tensor3D, x.cos as tf.Tensor2D, x.sin as tf.Tensor2D, h), ref: () => [] },
+    attn(h, false),
+    attn(2, true),
+    { name: `swiglu [${b * t}, ${inter}]`, inputs: { gate: randn([b * t, inter], 2), up: randn([b * t, inter]) },
+      fused: (x) => ops.swiglu(x.gate!, x.up!), composite: (x) => ops.swigluComposite(x.gate!, x.up!), ref: () => [] },
+    { name: `geluAct gelu_new [${b * t}, ${inter}]`, inputs: { x: randn([b * t, inter], 2) },
+      fused: (x) => ops.geluAct(x.x!, "gelu_new"), composite: (x) => ops.geluActComposite(x.x!, "gelu_new"), ref: () => [] },
+    { name: `softmaxCrossEntropy N${b * t} C${vocab}`,
+      inputs: { logits: randn([b * t, vocab], 2), targets: { shape: [b * t], values: targets, dtype: "int32" }, weights: { shape: [b * t], values: weights } },
+      fused: (x) => ops.softmaxCrossEntropy(x.logits as tf.Tensor2D, x.targets as tf.Tensor1D, x.weights as tf.Tensor1D),
+      composite: (x) => ops.softmaxCrossEntropyComposite(x.logits as tf.Tensor2D, x.targets as tf.Tensor1D, x.weights as tf.Tensor1D), ref: () => [] },
+    { name: `loraDelta N${b * t} in${c} r${r} out${c}`, inputs: { x: randn([b * t, c]), a: randn([r, c], 0.1), b: randn([c, r], 0.1) },
+      fused: (x) => ops.loraDelta(x.x as tf.Tensor2D, x.a as tf.Tensor2D, x.b as tf.Tensor2D, 2),
+      composite: (x) => ops.loraDeltaComposite(x.x as tf.Tensor2D, x.a as tf.Tensor2D, x.b as tf.Tensor2D, 2), ref: () => [] },
+  ];
+}

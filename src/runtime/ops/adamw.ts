@@ -8,7 +8,8 @@ import { expectShape, hasNative, runFused } from "./fused.js";
 /**
  * Native kernel: inputs {param, grad, m, v} (one shape, float32), attrs {lr, beta1, beta2, eps,
  * weightDecay, bc1, bc2}. It writes param, m and v in place (their tfjs data ids are unchanged)
- * and returns no tensors.
+ * and returns no tensors; where another tensor shares one of their buffers it returns the new
+ * [param, m, v] instead, and they are assigned.
  */
 export const ADAMW = "PeftlabAdamW";
 
@@ -29,8 +30,10 @@ export interface AdamWStep {
 export function adamwUpdate(param: tf.Variable, grad: tf.Tensor, m: tf.Variable, v: tf.Variable, s: AdamWStep): void {
   for (const [name, t] of [["grad", grad], ["m", m], ["v", v]] as const) expectShape(`adamwUpdate(${param.name})`, name, t, param.shape);
   if (hasNative(ADAMW) && param.dtype === "float32") {
-    const out = tf.engine().runKernel(ADAMW, { param, grad, m, v } as unknown as tf.NamedTensorMap, { ...s } as unknown as tf.NamedAttrMap);
-    for (const t of Array.isArray(out) ? out : [out]) (t as tf.Tensor | undefined)?.dispose();
+    const out = runFused(ADAMW, { param, grad, m, v }, { ...s });
+    // No outputs: updated in place. Three: new values (a buffer was shared with another tensor).
+    if (out.length === 3) [param, m, v].forEach((target, i) => target.assign(out[i]!));
+    for (const t of out) t.dispose();
     return;
   }
   adamwUpdateComposite(param, grad, m, v, s);

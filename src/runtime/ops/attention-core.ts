@@ -14,7 +14,7 @@ import { expectRank, hasNative, registerFusedGradient, runBackward, runFused } f
  */
 export const ATTENTION = "PeftlabAttention";
 /**
- * Its backward: inputs {dy, q, k, v, padMask, headMask, out, lse}, same attrs →
+ * Its backward: inputs {dy, q, k, v, padMask, headMask, lse}, same attrs →
  * [dq, dk, dv, dHeadMask].
  */
 export const ATTENTION_GRAD = "PeftlabAttentionGrad";
@@ -109,13 +109,13 @@ export function attentionCoreComposite(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor,
 registerFusedGradient({
   kernelName: ATTENTION,
   inputsToSave: ["q", "k", "v", "padMask", "headMask"],
-  outputsToSave: [true, true],
+  outputsToSave: [false, true],
   gradFunc: (dys, saved, attrs) => {
-    const [q, k, v, padMask, headMask, out, lse] = saved as tf.Tensor[];
+    const [q, k, v, padMask, headMask, lse] = saved as tf.Tensor[];
     const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
     // One backward kernel computes every input's gradient; the thunks hand them out.
     const [dq, dk, dv, dHeadMask] = runBackward("attentionCore", ATTENTION_GRAD,
-      { dy, q: q!, k: k!, v: v!, padMask: padMask!, headMask: headMask!, out: out!, lse: lse! }, attrs as unknown as Record<string, number | boolean>);
+      { dy, q: q!, k: k!, v: v!, padMask: padMask!, headMask: headMask!, lse: lse! }, attrs as unknown as Record<string, number | boolean>);
     return {
       q: () => dq!,
       k: () => dk!,

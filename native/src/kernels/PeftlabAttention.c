@@ -1,0 +1,264 @@
+/*
+ * PeftlabAttention: the attention core on projections in their [B, T, N·D] layout.
+ *   scores = q_h · k_gᵀ / √D + bias,  bias = (1 − allowed) · (−1e9),
+ *   allowed[i, j] = padMask[b, j] · (causal && j > i ? 0 : 1)
+ *   P = softmax(scores) (per row), out_h = (P · m_h) · v_g, lse = each row's log-sum-exp
+ *   with g = ⌊h / (H / K)⌋ (grouped-query heads) and m_h = headMask[h] (1 without a mask).
+ *   Arguments: heap, qOffset, kOffset, vOffset, padMaskOffset, headMaskOffset, outOffset, lseOffset,
+ *              B, T, H, K, D, causal, hasHeadMask
+ * PeftlabAttentionGrad: recomputes P from the scores and lse, then, per head,
+ *   dPm = dO · v_gᵀ,  dm_h = Σ dPm ⊙ P,  dv_g += (m_h P)ᵀ · dO,
+ *   dS = P ⊙ (m_h dPm − rowsum(m_h dPm ⊙ P)) / √D,  dq_h = dS · k_g,  dk_g += dSᵀ · q_h
+ *   Arguments: heap, dyOffset, qOffset, kOffset, vOffset, padMaskOffset, headMaskOffset, lseOffset,
+ *              dqOffset, dkOffset, dvOffset, dHeadMaskOffset, B, T, H, K, D, causal, hasHeadMask
+ * One (batch, head) holds its T×T scores in cache (T up to a few hundred); nothing is stored
+ * between the passes but lse. Threads split (batch, head) pairs in the forward and (batch,
+ * key/value head) pairs in the backward, so the heads sharing a key/value head add into dk and dv
+ * in a fixed order; dHeadMask sums per-batch parts in batch order.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "fused_math.h"
+
+typedef struct {
+  const float *q, *k, *v, *pad, *hm, *dy, *lse_in;
+  float *out, *lse, *dq, *dk, *dv, *dm_part;
+  int64_t b, t, h, kv, d;
+  int causal, has_hm, failed;
+  float scale;
+} attn_job;
+
+/* scores row i (in place): s[j] · scale + bias[i, j]. */
+static void bias_row(const attn_job *j, float *s, const float *pad, int64_t i) {
+  const int64_t t = j->t;
+  for (int64_t c = 0; c < t; c++) {
+    const float allowed = pad[c] * (j->causal && c > i ? 0.0f : 1.0f);
+    s[c] = s[c] * j->scale + (1.0f - allowed) * -1e9f;
+  }
+}
+
+#if PL_X86
+/* s ← exp(s − sub); returns Σ. */
+static PL_AVX2 float exp_row_avx2(float *s, int64_t n, float sub) {
+  const __m256 sv = _mm256_set1_ps(sub);
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 e = pl_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + i), sv));
+    _mm256_storeu_ps(s + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  float sum = pl_hsum8(acc);
+  for (; i < n; i++) {
+    s[i] = expf(s[i] - sub);
+    sum += s[i];
+  }
+  return sum;
+}
+
+static PL_AVX2 float max_row_avx2(const float *s, int64_t n) {
+  __m256 mv = _mm256_set1_ps(-INFINITY);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(s + i));
+  float m = pl_hmax8(mv);
+  for (; i < n; i++) m = s[i] > m ? s[i] : m;
+  return m;
+}
+#endif
+
+static float exp_row_c(float *s, int64_t n, float sub) {
+  float sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    s[i] = expf(s[i] - sub);
+    sum += s[i];
+  }
+  return sum;
+}
+
+static float max_row_c(const float *s, int64_t n) {
+  float m = -INFINITY;
+  for (int64_t i = 0; i < n; i++) m = s[i] > m ? s[i] : m;
+  return m;
+}
+
+static float exp_row(float *s, int64_t n, float sub) {
+#if PL_X86
+  if (pl_use_avx2()) return exp_row_avx2(s, n, sub);
+#endif
+  return exp_row_c(s, n, sub);
+}
+
+static float max_row(const float *s, int64_t n) {
+#if PL_X86
+  if (pl_use_avx2()) return max_row_avx2(s, n);
+#endif
+  return max_row_c(s, n);
+}
+
+static float dot(const float *a, const float *b, int64_t n) {
+#if PL_X86
+  if (pl_use_avx2()) return pl_dot_avx2(a, b, n);
+#endif
+  return pl_dot_c(a, b, n);
+}
+
+static void fwd_task(void *ctx, int64_t p0, int64_t p1) {
+  attn_job *j = ctx;
+  const int64_t t = j->t, d = j->d, hd = j->h * d, kd = j->kv * d, rep = j->h / j->kv;
+  float *s = pl_scratch(2, (size_t)(t * t) * sizeof(float));
+  if (!s) {
+    j->failed = 1;
+    return;
+  }
+  for (int64_t p = p0; p < p1; p++) {
+    const int64_t b = p / j->h, h = p % j->h, g = h / rep;
+    const float *qh = j->q + b * t * hd + h * d, *kg = j->k + b * t * kd + g * d, *vg = j->v + b * t * kd + g * d;
+    const float m = j->has_hm ? j->hm[h] : 1.0f;
+    if (pl_sgemm(0, 1, t, t, d, qh, hd, kg, kd, s, t, 0) != 0) {
+      j->failed = 1;
+      return;
+    }
+    for (int64_t i = 0; i < t; i++) {
+      float *row = s + i * t;
+      bias_row(j, row, j->pad + b * t, i);
+      const float mx = max_row(row, t);
+      const float sum = exp_row(row, t, mx);
+      j->lse[(b * j->h + h) * t + i] = mx + logf(sum);
+      const float k = m / sum;
+      for (int64_t c = 0; c < t; c++) row[c] *= k;
+    }
+    if (pl_sgemm(0, 0, t, d, t, s, t, vg, kd, j->out + b * t * hd + h * d, hd, 0) != 0) j->failed = 1;
+  }
+}
+
+/* dst[t rows of stride ld] += src[t × d]. */
+static void add_rows(float *dst, int64_t ld, const float *src, int64_t t, int64_t d, float k) {
+  for (int64_t i = 0; i < t; i++)
+    for (int64_t c = 0; c < d; c++) dst[i * ld + c] += k * src[i * d + c];
+}
+
+static void bwd_task(void *ctx, int64_t p0, int64_t p1) {
+  attn_job *j = ctx;
+  const int64_t t = j->t, d = j->d, hd = j->h * d, kd = j->kv * d, rep = j->h / j->kv;
+  float *pm = pl_scratch(2, (size_t)(2 * t * t) * sizeof(float));
+  float *tmp = pl_scratch(3, (size_t)(t * d) * sizeof(float));
+  if (!pm || !tmp) {
+    j->failed = 1;
+    return;
+  }
+  float *dp = pm + t * t;
+  for (int64_t p = p0; p < p1; p++) {
+    const int64_t b = p / j->kv, g = p % j->kv;
+    const float *kg = j->k + b * t * kd + g * d, *vg = j->v + b * t * kd + g * d;
+    float *dkg = j->dk + b * t * kd + g * d, *dvg = j->dv + b * t * kd + g * d;
+    for (int64_t i = 0; i < t; i++) {
+      memset(dkg + i * kd, 0, (size_t)d * sizeof(float));
+      memset(dvg + i * kd, 0, (size_t)d * sizeof(float));
+    }
+    for (int64_t h = g * rep; h < (g + 1) * rep; h++) {
+      const float *qh = j->q + b * t * hd + h * d, *doh = j->dy + b * t * hd + h * d;
+      const float *lse = j->lse_in + (b * j->h + h) * t;
+      const float m = j->has_hm ? j->hm[h] : 1.0f;
+      int ok = pl_sgemm(0, 1, t, t, d, qh, hd, kg, kd, pm, t, 0) == 0;
+      ok = ok && pl_sgemm(0, 1, t, t, d, doh, hd, vg, kd, dp, t, 0) == 0;
+      if (!ok) {
+        j->failed = 1;
+        return;
+      }
+      double dm = 0;
+      for (int64_t i = 0; i < t; i++) {
+        float *prow = pm + i * t, *drow = dp + i * t;
+        bias_row(j, prow, j->pad + b * t, i);
+        exp_row(prow, t, lse[i]);
+        const float pd = dot(drow, prow, t); /* Σ_j dPm P over the row */
+        dm += pd;
+        const float rowdot = m * pd;
+        for (int64_t c = 0; c < t; c++) drow[c] = prow[c] * (m * drow[c] - rowdot) * j->scale;
+      }
+      j->dm_part[b * j->h + h] = (float)dm;
+      /* dv_g += m · Pᵀ · dO */
+      ok = pl_sgemm(1, 0, t, d, t, pm, t, doh, hd, tmp, d, 0) == 0;
+      if (ok) add_rows(dvg, kd, tmp, t, d, m);
+      ok = ok && pl_sgemm(0, 0, t, d, t, dp, t, kg, kd, j->dq + b * t * hd + h * d, hd, 0) == 0;
+      ok = ok && pl_sgemm(1, 0, t, d, t, dp, t, qh, hd, tmp, d, 0) == 0;
+      if (!ok) {
+        j->failed = 1;
+        return;
+      }
+      add_rows(dkg, kd, tmp, t, d, 1.0f);
+    }
+  }
+}
+
+static int read_dims(pl_args *a, size_t first, attn_job *j) {
+  j->b = pl_int(a, first);
+  j->t = pl_int(a, first + 1);
+  j->h = pl_int(a, first + 2);
+  j->kv = pl_int(a, first + 3);
+  j->d = pl_int(a, first + 4);
+  j->causal = pl_int(a, first + 5) != 0;
+  j->has_hm = pl_int(a, first + 6) != 0;
+  if (a->failed) return 0;
+  if (j->b < 0 || j->t < 1 || j->h < 1 || j->kv < 1 || j->d < 1 || j->h % j->kv) {
+    pl_throw(a, "bad shape B=%lld T=%lld H=%lld K=%lld D=%lld (H must be a multiple of K)", (long long)j->b,
+             (long long)j->t, (long long)j->h, (long long)j->kv, (long long)j->d);
+    return 0;
+  }
+  j->scale = (float)(1.0 / sqrt((double)j->d));
+  return 1;
+}
+
+static int64_t pair_grain(const attn_job *j) {
+  double work = (double)j->t * j->t * j->d;
+  return work >= 65536 ? 1 : (int64_t)(65536 / work) + 1;
+}
+
+napi_value pl_kernel_PeftlabAttention(napi_env env, napi_callback_info info) {
+  pl_args a;
+  if (!pl_args_read(env, info, "PeftlabAttention", 15, &a)) return NULL;
+  attn_job j = {0};
+  if (!read_dims(&a, 8, &j)) return NULL;
+  const int64_t nq = j.b * j.t * j.h * j.d, nk = j.b * j.t * j.kv * j.d;
+  j.q = pl_f32(&a, 1, nq);
+  j.k = pl_f32(&a, 2, nk);
+  j.v = pl_f32(&a, 3, nk);
+  j.pad = pl_f32(&a, 4, j.b * j.t);
+  j.hm = pl_f32(&a, 5, j.h);
+  j.out = pl_f32(&a, 6, nq);
+  j.lse = pl_f32(&a, 7, j.b * j.h * j.t);
+  if (a.failed) return NULL;
+  pl_parallel_for(j.b * j.h, pair_grain(&j), fwd_task, &j);
+  if (j.failed) return pl_throw(&a, "out of memory (T=%lld, D=%lld)", (long long)j.t, (long long)j.d);
+  return pl_undefined(env);
+}
+
+napi_value pl_kernel_PeftlabAttentionGrad(napi_env env, napi_callback_info info) {
+  pl_args a;
+  if (!pl_args_read(env, info, "PeftlabAttentionGrad", 19, &a)) return NULL;
+  attn_job j = {0};
+  if (!read_dims(&a, 12, &j)) return NULL;
+  const int64_t nq = j.b * j.t * j.h * j.d, nk = j.b * j.t * j.kv * j.d;
+  j.dy = pl_f32(&a, 1, nq);
+  j.q = pl_f32(&a, 2, nq);
+  j.k = pl_f32(&a, 3, nk);
+  j.v = pl_f32(&a, 4, nk);
+  j.pad = pl_f32(&a, 5, j.b * j.t);
+  j.hm = pl_f32(&a, 6, j.h);
+  j.lse_in = pl_f32(&a, 7, j.b * j.h * j.t);
+  j.dq = pl_f32(&a, 8, nq);
+  j.dk = pl_f32(&a, 9, nk);
+  j.dv = pl_f32(&a, 10, nk);
+  float *dhm = pl_f32(&a, 11, j.h);
+  if (a.failed) return NULL;
+  j.dm_part = malloc((size_t)(j.b * j.h + 1) * sizeof(float));
+  if (!j.dm_part) return pl_throw(&a, "out of memory");
+  pl_parallel_for(j.b * j.kv, pair_grain(&j), bwd_task, &j);
+  for (int64_t h = 0; h < j.h; h++) {
+    double s = 0;
+    for (int64_t b = 0; b < j.b; b++) s += j.dm_part[b * j.h + h];
+    dhm[h] = (float)s;
+  }
+  free(j.dm_part);
+  if (j.failed) return pl_throw(&a, "out of memory (T=%lld, D=%lld)", (long long)j.t, (long long)j.d);
+  return pl_undefined(env);
+}

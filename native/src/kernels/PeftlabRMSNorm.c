@@ -1,0 +1,129 @@
+/*
+ * PeftlabRMSNorm: y = x · rsqrt(mean(x²) + eps) · w over rows of C features (HF LlamaRMSNorm).
+ *   Arguments: heap, xOffset, wOffset, yOffset, rows, C, eps
+ * PeftlabRMSNormGrad: with r = rsqrt(mean(x²) + eps) and g = dy · w,
+ *   dx = r · g − x · r³ · (Σ g·x) / C
+ *   Arguments: heap, dyOffset, xOffset, wOffset, dxOffset, rows, C, eps
+ * Threads split rows; each row is reduced by one thread, so results do not depend on the split.
+ */
+#include "fused_math.h"
+
+typedef struct {
+  const float *x, *w, *dy;
+  float *out;
+  int64_t c;
+  float eps;
+} rms_job;
+
+#if PL_X86
+static PL_AVX2 void rms_fwd_avx2(const rms_job *j, int64_t r0, int64_t r1) {
+  const int64_t c = j->c;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * c;
+    float *y = j->out + r * c;
+    const float s = 1.0f / sqrtf(pl_dot_avx2(x, x, c) / (float)c + j->eps);
+    const __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= c; i += 8)
+      _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sv), _mm256_loadu_ps(j->w + i)));
+    for (; i < c; i++) y[i] = x[i] * s * j->w[i];
+  }
+}
+
+static PL_AVX2 void rms_bwd_avx2(const rms_job *j, int64_t r0, int64_t r1) {
+  const int64_t c = j->c;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * c, *dy = j->dy + r * c;
+    float *dx = j->out + r * c;
+    const float s = 1.0f / sqrtf(pl_dot_avx2(x, x, c) / (float)c + j->eps);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= c; i += 8)
+      acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(j->w + i)), _mm256_loadu_ps(x + i), acc);
+    float dot = pl_hsum8(acc);
+    for (; i < c; i++) dot += dy[i] * j->w[i] * x[i];
+    const float k = s * s * s * dot / (float)c;
+    const __m256 sv = _mm256_set1_ps(s), kv = _mm256_set1_ps(k);
+    for (i = 0; i + 8 <= c; i += 8) {
+      __m256 g = _mm256_mul_ps(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(j->w + i));
+      _mm256_storeu_ps(dx + i, _mm256_fnmadd_ps(_mm256_loadu_ps(x + i), kv, _mm256_mul_ps(g, sv)));
+    }
+    for (; i < c; i++) dx[i] = dy[i] * j->w[i] * s - x[i] * k;
+  }
+}
+#endif
+
+static void rms_fwd_c(const rms_job *j, int64_t r0, int64_t r1) {
+  const int64_t c = j->c;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * c;
+    float *y = j->out + r * c;
+    const float s = 1.0f / sqrtf(pl_dot_c(x, x, c) / (float)c + j->eps);
+    for (int64_t i = 0; i < c; i++) y[i] = x[i] * s * j->w[i];
+  }
+}
+
+static void rms_bwd_c(const rms_job *j, int64_t r0, int64_t r1) {
+  const int64_t c = j->c;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * c, *dy = j->dy + r * c;
+    float *dx = j->out + r * c;
+    const float s = 1.0f / sqrtf(pl_dot_c(x, x, c) / (float)c + j->eps);
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t i = 0; i < c; i++) acc[i & 7] += dy[i] * j->w[i] * x[i];
+    const float dot = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    const float k = s * s * s * dot / (float)c;
+    for (int64_t i = 0; i < c; i++) dx[i] = dy[i] * j->w[i] * s - x[i] * k;
+  }
+}
+
+static void rms_fwd_task(void *ctx, int64_t r0, int64_t r1) {
+#if PL_X86
+  if (pl_use_avx2()) { rms_fwd_avx2(ctx, r0, r1); return; }
+#endif
+  rms_fwd_c(ctx, r0, r1);
+}
+
+static void rms_bwd_task(void *ctx, int64_t r0, int64_t r1) {
+#if PL_X86
+  if (pl_use_avx2()) { rms_bwd_avx2(ctx, r0, r1); return; }
+#endif
+  rms_bwd_c(ctx, r0, r1);
+}
+
+static int64_t row_grain(int64_t c) { return c >= 4096 ? 1 : 4096 / (c + 1) + 1; }
+
+napi_value pl_kernel_PeftlabRMSNorm(napi_env env, napi_callback_info info) {
+  pl_args a;
+  if (!pl_args_read(env, info, "PeftlabRMSNorm", 7, &a)) return NULL;
+  rms_job j = {0};
+  int64_t rows = pl_int(&a, 4);
+  j.c = pl_int(&a, 5);
+  j.eps = (float)pl_num(&a, 6);
+  if (a.failed) return NULL;
+  if (rows < 0 || j.c < 1) return pl_throw(&a, "bad shape rows=%lld C=%lld", (long long)rows, (long long)j.c);
+  j.x = pl_f32(&a, 1, rows * j.c);
+  j.w = pl_f32(&a, 2, j.c);
+  j.out = pl_f32(&a, 3, rows * j.c);
+  if (a.failed) return NULL;
+  pl_parallel_for(rows, row_grain(j.c), rms_fwd_task, &j);
+  return pl_undefined(env);
+}
+
+napi_value pl_kernel_PeftlabRMSNormGrad(napi_env env, napi_callback_info info) {
+  pl_args a;
+  if (!pl_args_read(env, info, "PeftlabRMSNormGrad", 8, &a)) return NULL;
+  rms_job j = {0};
+  int64_t rows = pl_int(&a, 5);
+  j.c = pl_int(&a, 6);
+  j.eps = (float)pl_num(&a, 7);
+  if (a.failed) return NULL;
+  if (rows < 0 || j.c < 1) return pl_throw(&a, "bad shape rows=%lld C=%lld", (long long)rows, (long long)j.c);
+  j.dy = pl_f32(&a, 1, rows * j.c);
+  j.x = pl_f32(&a, 2, rows * j.c);
+  j.w = pl_f32(&a, 3, j.c);
+  j.out = pl_f32(&a, 4, rows * j.c);
+  if (a.failed) return NULL;
+  pl_parallel_for(rows, row_grain(j.c), rms_bwd_task, &j);
+  return pl_undefined(env);
+}

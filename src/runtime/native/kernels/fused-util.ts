@@ -1,0 +1,72 @@
+// What the fused-op kernels (Peftlab*.ts, the JavaScript sides of native/src/kernels/Peftlab*.c)
+// share: reading float32 inputs, making outputs, and calling the addon with heap offsets.
+import type * as tf from "../../tf.js";
+import type { NativeAddon } from "../addon.js";
+import { heapOf, offsetOf, type WasmInternals, wasmInternals } from "../heap.js";
+import type { NativeKernel } from "./types.js";
+
+/** One call of a fused kernel: its inputs, the outputs it makes, and the addon call. */
+export class FusedCall {
+  readonly backend: WasmInternals;
+  private readonly outputs: tf.TensorInfo[] = [];
+
+  constructor(readonly kernel: string, private readonly args: Parameters<tf.KernelFunc>[0]) {
+    this.backend = wasmInternals(args.backend, kernel);
+  }
+
+  /** Input `name`, required to exist and to have `dtype`. */
+  input(name: string, dtype: tf.DataType = "float32"): tf.TensorInfo {
+    const t = this.args.inputs[name];
+    if (!t) throw new Error(`${this.kernel} (native): input "${name}" is missing`);
+    if (t.dtype !== dtype) throw new Error(`${this.kernel} (native): input "${name}" must be ${dtype}, got ${t.dtype} [${t.shape.join(", ")}]`);
+    return t;
+  }
+
+  attr<T>(name: string): T {
+    const v = this.args.attrs?.[name];
+    if (v === undefined) throw new Error(`${this.kernel} (native): attribute "${name}" is missing`);
+    return v as T;
+  }
+
+  /** A new float32 (or `dtype`) output, returned by {@link done} in the order made. */
+  output(shape: number[], dtype: tf.DataType = "float32"): tf.TensorInfo {
+    const t = this.backend.makeOutput(shape, dtype);
+    this.outputs.push(t);
+    return t;
+  }
+
+  offset(t: tf.TensorInfo): number {
+    return offsetOf(this.backend, t, this.kernel);
+  }
+
+  /** Calls the addon function with the heap (read now, after every output was made) and `rest`. */
+  run(fn: (...args: unknown[]) => void, ...rest: number[]): void {
+    fn(heapOf(this.backend), ...rest);
+  }
+
+  done(): tf.TensorInfo[] {
+    return this.outputs;
+  }
+}
+
+/** Elements in a shape. */
+export function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A fused kernel whose native function has the kernel's own name. */
+export function fusedKernel(kernelName: string, body: (call: FusedCall, fn: (...args: unknown[]) => void) => void): NativeKernel {
+  return {
+    kernelName,
+    natives: [kernelName],
+    make: (addon: NativeAddon) => {
+      const fn = addon[kernelName] as (...args: unknown[]) => void;
+      return (args) => {
+        const call = new FusedCall(kernelName, args);
+        body(call, fn);
+        const out = call.done();
+        return out.length === 1 ? out[0]! : out;
+      };
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// The native fused-op kernels (native/src/kernels/Peftlab*.c) against the composites they replace,
+// on the same backend: random shapes with odd sizes (ops-cases.ts), outputs and every gradient;
+// the AVX2 path against the plain C path; the same bits on 1, 2 and 3 threads; in-place AdamW.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as tf from "../../src/runtime/tf.js";
+import * as ops from "../../src/runtime/ops/index.js";
+import { initBackend } from "../../src/runtime/backend.js";
+import { loadAddon } from "../../src/runtime/native/index.js";
+import { Rng } from "../../src/runtime/rng.js";
+import { benchCases, gradInputs, type OpCase, opCases, outputAndGrads, outputWeights, relError } from "./ops-cases.js";
+
+const FUSED = [ops.RMS_NORM, ops.RMS_NORM_GRAD, ops.LAYER_NORM, ops.LAYER_NORM_GRAD, ops.ROPE, ops.ROPE_GRAD, ops.ATTENTION, ops.ATTENTION_GRAD,
+  ops.SWIGLU, ops.SWIGLU_GRAD, ops.GELU, ops.GELU_GRAD, ops.SOFTMAX_CE, ops.SOFTMAX_CE_GRAD, ops.LORA, ops.LORA_GRAD, ops.ADAMW];
+
+let addon: ReturnType<typeof loadAddon>["addon"];
+
+beforeAll(async () => {
+  const info = await initBackend("native");
+  expect(info.name).toBe("native");
+  addon = loadAddon().addon;
+});
+
+afterAll(async () => {
+  addon.setSimd(true);
+  await initBackend("wasm");
+});
+
+type Result = { out: number[]; grads: Record<string, number[]> };
+
+function both(c: OpCase): { fused: Result; composite: Result } {
+  const n = tf.tidy(() => {
+    const ins = Object.fromEntries(Object.entries(c.inputs).map(([k, s]) => [k, tf.tensor(s.values, s.shape, s.dtype ?? "float32")]));
+    return c.composite(ins).size;
+  });
+  const w = outputWeights(c, n);
+  return { fused: outputAndGrads(c, c.fused, w), composite: outputAndGrads(c, c.composite, w) };
+}
+
+function expectMatch(c: OpCase, a: Result, b: Result, tol: number): void {
+  expect(relError(a.out, b.out), `${c.name}: output`).toBeLessThan(tol);
+  for (const name of gradInputs(c)) expect(relError(a.grads[name]!, b.grads[name]!), `${c.name}: gradient of ${name}`).toBeLessThan(tol);
+}
+
+const bits = (r: Result) => JSON.stringify([r.out, r.grads]);
+
+describe("registration", () => {
+  it("registers every fused kernel for wasm while native is on, and none under plain wasm", async () => {
+    for (const k of FUSED) expect(ops.hasNative(k), k).toBe(true);
+    await initBackend("wasm");
+    for (const k of FUSED) expect(ops.hasNative(k), k).toBe(false);
+    await initBackend("native");
+  });
+});
+
+describe.each([...opCases(), ...benchCases()].map((c) => [c.name, c] as const))("%s", (_n, c) => {
+  it("native kernel matches the composite: output and every gradient, no tensors leaked", async () => {
+    const before = tf.memory().numTensors;
+    const profile = await tf.profile(() => tf.tidy(() => void c.fused(Object.fromEntries(Object.entries(c.inputs).map(([k, s]) => [k, tf.tensor(s.values, s.shape, s.dtype ?? "float32")])))));
+    expect(profile.kernelNames.some((k) => k.startsWith("Peftlab")), "ran a native fused kernel").toBe(true);
+    const { fused, composite } = both(c);
+    expectMatch(c, fused, composite, 2e-5);
+    expect(tf.memory().numTensors, "tensors leaked").toBe(before);
+  });
+});
+
+describe("SIMD and threads", () => {
+  it("the plain C path matches the AVX2 path", () => {
+    if (!addon.info().avx2) return; // plain C is the only path on this CPU
+    for (const c of [...opCases(), ...benchCases()]) {
+      const simd = both(c).fused;
+      addon.setSimd(false);
+      try {
+        expectMatch(c, both(c).fused, simd, 2e-5);
+      } finally {
+        addon.setSimd(true);
+      }
+    }
+  });
+
+  it("gives the same bits on 1, 2 and 3 threads", () => {
+    const threads = addon.info().threads;
+    try {
+      for (const c of benchCases()) {
+        const runs = [1, 2, 3].map((n) => {
+          addon.setThreads(n);
+          return bits(both(c).fused);
+        });
+        expect(runs[1] === runs[0], `${c.name}: 2 vs 1 thread`).toBe(true);
+        expect(runs[2] === runs[0], `${c.name}: 3 vs 1 thread`).toBe(true);
+      }
+    } finally {
+      addon.setThreads(threads);
+    }
+  });
+});
+
+describe("PeftlabAdamW", () => {
+  const hyper = (step: number, wd: number): ops.AdamWStep => ({ lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd, bc1: 1 - 0.9 ** step, bc2: 1 - 0.999 ** step });
+
+  function vars(n: number, seed: number) {
+    const r = new Rng(seed);
+    const init = Array.from({ length: n }, () => r.normal());
+    const grads = [1, 2, 3].map(() => Array.from({ length: n }, () => r.normal() * 0.1));
+    // Like the optimiser's variables: the tensor each is made from is disposed, so the buffer is the variable's alone.
+    const own = (t: tf.Tensor, trainable: boolean) => {
+      const out = tf.variable(t, trainable);
+      t.dispose();
+      return out;
+    };
+    const make = () => ({ p: own(tf.tensor1d(init), true), m: own(tf.zeros([n]), false), v: own(tf.zeros([n]), false) });
+    return { grads, make };
+  }
+
+  it.each([[1, 0.1], [37, 0], [4099, 0.01]])("updates %i values in place like the composite (weight decay %f)", (n, wd) => {
+    const { grads, make } = vars(n, n);
+    const nat = make();
+    const ref = make();
+    const ids = [nat.p, nat.m, nat.v].map((t) => t.dataId);
+    const before = tf.memory().numTensors;
+    grads.forEach((g, i) => {
+      const gt = tf.tensor1d(g);
+      ops.adamwUpdate(nat.p, gt, nat.m, nat.v, hyper(i + 1, wd));
+      ops.adamwUpdateComposite(ref.p, gt, ref.m, ref.v, hyper(i + 1, wd));
+      gt.dispose();
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect([nat.p, nat.m, nat.v].map((t) => t.dataId)).toEqual(ids); // in place
+    expect(relError(nat.p.dataSync(), ref.p.dataSync())).toBeLessThan(1e-6);
+    expect(relError(nat.m.dataSync(), ref.m.dataSync())).toBeLessThan(1e-6);
+    expect(relError(nat.v.dataSync(), ref.v.dataSync())).toBeLessThan(1e-6);
+    tf.dispose([nat.p, nat.m, nat.v, ref.p, ref.m, ref.v]);
+  });
+
+  it("leaves a tensor that shares the parameter's buffer unchanged", () => {
+    const { grads, make } = vars(10, 3);
+    const { p, m, v } = make();
+    const snapshot = p.clone(); // shares p's data
+    const before = Array.from(snapshot.dataSync());
+    const gt = tf.tensor1d(grads[0]!);
+    ops.adamwUpdate(p, gt, m, v, hyper(1, 0));
+    expect(Array.from(snapshot.dataSync())).toEqual(before);
+    expect(relError(p.dataSync(), before)).toBeGreaterThan(0);
+    tf.dispose([p, m, v, snapshot, gt]);
+  });
+});
