@@ -9,7 +9,7 @@ import { analyze } from "./semantics/index.js";
 export * from "./plan.js";
 export { CATALOGUE, entryByCode, formatMessage, type CatalogueEntry, type DiagnosticId, type Severity } from "./catalogue.js";
 export { hasErrors, makeDiagnostic, sortDiagnostics, type Diagnostic, type DiagnosticNote } from "./diagnostics.js";
-export { renderDiagnostic, renderDiagnostics, diagnosticsToJson, summarize, type DiagnosticJson, type Sources } from "./render.js";
+export { capDiagnostics, MAX_RENDERED, renderDiagnostic, renderDiagnostics, diagnosticsToJson, summarize, type DiagnosticJson, type Sources } from "./render.js";
 export { builtinModulePaths, matchesSelector, selectModules } from "./modules.js";
 export { matchesName, matchesTargetModules, patternMatches, resolvePattern, selectTargets, type ModuleList } from "../peft/targets.js";
 export { parse, type ParseOptions, type ParseResult } from "./syntax.js";

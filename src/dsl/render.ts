@@ -95,9 +95,21 @@ export function renderDiagnostic(d: Diagnostic, sources: Sources): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Render diagnostics as text, in the order given. */
-export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources: Sources): string {
-  return diagnostics.map((d) => renderDiagnostic(d, sources)).join("");
+/** Diagnostics rendered in full before the rest are counted in one line. */
+export const MAX_RENDERED = 100;
+
+/** The diagnostics to show in full (the first `max`), and the one line counting the rest ("" when none). */
+export function capDiagnostics(diagnostics: readonly Diagnostic[], max = MAX_RENDERED): { shown: readonly Diagnostic[]; more: string } {
+  if (diagnostics.length <= max) return { shown: diagnostics, more: "" };
+  const rest = diagnostics.slice(max);
+  return { shown: diagnostics.slice(0, max), more: `… and ${summarize(rest)} more, not shown (${diagnostics.length} in all)\n` };
+}
+
+/** Render diagnostics as text, in the order given: the first `max` in full, then one line
+ *  saying how many more there are (a file with 50,000 errors prints a hundred). */
+export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources: Sources, max = MAX_RENDERED): string {
+  const { shown, more } = capDiagnostics(diagnostics, max);
+  return shown.map((d) => renderDiagnostic(d, sources)).join("") + more;
 }
 
 /** A diagnostic with positions, as JSON tools read it. */

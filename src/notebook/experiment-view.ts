@@ -3,7 +3,7 @@
 
 import type { Diagnostic } from "../dsl/diagnostics.js";
 import type { Plan, RunSpec } from "../dsl/plan.js";
-import { renderDiagnostic, summarize } from "../dsl/render.js";
+import { capDiagnostics, renderDiagnostic, renderDiagnostics, summarize } from "../dsl/render.js";
 import { escapeHtml as e } from "../viz/html.js";
 import { fmtLr } from "../viz/format.js";
 
@@ -34,7 +34,8 @@ function diagnosticHtml(d: Diagnostic, sources: ReadonlyMap<string, string>): st
 
 function diagnosticsBlock(exp: ExperimentLike): string {
   if (exp.diagnostics.length === 0) return "";
-  return `<pre class="peftlab-diagnostics" style="${PRE}">${exp.diagnostics.map((d) => diagnosticHtml(d, exp.sources)).join("\n\n")}</pre>`;
+  const { shown, more } = capDiagnostics(exp.diagnostics);
+  return `<pre class="peftlab-diagnostics" style="${PRE}">${shown.map((d) => diagnosticHtml(d, exp.sources)).join("\n\n")}${more ? `\n\n${e(more.trimEnd())}` : ""}</pre>`;
 }
 
 /** "lora8 + beam beams" — the adapters and plug-ins of a run. */
@@ -80,7 +81,7 @@ export function experimentHtml(exp: ExperimentLike): string {
 
 /** The plain-text form: the diagnostics as the CLI prints them, or one line per run. */
 export function experimentText(exp: ExperimentLike): string {
-  const diags = exp.diagnostics.map((d) => renderDiagnostic(d, exp.sources)).join("");
+  const diags = renderDiagnostics(exp.diagnostics, exp.sources);
   if (!exp.ok || !exp.plan) return `${exp.file}: ${summarize(exp.diagnostics)} — not compiled\n${diags}`;
   const runs = exp.plan.runs.map((r) => `  ${r.name} = ${r.model} + ${methodOf(r)} on ${r.data} (${r.train.steps} steps, seeds ${r.train.seeds.join(" ")})`);
   return `${exp.file} compiled: ${exp.plan.runs.length} runs, ${jobCount(exp.plan)} jobs\n${runs.join("\n")}\n${diags}`;

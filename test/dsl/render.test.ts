@@ -84,3 +84,24 @@ describe("JSON form", () => {
     }]);
   });
 });
+
+describe("rendering many diagnostics", () => {
+  it("shows the first 100 in full, then one line counting the rest", () => {
+    const text = Array.from({ length: 50_000 }, (_, i) => `run r${i} = m${i} + a on d`).join("\n");
+    const r = run(`${text}\n`);
+    expect(r.diagnostics).toHaveLength(150_000);
+    const out = renderDiagnostics(r.diagnostics, r.sources);
+    const lines = out.trimEnd().split("\n");
+    expect(lines).toHaveLength(100 * 3 + 1);
+    expect(lines[lines.length - 1]).toBe("… and 149900 errors more, not shown (150000 in all)");
+    expect(lines.filter((l) => / error PEFT\d+: /.test(l))).toHaveLength(100);
+  });
+
+  it("counts warnings apart from errors, and renders everything under the cap", () => {
+    const errors = Array.from({ length: 3 }, (_, i) => makeDiagnostic("undeclaredName", { kind: "model", name: `m${i}`, hint: "" }, "t.peft", { start: 0, end: 1 }));
+    const warnings = Array.from({ length: 2 }, () => makeDiagnostic("compareFewRuns", { name: "c" }, "t.peft", { start: 0, end: 1 }));
+    const sources = { "t.peft": "x\n" };
+    expect(renderDiagnostics([...errors, ...warnings], sources, 2).trimEnd().split("\n").pop()).toBe("… and 1 error and 2 warnings more, not shown (5 in all)");
+    expect(renderDiagnostics([...errors, ...warnings], sources, 5)).not.toContain("not shown");
+  });
+});

@@ -90,6 +90,7 @@ export class Analysis {
   /** Names given to comparisons so far (unnamed ones get `a_vs_b`, made unique). */
   readonly compareNames = new Set<string>();
   private readonly fileCache = new Map<string, string | null>();
+  private readonly namesByKinds = new Map<string, string[]>();
   private byAdapter: Map<Ast.AdapterDecl, RunInfo[]> | null = null;
   private byData: Map<Ast.DataDecl, RunInfo[]> | null = null;
   private mainRuns: boolean | null = null;
@@ -128,8 +129,7 @@ export class Analysis {
   lookup<K extends Ast.NamedDecl["kind"]>(ref: Ast.Ident, file: string, kinds: readonly K[], noun: string): Extract<Ast.NamedDecl, { kind: K }> | null {
     const decl = this.symbols.get(ref.name);
     if (!decl) {
-      const candidates = [...this.symbols.values()].filter((d) => (kinds as readonly string[]).includes(d.kind)).map((d) => d.name!.name);
-      this.reporter.report("undeclaredName", { kind: noun, name: ref.name, hint: didYouMean(ref.name, candidates) }, file, ref);
+      this.reporter.report("undeclaredName", { kind: noun, name: ref.name, hint: didYouMean(ref.name, this.namesOf(kinds)) }, file, ref);
       return null;
     }
     if (!(kinds as readonly string[]).includes(decl.kind)) {
@@ -139,6 +139,18 @@ export class Analysis {
     }
     this.used.add(decl);
     return decl as Extract<Ast.NamedDecl, { kind: K }>;
+  }
+
+  /** Declared names of the given kinds (cached: the symbol table is complete before any lookup,
+   *  and a file with 50,000 undeclared references must not rebuild the list 50,000 times). */
+  private namesOf(kinds: readonly string[]): string[] {
+    const key = kinds.join(",");
+    let names = this.namesByKinds.get(key);
+    if (!names) {
+      names = [...this.symbols.values()].filter((d) => kinds.includes(d.kind)).map((d) => d.name!.name);
+      this.namesByKinds.set(key, names);
+    }
+    return names;
   }
 
   /** Runs that use `adapter` (valid after the link phase). */
