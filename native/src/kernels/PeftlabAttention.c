@@ -2,17 +2,20 @@
  * PeftlabAttention: the attention core on projections in their [B, T, N·D] layout.
  *   scores = q_h · k_gᵀ / √D + bias,  bias = (1 − allowed) · (−1e9),
  *   allowed[i, j] = padMask[b, j] · (causal && j > i ? 0 : 1)
- *   P = softmax(scores) (per row), out_h = (P · m_h) · v_g, lse = each row's log-sum-exp
+ *   P = softmax(scores) (per row), out_h = (P · m_h) · v_g, stats = each row's [max, log Σ exp(s − max)]
  *   with g = ⌊h / (H / K)⌋ (grouped-query heads) and m_h = headMask[h] (1 without a mask).
- *   Arguments: heap, qOffset, kOffset, vOffset, padMaskOffset, headMaskOffset, outOffset, lseOffset,
+ *   (two numbers rather than their sum: a row with every key masked has a maximum near −1e9, where
+ *   adding log Σ would be lost to rounding).
+ *   Arguments: heap, qOffset, kOffset, vOffset, padMaskOffset, headMaskOffset, outOffset, statsOffset,
  *              B, T, H, K, D, causal, hasHeadMask
- * PeftlabAttentionGrad: recomputes P from the scores and lse, then, per head,
+ * PeftlabAttentionGrad: recomputes P from the scores and stats, then, per head,
  *   dPm = dO · v_gᵀ,  dm_h = Σ dPm ⊙ P,  dv_g += (m_h P)ᵀ · dO,
  *   dS = P ⊙ (m_h dPm − rowsum(m_h dPm ⊙ P)) / √D,  dq_h = dS · k_g,  dk_g += dSᵀ · q_h
- *   Arguments: heap, dyOffset, qOffset, kOffset, vOffset, padMaskOffset, headMaskOffset, lseOffset,
+ *   Arguments: heap, dyOffset, qOffset, kOffset, vOffset, padMaskOffset, headMaskOffset, statsOffset,
  *              dqOffset, dkOffset, dvOffset, dHeadMaskOffset, B, T, H, K, D, causal, hasHeadMask
- * One (batch, head) holds its T×T scores in cache (T up to a few hundred); nothing is stored
- * between the passes but lse. Threads split (batch, head) pairs in the forward and (batch,
+ * One (batch, head) holds its scores in cache, a block of rows at a time; under a causal mask a
+ * block reads only the keys up to its last row (see key_limit). Nothing is stored between the
+ * passes but the row stats. Threads split (batch, head) pairs in the forward and (batch,
  * key/value head) pairs in the backward, so the heads sharing a key/value head add into dk and dv
  * in a fixed order; dHeadMask sums per-batch parts in batch order.
  */
@@ -28,13 +31,25 @@ typedef struct {
   float scale;
 } attn_job;
 
-/* scores row i (in place): s[j] · scale + bias[i, j]. */
-static void bias_row(const attn_job *j, float *s, const float *pad, int64_t i) {
-  const int64_t t = j->t;
-  for (int64_t c = 0; c < t; c++) {
-    const float allowed = pad[c] * (j->causal && c > i ? 0.0f : 1.0f);
-    s[c] = s[c] * j->scale + (1.0f - allowed) * -1e9f;
+/* Scores of row i over keys [0, n) (in place): s[c] · scale + bias[i, c]. */
+#define BIAS_ROW_BODY                                                   \
+  const int64_t lim = j->causal ? (i + 1 < n ? i + 1 : n) : n;          \
+  for (int64_t c = 0; c < lim; c++) s[c] = s[c] * j->scale + (1.0f - pad[c]) * -1e9f; \
+  for (int64_t c = lim; c < n; c++) s[c] = s[c] * j->scale + -1e9f;
+
+#if PL_X86
+static PL_AVX2 void bias_row_avx2(const attn_job *j, float *s, const float *pad, int64_t i, int64_t n) { BIAS_ROW_BODY }
+#endif
+static void bias_row_c(const attn_job *j, float *s, const float *pad, int64_t i, int64_t n) { BIAS_ROW_BODY }
+
+static void bias_row(const attn_job *j, float *s, const float *pad, int64_t i, int64_t n) {
+#if PL_X86
+  if (pl_use_avx2()) {
+    bias_row_avx2(j, s, pad, i, n);
+    return;
   }
+#endif
+  bias_row_c(j, s, pad, i, n);
 }
 
 #if PL_X86
@@ -102,10 +117,26 @@ static float dot(const float *a, const float *b, int64_t n) {
   return pl_dot_c(a, b, n);
 }
 
+/* Rows per block under a causal mask: block [i0, i1) reads keys [0, i1) only. */
+#define ROW_BLOCK 32
+
+/*
+ * Keys that row block [i0, i1) of batch b must read. Under a causal mask a key after the block's
+ * last row has probability exactly 0 (exp of −1e9 below the row's maximum), provided every row has
+ * an allowed key to set that maximum: key 0 is allowed in every row when padMask[b, 0] ≠ 0. When it
+ * is 0 (a leading pad), a row may have no allowed key at all, and its softmax then spreads over
+ * every key, so all T are read.
+ */
+static int64_t key_limit(const attn_job *j, int64_t b, int64_t i1) {
+  return j->causal && j->pad[b * j->t] != 0.0f ? i1 : j->t;
+}
+
+static int64_t row_block(const attn_job *j) { return j->causal ? ROW_BLOCK : j->t; }
+
 static void fwd_task(void *ctx, int64_t p0, int64_t p1) {
   attn_job *j = ctx;
-  const int64_t t = j->t, d = j->d, hd = j->h * d, kd = j->kv * d, rep = j->h / j->kv;
-  float *s = pl_scratch(2, (size_t)(t * t) * sizeof(float));
+  const int64_t t = j->t, d = j->d, hd = j->h * d, kd = j->kv * d, rep = j->h / j->kv, rb = row_block(j);
+  float *s = pl_scratch(2, (size_t)(rb * t) * sizeof(float));
   if (!s) {
     j->failed = 1;
     return;
@@ -114,39 +145,44 @@ static void fwd_task(void *ctx, int64_t p0, int64_t p1) {
     const int64_t b = p / j->h, h = p % j->h, g = h / rep;
     const float *qh = j->q + b * t * hd + h * d, *kg = j->k + b * t * kd + g * d, *vg = j->v + b * t * kd + g * d;
     const float m = j->has_hm ? j->hm[h] : 1.0f;
-    if (pl_sgemm(0, 1, t, t, d, qh, hd, kg, kd, s, t, 0) != 0) {
-      j->failed = 1;
-      return;
+    for (int64_t i0 = 0; i0 < t; i0 += rb) {
+      const int64_t i1 = i0 + rb < t ? i0 + rb : t, rows = i1 - i0, kl = key_limit(j, b, i1);
+      if (pl_sgemm(0, 1, rows, kl, d, qh + i0 * hd, hd, kg, kd, s, kl, 0) != 0) {
+        j->failed = 1;
+        return;
+      }
+      for (int64_t i = i0; i < i1; i++) {
+        float *row = s + (i - i0) * kl;
+        bias_row(j, row, j->pad + b * t, i, kl);
+        const float mx = max_row(row, kl);
+        const float sum = exp_row(row, kl, mx);
+        float *st = j->lse + ((b * j->h + h) * t + i) * 2;
+        st[0] = mx;
+        st[1] = logf(sum);
+        const float k = m / sum;
+        for (int64_t c = 0; c < kl; c++) row[c] *= k;
+      }
+      if (pl_sgemm(0, 0, rows, d, kl, s, kl, vg, kd, j->out + b * t * hd + i0 * hd + h * d, hd, 0) != 0) j->failed = 1;
     }
-    for (int64_t i = 0; i < t; i++) {
-      float *row = s + i * t;
-      bias_row(j, row, j->pad + b * t, i);
-      const float mx = max_row(row, t);
-      const float sum = exp_row(row, t, mx);
-      j->lse[(b * j->h + h) * t + i] = mx + logf(sum);
-      const float k = m / sum;
-      for (int64_t c = 0; c < t; c++) row[c] *= k;
-    }
-    if (pl_sgemm(0, 0, t, d, t, s, t, vg, kd, j->out + b * t * hd + h * d, hd, 0) != 0) j->failed = 1;
   }
 }
 
-/* dst[t rows of stride ld] += src[t × d]. */
-static void add_rows(float *dst, int64_t ld, const float *src, int64_t t, int64_t d, float k) {
-  for (int64_t i = 0; i < t; i++)
+/* dst[n rows of stride ld] += k · src[n × d]. */
+static void add_rows(float *dst, int64_t ld, const float *src, int64_t n, int64_t d, float k) {
+  for (int64_t i = 0; i < n; i++)
     for (int64_t c = 0; c < d; c++) dst[i * ld + c] += k * src[i * d + c];
 }
 
 static void bwd_task(void *ctx, int64_t p0, int64_t p1) {
   attn_job *j = ctx;
-  const int64_t t = j->t, d = j->d, hd = j->h * d, kd = j->kv * d, rep = j->h / j->kv;
-  float *pm = pl_scratch(2, (size_t)(2 * t * t) * sizeof(float));
+  const int64_t t = j->t, d = j->d, hd = j->h * d, kd = j->kv * d, rep = j->h / j->kv, rb = row_block(j);
+  float *pm = pl_scratch(2, (size_t)(2 * rb * t) * sizeof(float));
   float *tmp = pl_scratch(3, (size_t)(t * d) * sizeof(float));
   if (!pm || !tmp) {
     j->failed = 1;
     return;
   }
-  float *dp = pm + t * t;
+  float *dp = pm + rb * t;
   for (int64_t p = p0; p < p1; p++) {
     const int64_t b = p / j->kv, g = p % j->kv;
     const float *kg = j->k + b * t * kd + g * d, *vg = j->v + b * t * kd + g * d;
@@ -157,35 +193,40 @@ static void bwd_task(void *ctx, int64_t p0, int64_t p1) {
     }
     for (int64_t h = g * rep; h < (g + 1) * rep; h++) {
       const float *qh = j->q + b * t * hd + h * d, *doh = j->dy + b * t * hd + h * d;
-      const float *lse = j->lse_in + (b * j->h + h) * t;
+      const float *stats = j->lse_in + (b * j->h + h) * t * 2;
       const float m = j->has_hm ? j->hm[h] : 1.0f;
-      int ok = pl_sgemm(0, 1, t, t, d, qh, hd, kg, kd, pm, t, 0) == 0;
-      ok = ok && pl_sgemm(0, 1, t, t, d, doh, hd, vg, kd, dp, t, 0) == 0;
-      if (!ok) {
-        j->failed = 1;
-        return;
-      }
       double dm = 0;
-      for (int64_t i = 0; i < t; i++) {
-        float *prow = pm + i * t, *drow = dp + i * t;
-        bias_row(j, prow, j->pad + b * t, i);
-        exp_row(prow, t, lse[i]);
-        const float pd = dot(drow, prow, t); /* Σ_j dPm P over the row */
-        dm += pd;
-        const float rowdot = m * pd;
-        for (int64_t c = 0; c < t; c++) drow[c] = prow[c] * (m * drow[c] - rowdot) * j->scale;
+      for (int64_t i0 = 0; i0 < t; i0 += rb) {
+        const int64_t i1 = i0 + rb < t ? i0 + rb : t, rows = i1 - i0, kl = key_limit(j, b, i1);
+        int ok = pl_sgemm(0, 1, rows, kl, d, qh + i0 * hd, hd, kg, kd, pm, kl, 0) == 0;
+        ok = ok && pl_sgemm(0, 1, rows, kl, d, doh + i0 * hd, hd, vg, kd, dp, kl, 0) == 0;
+        if (!ok) {
+          j->failed = 1;
+          return;
+        }
+        for (int64_t i = i0; i < i1; i++) {
+          float *prow = pm + (i - i0) * kl, *drow = dp + (i - i0) * kl;
+          bias_row(j, prow, j->pad + b * t, i, kl);
+          exp_row(prow, kl, stats[2 * i]);
+          const float inv = expf(-stats[2 * i + 1]);
+          for (int64_t c = 0; c < kl; c++) prow[c] *= inv;
+          const float pd = dot(drow, prow, kl); /* Σ_j dPm P over the row */
+          dm += pd;
+          const float rowdot = m * pd;
+          for (int64_t c = 0; c < kl; c++) drow[c] = prow[c] * (m * drow[c] - rowdot) * j->scale;
+        }
+        /* dv_g[0, kl) += m · Pᵀ · dO, dq_h rows = dS · k_g, dk_g[0, kl) += dSᵀ · q_h */
+        ok = pl_sgemm(1, 0, kl, d, rows, pm, kl, doh + i0 * hd, hd, tmp, d, 0) == 0;
+        if (ok) add_rows(dvg, kd, tmp, kl, d, m);
+        ok = ok && pl_sgemm(0, 0, rows, d, kl, dp, kl, kg, kd, j->dq + b * t * hd + i0 * hd + h * d, hd, 0) == 0;
+        ok = ok && pl_sgemm(1, 0, kl, d, rows, dp, kl, qh + i0 * hd, hd, tmp, d, 0) == 0;
+        if (!ok) {
+          j->failed = 1;
+          return;
+        }
+        add_rows(dkg, kd, tmp, kl, d, 1.0f);
       }
       j->dm_part[b * j->h + h] = (float)dm;
-      /* dv_g += m · Pᵀ · dO */
-      ok = pl_sgemm(1, 0, t, d, t, pm, t, doh, hd, tmp, d, 0) == 0;
-      if (ok) add_rows(dvg, kd, tmp, t, d, m);
-      ok = ok && pl_sgemm(0, 0, t, d, t, dp, t, kg, kd, j->dq + b * t * hd + h * d, hd, 0) == 0;
-      ok = ok && pl_sgemm(1, 0, t, d, t, dp, t, qh, hd, tmp, d, 0) == 0;
-      if (!ok) {
-        j->failed = 1;
-        return;
-      }
-      add_rows(dkg, kd, tmp, t, d, 1.0f);
     }
   }
 }
@@ -225,7 +266,7 @@ napi_value pl_kernel_PeftlabAttention(napi_env env, napi_callback_info info) {
   j.pad = pl_f32(&a, 4, j.b * j.t);
   j.hm = pl_f32(&a, 5, j.h);
   j.out = pl_f32(&a, 6, nq);
-  j.lse = pl_f32(&a, 7, j.b * j.h * j.t);
+  j.lse = pl_f32(&a, 7, j.b * j.h * j.t * 2);
   if (a.failed) return NULL;
   pl_parallel_for(j.b * j.h, pair_grain(&j), fwd_task, &j);
   if (j.failed) return pl_throw(&a, "out of memory (T=%lld, D=%lld)", (long long)j.t, (long long)j.d);
@@ -244,7 +285,7 @@ napi_value pl_kernel_PeftlabAttentionGrad(napi_env env, napi_callback_info info)
   j.v = pl_f32(&a, 4, nk);
   j.pad = pl_f32(&a, 5, j.b * j.t);
   j.hm = pl_f32(&a, 6, j.h);
-  j.lse_in = pl_f32(&a, 7, j.b * j.h * j.t);
+  j.lse_in = pl_f32(&a, 7, j.b * j.h * j.t * 2);
   j.dq = pl_f32(&a, 8, nq);
   j.dk = pl_f32(&a, 9, nk);
   j.dv = pl_f32(&a, 10, nk);

@@ -9,8 +9,9 @@ import { expectRank, hasNative, registerFusedGradient, runBackward, runFused } f
 /**
  * Native kernel: inputs {q [B, T, H·D], k [B, T, K·D], v [B, T, K·D], padMask [B, T],
  * headMask [H]}, attrs {heads, kvHeads, headDim, causal, hasHeadMask} → [out [B, T, H·D],
- * lse [B, H, T]] where lse is each score row's log-sum-exp (what the backward needs to
- * recompute the probabilities). headMask is all ones when hasHeadMask is false.
+ * lse [B, H, T, 2]] where lse holds each score row's maximum and log Σ exp(score − maximum)
+ * (what the backward needs to recompute the probabilities). headMask is all ones when
+ * hasHeadMask is false.
  */
 export const ATTENTION = "PeftlabAttention";
 /**

@@ -16,7 +16,7 @@ export const attentionKernel = fusedKernel("PeftlabAttention", (call, fn) => {
   const d = dims(call);
   const [b, t, h] = d as [number, number, number];
   const out = call.output(call.input("q").shape);
-  const lse = call.output([b, h, t]);
+  const lse = call.output([b, h, t, 2]);
   if (b > 0) call.run(fn, ...[q, k, v, pad, hm, out, lse].map((x) => call.offset(x)), ...d);
 });
 
