@@ -31,6 +31,7 @@ export const CATALOGUE = {
   tooManyErrors: e("PEFT1007", "error reporting stopped early", "too many syntax errors; stopped reporting after {count}"),
   binaryFile: e("PEFT1008", "a binary file given as source", "this looks like a binary file, not .peft text ({detail})"),
   numberTooLarge: e("PEFT1009", "a number literal beyond the float range", "number {text} is too large to represent"),
+  nestedBrackets: e("PEFT1010", "a list inside a list", "'{open}' inside {outer}: {plural} do not nest{more}"),
 
   // ---- 2xxx names and keywords
   undeclaredName: e("PEFT2001", "a reference to a name that is not declared", "{kind} '{name}' is not declared{hint}"),

@@ -1,11 +1,11 @@
 // Phase 1: source text → AST with syntax diagnostics (lexing, parsing, AST building).
 
-import { EOF, type IRecognitionException, type IToken } from "chevrotain";
+import { EOF, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import type { Program } from "./ast.js";
 import { AstBuilder } from "./build-ast.js";
 import type { DiagnosticId } from "./catalogue.js";
-import { makeDiagnostic, type Diagnostic, type MessageArgs } from "./diagnostics.js";
-import { UnterminatedString, lex } from "./lexer.js";
+import { makeDiagnostic, type Diagnostic, type DiagnosticNote, type MessageArgs } from "./diagnostics.js";
+import { LBracket, LCurly, RBracket, RCurly, UnterminatedString, lex } from "./lexer.js";
 import { parser } from "./parser.js";
 import { tokenEnd, tokenSpan, type Span } from "./span.js";
 import type { ProgramCstNode } from "./cst-types.js";
@@ -52,8 +52,9 @@ export function parse(text: string, options: ParseOptions = {}): ParseResult {
     return { path, text, program: empty, diagnostics: report.list };
   }
 
+  const kept = flattenNesting(tokens, text, report);
   parser.text = text;
-  parser.input = tokens;
+  parser.input = kept;
   resetErrorBudget();
   let cst: ProgramCstNode | null = null;
   try {
@@ -62,7 +63,8 @@ export function parse(text: string, options: ParseOptions = {}): ParseResult {
     if (!(err instanceof ParseAbort)) throw err;
   }
   const errorOffsets: number[] = [];
-  for (const error of parser.errors) errorOffsets.push(report.addParserError(error, text.length));
+  const lastEnd = Math.min(text.length, tokenEnd(tokens[tokens.length - 1]!));
+  for (const error of parser.errors) errorOffsets.push(report.addParserError(error, lastEnd, unclosedBefore(kept, error.token)));
   if (!cst) {
     report.add("tooManyErrors", { count: MAX_SYNTAX_DIAGNOSTICS }, { start: text.length, end: text.length });
     parser.input = [];
@@ -88,28 +90,94 @@ class SyntaxReport {
 
   constructor(private readonly path: string) {}
 
-  add(id: DiagnosticId, args: MessageArgs, span: Span): void {
+  add(id: DiagnosticId, args: MessageArgs, span: Span, notes?: DiagnosticNote[]): void {
     if (this.list.length >= MAX_SYNTAX_DIAGNOSTICS) {
       if (!this.dropped) this.list.push(makeDiagnostic("tooManyErrors", { count: MAX_SYNTAX_DIAGNOSTICS }, this.path, span));
       this.dropped = true;
       return;
     }
-    this.list.push(makeDiagnostic(id, args, this.path, span));
+    this.list.push(makeDiagnostic(id, args, this.path, span, notes));
   }
 
-  /** Report one parser error; returns the offset it points at. */
-  addParserError(error: IRecognitionException, length: number): number {
+  /** A note in this file. */
+  note(message: string, span: Span): DiagnosticNote {
+    return { message, file: this.path, span };
+  }
+
+  /** Report one parser error; returns the offset it points at. `lastEnd` is where the last
+   *  token ends (an unexpected end of file is reported there). `open` is the innermost bracket
+   *  still open where the error is: when the parser wanted its closing bracket, a note points
+   *  back at it. */
+  addParserError(error: IRecognitionException, lastEnd: number, open: IToken | null): number {
     const info = decodeSyntaxError(error.message);
     const token = error.token;
+    const closer = open && (open.tokenType === LCurly ? "'}'" : "']'");
+    const notes = open && closer && info.expected.includes(closer)
+      ? [{ message: `the ${open.tokenType === LCurly ? "block" : "list"} opened here is not closed`, file: this.path, span: tokenSpan(open) }]
+      : undefined;
     if (token.tokenType === EOF || !Number.isFinite(token.startOffset)) {
-      const at = endOfPrevious(error, length);
-      this.add("unexpectedEnd", { expected: info.expected }, { start: at, end: at });
+      // At the end of the last token read (skipped nested brackets included), not mid-line.
+      const at = Math.max(endOfPrevious(error, lastEnd), lastEnd);
+      this.add("unexpectedEnd", { expected: info.expected }, { start: at, end: at }, notes);
       return at;
     }
     const span = tokenSpan(token);
-    this.add("unexpectedToken", { expected: info.expected, found: describeToken(token), hint: info.hint }, span);
+    this.add("unexpectedToken", { expected: info.expected, found: describeToken(token), hint: info.hint }, span, notes);
     return span.start;
   }
+}
+
+const OPENERS = new Set<TokenType>([LCurly, LBracket]);
+
+const CLOSER_OF = new Map<TokenType, TokenType>([[RCurly, LCurly], [RBracket, LBracket]]);
+
+/**
+ * Lists do not nest: a '[' inside a list on the same line is reported once per outermost list
+ * (with a note at it and a count of the nested ones), and the nested brackets and their closers
+ * are left out of what the parser reads, so parsing goes on after them. One pass, no recursion:
+ * 10,000 nested brackets cost one diagnostic. (A '[' on a later line is more likely a missing
+ * ']' and is left to the parser, as is a '{' inside a block: a missing '}' looks like that.)
+ */
+function flattenNesting(tokens: IToken[], text: string, report: SyntaxReport): IToken[] {
+  const kept: IToken[] = [];
+  const stack: { token: IToken; dropped: boolean }[] = [];
+  const nested = new Map<IToken, { first: IToken; count: number }>();
+  for (const token of tokens) {
+    const type = token.tokenType;
+    if (type === LBracket) {
+      const outer = stack.find((s) => !s.dropped)?.token;
+      if (outer && sameLine(text, outer.startOffset, token.startOffset)) {
+        const entry = nested.get(outer);
+        if (entry) entry.count++;
+        else nested.set(outer, { first: token, count: 1 });
+        stack.push({ token, dropped: true });
+        continue;
+      }
+      stack.length = 0;
+      stack.push({ token, dropped: false });
+    } else if (type === RBracket && stack.length > 0) {
+      if (stack.pop()!.dropped) continue;
+    }
+    kept.push(token);
+  }
+  for (const [outer, { first, count }] of nested) {
+    const note = report.note("the list opens here", tokenSpan(outer));
+    const more = count > 1 ? ` (${count} nested '[' in all, skipped)` : "";
+    report.add("nestedBrackets", { open: "[", outer: "a list", plural: "lists", more }, tokenSpan(first), [note]);
+  }
+  return kept;
+}
+
+/** The innermost '{' or '[' still open just before `token` (the parser's input, in order). */
+function unclosedBefore(tokens: IToken[], token: IToken): IToken | null {
+  const end = token.tokenType === EOF || !Number.isFinite(token.startOffset) ? Infinity : token.startOffset;
+  const stack: IToken[] = [];
+  for (const t of tokens) {
+    if (t.startOffset >= end) break;
+    if (OPENERS.has(t.tokenType)) stack.push(t);
+    else if (CLOSER_OF.has(t.tokenType) && stack.length > 0 && stack[stack.length - 1]!.tokenType === CLOSER_OF.get(t.tokenType)) stack.pop();
+  }
+  return stack[stack.length - 1] ?? null;
 }
 
 /** True when no line break lies between offsets `a` and `b` (a ≤ b). */

@@ -26,6 +26,7 @@ const CASES: Case[] = [
   // 1xxx
   { id: "unexpectedCharacter", text: "model a = decoder € {}", at: "€" },
   { id: "unterminatedString", text: 'include "x', at: '"x' },
+  { id: "nestedBrackets", text: "train { lr [[1e-3], [2e-3]] }", at: "[", says: "'[' inside a list: lists do not nest (2 nested '[' in all, skipped)" },
   { id: "invalidEncoding", produce: () => {
     const d = decodeSource(new Uint8Array([0x6d, 0x6f, 0xc3, 0x28, 0x0a]), "t.peft");
     return { plan: null, diagnostics: d.diagnostics, sources: new Map([["t.peft", d.text]]) };
