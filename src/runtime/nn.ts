@@ -3,7 +3,7 @@
 //
 // Weights follow Hugging Face's nn.Linear layout: weight [out, in], y = x Wᵀ + b.
 import * as tf from "./tf.js";
-import { layerNorm, rmsNorm } from "./ops/index.js";
+import { embeddingLookup, layerNorm, rmsNorm } from "./ops/index.js";
 
 /** Something injected into a Linear that adds `delta(x)` to its output (LoRA and friends). */
 export interface Adapter {
@@ -233,8 +233,7 @@ export class Embedding {
   }
   /** ids [B, T] int32 → [B, T, C]. */
   apply(ids: tf.Tensor): tf.Tensor {
-    const [b, t] = ids.shape;
-    return tf.gather(this.weight, ids.reshape([-1])).reshape([b, t, this.weight.shape[1]!]);
+    return embeddingLookup(this.weight as tf.Tensor2D, ids);
   }
   params(): [string, tf.Variable][] {
     return [[`${this.path}.weight`, this.weight]];

@@ -8,9 +8,12 @@ import { initBackend } from "../../src/runtime/backend.js";
 import { loadAddon } from "../../src/runtime/native/index.js";
 import { Rng } from "../../src/runtime/rng.js";
 import { benchCases, gradInputs, type OpCase, opCases, outputAndGrads, outputWeights, relError } from "./ops-cases.js";
+import { LoraAdapter } from "../../src/runtime/lora.js";
+import { Trainer, adapterVariables } from "../../src/runtime/trainer.js";
+import { randomBatch, seeded, tinyModel, trainSpec } from "./helpers.js";
 
 const FUSED = [ops.RMS_NORM, ops.RMS_NORM_GRAD, ops.LAYER_NORM, ops.LAYER_NORM_GRAD, ops.ROPE, ops.ROPE_GRAD, ops.ATTENTION, ops.ATTENTION_GRAD,
-  ops.SWIGLU, ops.SWIGLU_GRAD, ops.GELU, ops.GELU_GRAD, ops.SOFTMAX_CE, ops.SOFTMAX_CE_GRAD, ops.LORA, ops.LORA_GRAD, ops.ADAMW];
+  ops.SWIGLU, ops.SWIGLU_GRAD, ops.GELU, ops.GELU_GRAD, ops.SOFTMAX_CE, ops.SOFTMAX_CE_GRAD, ops.LORA, ops.LORA_GRAD, ops.ADAMW, ops.EMBEDDING];
 
 let addon: ReturnType<typeof loadAddon>["addon"];
 
@@ -141,5 +144,52 @@ describe("PeftlabAdamW", () => {
     expect(Array.from(snapshot.dataSync())).toEqual(before);
     expect(relError(p.dataSync(), before)).toBeGreaterThan(0);
     tf.dispose([p, m, v, snapshot, gt]);
+  });
+});
+
+describe("PeftlabEmbedding", () => {
+  it("picks rows like tf.gather and names an id outside the table", () => {
+    const table = tf.tensor2d(Array.from({ length: 5 * 3 }, (_, i) => i), [5, 3]);
+    const ids = tf.tensor2d([4, 0, 2, 2], [2, 2], "int32");
+    const out = ops.embeddingLookup(table, ids);
+    expect(out.shape).toEqual([2, 2, 3]);
+    expect(Array.from(out.dataSync())).toEqual([12, 13, 14, 0, 1, 2, 6, 7, 8, 6, 7, 8]);
+    const bad = tf.tensor1d([1, 5], "int32");
+    const dataIds = tf.engine().backend.numDataIds();
+    expect(() => ops.embeddingLookup(table, bad)).toThrow(/PeftlabEmbedding \(native\): id 5 at position 1 is outside the table's 5 rows/);
+    expect(tf.engine().backend.numDataIds(), "the failed call's output is freed").toBe(dataIds);
+    tf.dispose([table, ids, out, bad]);
+  });
+});
+
+describe("LoRA training on the native backend", () => {
+  /** Losses of `steps` steps and the adapter values after them, on `backend`. */
+  async function train(backend: "native" | "wasm", family: "llama" | "gpt2" | "bert", dropout: number, steps = 4) {
+    await initBackend(backend);
+    const before = tf.memory().numTensors;
+    const model = tinyModel(family, family === "llama" ? { kvHeads: 2 } : {});
+    const rand = seeded(9);
+    for (const l of model.linears().values()) {
+      l.addAdapter(new LoraAdapter({ name: "default", path: l.path, inFeatures: l.inFeatures, outFeatures: l.outFeatures, r: 4, alpha: 8, dropout, rslora: false, init: "kaiming", rand }));
+    }
+    const trainer = new Trainer({ model, train: trainSpec({ steps, optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } }), lr: 1e-2, seed: 3 });
+    const batch = randomBatch(model.config);
+    const losses = Array.from({ length: steps }, () => trainer.trainStep(batch).loss);
+    const adapters = [...adapterVariables(model).values()].map((v) => v.dataSync().slice() as Float32Array);
+    trainer.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors, `tensors leaked on ${backend}`).toBe(before);
+    return { losses, adapters };
+  }
+
+  it.each([["llama", 0], ["llama", 0.1], ["gpt2", 0], ["bert", 0.1]] as const)("%s (dropout %f): the losses and adapters of wasm; a rerun gives the same bits", async (family, dropout) => {
+    const nat = await train("native", family, dropout);
+    const again = await train("native", family, dropout);
+    const wasm = await train("wasm", family, dropout);
+    expect(relError(nat.losses, wasm.losses), "losses").toBeLessThan(1e-5);
+    nat.adapters.forEach((a, i) => expect(relError(a, wasm.adapters[i]!), `adapter variable ${i}`).toBeLessThan(1e-4));
+    expect(JSON.stringify(again.losses)).toBe(JSON.stringify(nat.losses));
+    again.adapters.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(nat.adapters[i]!.buffer)), `adapter variable ${i} bits`).toBe(true));
+    await initBackend("native");
   });
 });

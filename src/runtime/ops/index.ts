@@ -4,6 +4,7 @@ export { hasNative } from "./fused.js";
 export { ADAMW, type AdamWStep, adamwUpdate, adamwUpdateComposite } from "./adamw.js";
 export { ATTENTION, ATTENTION_GRAD, type AttentionCoreOptions, attentionBias, attentionCore, attentionCoreComposite } from "./attention-core.js";
 export { type ActKind, GELU, GELU_GRAD, geluAct, geluActComposite, SWIGLU, SWIGLU_GRAD, swiglu, swigluComposite } from "./activations.js";
+export { EMBEDDING, embeddingLookup, embeddingLookupComposite } from "./embedding.js";
 export { SOFTMAX_CE, SOFTMAX_CE_GRAD, softmaxCrossEntropy, softmaxCrossEntropyComposite } from "./cross-entropy.js";
 export { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormComposite } from "./layer-norm.js";
 export { LORA, LORA_GRAD, loraDelta, loraDeltaComposite } from "./lora-delta.js";

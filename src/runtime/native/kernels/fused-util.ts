@@ -39,9 +39,18 @@ export class FusedCall {
     return offsetOf(this.backend, t, this.kernel);
   }
 
-  /** Calls the addon function with the heap (read now, after every output was made) and `rest`. */
+  /**
+   * Calls the addon function with the heap (read now, after every output was made) and `rest`.
+   * When it throws, the outputs made so far are freed before the error propagates.
+   */
   run(fn: (...args: unknown[]) => void, ...rest: number[]): void {
-    fn(heapOf(this.backend), ...rest);
+    try {
+      fn(heapOf(this.backend), ...rest);
+    } catch (err) {
+      for (const t of this.outputs) this.backend.disposeData(t.dataId, true);
+      this.outputs.length = 0;
+      throw err;
+    }
   }
 
   done(): tf.TensorInfo[] {
