@@ -261,6 +261,16 @@ export function fmt(n: number): string {
   return n >= 1e6 ? n.toExponential().replace("e+", "e") : String(n);
 }
 
+/** Where a word that is not a property of some block belongs, e.g. that `warmup` is written
+ *  after `lr`. Filled by src/dsl/placement.ts, which knows every block schema. */
+type PlacementHint = (word: string, schema: Schema) => string;
+let placementHint: PlacementHint = () => "";
+
+/** Install the placement hint readBlock adds to "has no property" errors. */
+export function setPlacementHint(hint: PlacementHint): void {
+  placementHint = hint;
+}
+
 const keyCache = new WeakMap<Schema, { keyToSlot: Map<string, string>; keys: string[] }>();
 
 /** Key word → slot of a schema, and every key word (cached per schema). */
@@ -288,7 +298,7 @@ export function readBlock<S extends Schema>(block: Block | null, schema: S, titl
   for (const prop of block.properties) {
     const slot = keyToSlot.get(prop.key.name);
     if (slot === undefined) {
-      const hint = didYouMean(prop.key.name, keys);
+      const hint = placementHint(prop.key.name, schema) || didYouMean(prop.key.name, keys);
       reporter.report("unknownProperty", { block: title, name: prop.key.name, hint: hint || `; expected one of ${quoteList(keys)}` }, file, prop.key);
       continue;
     }

@@ -5,6 +5,7 @@ import type { Diagnostic } from "../diagnostics.js";
 import { Reporter } from "../report.js";
 import { Analysis, type AnalysisOptions } from "./analysis.js";
 import { runChecks } from "./registry.js";
+import "../placement.js";
 import "./declare.js";
 import "./models.js";
 import "./data.js";
