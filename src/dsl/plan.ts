@@ -26,7 +26,7 @@ export interface Plan {
   comparisons: CompareSpec[];
 }
 
-export type BackendName = "auto" | "tensorflow-gpu" | "tensorflow" | "webgpu" | "wasm" | "cpu";
+export type BackendName = "auto" | "tensorflow-gpu" | "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
 
 // ---------------------------------------------------------------- models
 

@@ -1,8 +1,12 @@
 // Backend selection: which TensorFlow.js backend runs, and why each faster one was skipped.
 //
 // Order for "auto": tensorflow-gpu (@tensorflow/tfjs-node-gpu) → tensorflow (@tensorflow/tfjs-node)
-// → webgpu → wasm → cpu. An explicitly requested backend is tried alone and its failure is an
-// error that says why.
+// → webgpu → native → wasm → cpu. An explicitly requested backend is tried alone and its failure
+// is an error that says why.
+//
+// "native" is the wasm backend with peftlab's native kernels (a Node-API addon, see ./native/)
+// registered over some of its kernels: tf.getBackend() says "wasm", BackendInfo.name "native".
+// Every other choice first puts the wasm kernels back, so "wasm" is always pure wasm.
 //
 // One copy of tfjs-core (checked with `npm ls @tensorflow/tfjs-core`: every @tensorflow package,
 // tfjs-node-gpu → @tensorflow/tfjs included, depends on 4.22.0 and npm dedupes it to one folder).
@@ -27,15 +31,18 @@ import type { BackendName } from "../dsl/plan.js";
 import * as tf from "./tf.js";
 import { registerMissingGradients } from "./kernels/gradients.js";
 import { registerMissingWasmKernels } from "./kernels/index.js";
+import { disableNativeKernels, enableNativeKernels, loadAddon, NativeUnavailable } from "./native/index.js";
 
 /** The result of {@link initBackend}. */
 export interface BackendInfo {
-  /** tf.getBackend() after initialisation ("tensorflow", "webgpu", "wasm", "cpu"). */
+  /** The backend that runs: "tensorflow", "webgpu", "native", "wasm" or "cpu". */
   name: string;
+  /** tf.getBackend(): the same as `name` except under "native", which runs on tfjs's "wasm". */
+  tfjsName: string;
   requested: BackendName;
   /** Faster backends that were tried first and why they could not be used. */
   skipped: { name: string; reason: string }[];
-  /** e.g. "SIMD, 1 thread" for wasm. */
+  /** e.g. "SIMD, 1 thread" for wasm; for native the native kernels, threads and SIMD path. */
   detail: string;
   /** One human line: which backend runs and why each faster one was skipped. */
   line: string;
@@ -50,10 +57,10 @@ export interface InitBackendOptions {
 }
 
 /** Every name a user may request. */
-export const BACKEND_NAMES: readonly BackendName[] = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"];
+export const BACKEND_NAMES: readonly BackendName[] = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "native", "wasm", "cpu"];
 
 /** Concrete backends in the order "auto" tries them. */
-const AUTO_ORDER: readonly Exclude<BackendName, "auto">[] = ["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"];
+const AUTO_ORDER: readonly Exclude<BackendName, "auto">[] = ["tensorflow-gpu", "tensorflow", "webgpu", "native", "wasm", "cpu"];
 
 /** Where a backend request came from. */
 export type BackendSource = "cli" | "env" | "plan" | "default";
@@ -239,6 +246,23 @@ async function tryWasm(opts: InitBackendOptions): Promise<string> {
   return `${simd ? "SIMD" : "no SIMD"}, ${threads} thread${threads === 1 ? "" : "s"}${threadNote}`;
 }
 
+async function tryNative(opts: InitBackendOptions): Promise<string> {
+  // Load the addon before touching the backend, so that a missing binary costs nothing; register
+  // the native kernels after the wasm backend's own (and our wrappers of them) are in place.
+  try {
+    loadAddon();
+  } catch (err) {
+    if (err instanceof NativeUnavailable) throw new Unavailable(err.message);
+    throw err;
+  }
+  const wasmDetail = await tryWasm(opts);
+  const state = enableNativeKernels();
+  if (state.kernels.length === 0) throw new Unavailable(`no native kernel usable: ${state.missing.map((m) => m.reason).join("; ")}`);
+  const missing = state.missing.length ? `; not native: ${state.missing.map((m) => `${m.kernel} (${m.reason})`).join(", ")}` : "";
+  const t = state.threads;
+  return `${state.kernels.join(", ")} native (${state.simd}, ${t} thread${t === 1 ? "" : "s"}), the rest on wasm ${wasmDetail}${missing}`;
+}
+
 async function tryCpu(): Promise<string> {
   await activate("cpu");
   // The cpu backend prints an "install tfjs-node" banner on first use; our line says it instead.
@@ -254,6 +278,8 @@ async function tryBackend(name: Exclude<BackendName, "auto">, opts: InitBackendO
       return tryTfjsNode("@tensorflow/tfjs-node");
     case "webgpu":
       return tryWebGpu();
+    case "native":
+      return tryNative(opts);
     case "wasm":
       return tryWasm(opts);
     case "cpu":
@@ -278,17 +304,20 @@ export async function initBackend(requested: BackendName = "auto", opts: InitBac
     throw new Error(`initBackend: unknown backend "${requested}"; expected one of ${BACKEND_NAMES.join(", ")}`);
   }
   registerMissingGradients();
+  disableNativeKernels();
   const candidates = requested === "auto" ? AUTO_ORDER : [requested];
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
     try {
       const detail = await tryBackend(name, opts);
       await tf.ready();
-      const info: BackendInfo = { name: tf.getBackend(), requested, skipped, detail, line: "" };
+      const tfjsName = tf.getBackend();
+      const info: BackendInfo = { name: name === "native" ? "native" : tfjsName, tfjsName, requested, skipped, detail, line: "" };
       info.line = summaryLine(info.name, detail, requested, skipped);
       opts.log?.(info.line);
       return info;
     } catch (err) {
+      if (name === "native") disableNativeKernels();
       // Any failure of a candidate (not only the expected Unavailable) makes "auto" move on.
       const reason = err instanceof Unavailable ? err.message : shortReason(err);
       if (requested !== "auto") throw new Error(`backend "${name}" was requested but cannot be used: ${reason}`);

@@ -34,7 +34,7 @@ describe("resolveBackendRequest", () => {
   });
 
   it("lists every BackendName", () => {
-    expect([...BACKEND_NAMES]).toEqual(["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"]);
+    expect([...BACKEND_NAMES]).toEqual(["auto", "tensorflow-gpu", "tensorflow", "webgpu", "native", "wasm", "cpu"]);
   });
 });
 
@@ -56,7 +56,7 @@ describe("initBackend", () => {
     const info = await initBackend("auto", { log: (l) => lines.push(l) });
     expect(lines).toEqual([info.line]);
     expect(info.requested).toBe("auto");
-    const order = ["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"];
+    const order = ["tensorflow-gpu", "tensorflow", "webgpu", "native", "wasm", "cpu"];
     const chosen = info.name === "tensorflow" ? (info.detail.includes("CUDA") ? "tensorflow-gpu" : "tensorflow") : info.name;
     expect(info.skipped.map((s) => s.name)).toEqual(order.slice(0, order.indexOf(chosen)));
     expect(info.line.startsWith(`backend: ${info.name} (${info.detail})`)).toBe(true);

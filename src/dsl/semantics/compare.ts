@@ -10,7 +10,7 @@ import { defineCheck } from "./registry.js";
 /** Metrics and plots a comparison may name. */
 export const METRICS: MetricName[] = ["accuracy", "exact_match", "loss", "step_time", "tokens_per_s", "peak_memory", "trainable_params", "foundation_params", "wall_time"];
 export const PLOTS: PlotName[] = ["loss", "eval", "importance", "masks", "params", "time", "memory"];
-export const BACKENDS: BackendName[] = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"];
+export const BACKENDS: BackendName[] = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "native", "wasm", "cpu"];
 
 /** Report words not in `allowed` and words listed twice. */
 function checkWords(words: Ast.Ident[], allowed: readonly string[], what: string, file: string, a: Analysis): void {

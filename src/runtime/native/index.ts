@@ -1,0 +1,69 @@
+// The `native` backend's kernels: peftlab's native kernels registered over the wasm backend's.
+//
+// enableNativeKernels() swaps them in (keeping each replaced KernelConfig); disableNativeKernels()
+// puts the originals back, so `wasm` after `native` in one process is pure wasm again.
+import * as tf from "../tf.js";
+import { loadAddon, threadCount, type LoadedAddon } from "./addon.js";
+import { NATIVE_KERNELS } from "./kernels/index.js";
+
+export { loadAddon, threadCount, NativeUnavailable, addonCandidates, type NativeAddon, type NativeInfo } from "./addon.js";
+export { NATIVE_KERNELS, type NativeKernel } from "./kernels/index.js";
+
+/** What enableNativeKernels() did. */
+export interface NativeState {
+  /** Kernel names now native. */
+  kernels: string[];
+  /** Kernels left on wasm and why (e.g. the binary predates them). */
+  missing: { kernel: string; reason: string }[];
+  threads: number;
+  /** "AVX2+FMA" or "plain C". */
+  simd: string;
+  file: string;
+}
+
+/** Replaced configs by kernel name (null: the name was new). Non-empty while native is on. */
+const replaced = new Map<string, tf.KernelConfig | null>();
+const active = new Set<string>();
+
+/** True while the native kernel `kernelName` is registered (fused ops check this to choose a path). */
+export function isNativeKernelActive(kernelName: string): boolean {
+  return active.has(kernelName);
+}
+
+/**
+ * Registers the native kernels over the wasm ones and sizes the thread pool.
+ * Call after the wasm backend's own kernels are registered. Idempotent.
+ * @throws NativeUnavailable when the addon cannot be loaded; an Error for a bad PEFTLAB_THREADS.
+ */
+export function enableNativeKernels(threads: number = threadCount()): NativeState {
+  const loaded: LoadedAddon = loadAddon();
+  const { addon } = loaded;
+  addon.setThreads(threads);
+  const missing: NativeState["missing"] = [];
+  for (const k of NATIVE_KERNELS) {
+    if (active.has(k.kernelName)) continue;
+    const absent = k.natives.filter((f) => typeof addon[f] !== "function");
+    if (absent.length > 0) {
+      missing.push({ kernel: k.kernelName, reason: `${loaded.file} lacks ${absent.join(", ")} (rebuild it)` });
+      continue;
+    }
+    const original = tf.getKernel(k.kernelName, "wasm") ?? null;
+    const kernelFunc = k.make(addon, original?.kernelFunc ?? null);
+    if (original) tf.unregisterKernel(k.kernelName, "wasm");
+    tf.registerKernel({ ...(original ?? {}), kernelName: k.kernelName, backendName: "wasm", kernelFunc });
+    replaced.set(k.kernelName, original);
+    active.add(k.kernelName);
+  }
+  const info = addon.info();
+  return { kernels: [...active], missing, threads: info.threads, simd: info.simd ? "AVX2+FMA" : "plain C", file: loaded.file };
+}
+
+/** Puts back the wasm kernels that enableNativeKernels() replaced. Idempotent. */
+export function disableNativeKernels(): void {
+  for (const [name, original] of replaced) {
+    tf.unregisterKernel(name, "wasm");
+    if (original) tf.registerKernel(original);
+  }
+  replaced.clear();
+  active.clear();
+}
