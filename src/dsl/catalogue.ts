@@ -75,6 +75,8 @@ export const CATALOGUE = {
   ignoredProperty: w("PEFT3109", "a property that has no effect here", "{prop} has no effect {reason}"),
   noValidation: w("PEFT3110", "evaluation without validation data", "data '{data}' has no validation examples, so run '{run}' cannot evaluate during training"),
   prunesNothing: w("PEFT3111", "a prune ratio that removes nothing", "{prop} {ratio} of {count} {unit} removes none in model '{model}'"),
+  duplicateLr: w("PEFT3112", "a learning rate listed twice", "learning rate {lr} is listed twice; it runs once"),
+  batchAboveTrainSplit: w("PEFT3113", "a batch larger than the training split", "batch {batch} is larger than the training split of data '{data}' ({size} examples): every step repeats examples"),
 
   // ---- 4xxx selectors and structure
   selectorMatchesNothing: e("PEFT4001", "a target selector that matches no module", "{selector} matches no module of model '{model}' ({family}; modules look like '{example}'){hint}"),

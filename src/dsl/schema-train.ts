@@ -41,6 +41,11 @@ function readLr(c: ArgCursor): Read<LrValue> | undefined {
       if (item.kind !== "Number") return c.fail("wrongType", { prop: "'lr'", expected: "learning rates", found: describeArg(item) }, item);
       if (item.unit !== null) return c.fail("badUnit", { prop: "'lr'", unit: `'${item.unit}'`, expected: LR_RANGE.allowed }, item);
       if (!c.checkRange(item as NumberArg, item.value, LR_RANGE)) return undefined;
+      if (rates.some((r) => r.value === item.value)) {
+        // Two equal rates would train the same jobs twice into one folder: run it once.
+        c.reporter.report("duplicateLr", { lr: item.text }, c.file, item);
+        continue;
+      }
       rates.push({ value: item.value, node: item });
     }
   } else {

@@ -108,6 +108,8 @@ const CASES: Case[] = [
   { id: "hfNoConfig", text: 'model h = hf "m"', at: '"m"' },
   { id: "jsonlBadLine", text: 'data d = jsonl "x.jsonl" {}', files: { "x.jsonl": '{"prompt": "a", "completion": "b"}\nnot json\n' }, at: '"x.jsonl"', says: "line 2 of 'x.jsonl' is not valid JSON" },
   { id: "includeTooDeep", text: 'include "c0.peft"', files: chain, at: '"c16.peft"' },
+  { id: "duplicateLr", text: "train { lr [1e-3, 3e-4, 1e-3] }", at: "1e-3", says: "learning rate 1e-3 is listed twice; it runs once" },
+  { id: "batchAboveTrainSplit", text: `${BASE}data small = addition { digits 2, train 20 }\nrun r = base + lora8 on small with { batch 32 }\n`, at: "32", says: "batch 32 is larger than the training split of data 'small' (20 examples)" },
   { id: "jsonlNoFormat", text: 'data d = jsonl "x.jsonl" {}', files: { "x.jsonl": '{"question": "a", "answer": "b"}\n' }, at: '"x.jsonl"', says: 'prompt "question", completion "answer"' },
 ];
 

@@ -22,3 +22,18 @@ describe("a property in the wrong block", () => {
     expect(run("train { zzz 1 }\n").diagnostics[0]!.message).toMatch(/the train block has no property 'zzz'; expected one of 'steps', /);
   });
 });
+
+describe("learning-rate grid and batch checks", () => {
+  it("lr [1e-3, 1e-3] runs one configuration, with a warning at the repeat", () => {
+    const r = run("model base = decoder { layers 2, width 64, heads 4, context 32 }\ndata sums = addition { digits 2 }\nadapter lora8 = lora { rank 8 }\nrun r = base + lora8 on sums with { lr [1e-3, 3e-4, 1e-3] }\n");
+    expect(r.plan!.runs[0]!.train.lrs).toEqual([1e-3, 3e-4]);
+    expect(located(r)).toEqual(['PEFT3112 "1e-3"']);
+    expect(r.diagnostics[0]!.span.start).toBe(r.sources.get("t.peft")!.lastIndexOf("1e-3"));
+  });
+
+  it("a batch above the training split is a warning; within it, none", () => {
+    const base = "model base = decoder { layers 2, width 64, heads 4, context 32 }\ndata small = addition { digits 2, train 20 }\nadapter lora8 = lora { rank 8 }\n";
+    expect(located(run(`${base}run r = base + lora8 on small with { batch 32 }\n`))).toEqual(['PEFT3113 "32"']);
+    expect(run(`${base}run r = base + lora8 on small with { batch 20 }\n`).diagnostics).toEqual([]);
+  });
+});

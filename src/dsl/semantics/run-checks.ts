@@ -3,7 +3,7 @@
 import type { BuiltinModelSpec } from "../plan.js";
 import type { Spanned } from "../report.js";
 import type { Analysis, RunInfo } from "./analysis.js";
-import { hasValidation } from "./data.js";
+import { hasValidation, trainSize } from "./data.js";
 import { defineCheck } from "./registry.js";
 
 type RunCheck = (run: RunInfo, a: Analysis) => void;
@@ -164,3 +164,12 @@ runCheck("run-rank-width", (run, a) => {
   }
 });
 
+
+runCheck("run-batch-size", (run, a) => {
+  const t = run.train;
+  const data = a.data.get(run.data);
+  const size = data ? trainSize(data) : null;
+  if (!t || size === null || t.batch <= size) return;
+  const entry = run.trainFields.batch;
+  a.reporter.report("batchAboveTrainSplit", { batch: t.batch, data: run.data.name.name, size }, entry ? entry.file : run.decl.file, entry ? entry.value.node : run.decl.data);
+});
