@@ -21,8 +21,12 @@
 
 #define MR 6
 #define NR 16
+#ifndef KC
 #define KC 256
-#define MC 144   /* rows of A per L2-resident block (multiple of MR) */
+#endif
+#ifndef MC
+#define MC 144 /* rows of A per L2-resident block (multiple of MR) */
+#endif
 #define NC 3072  /* columns of B per packed block (multiple of NR) */
 #define MBIG 2048 /* rows of A packed at once */
 

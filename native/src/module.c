@@ -6,6 +6,7 @@
  * The loader (src/runtime/native/addon.ts) checks `abi` against the version it was written for.
  */
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "peftlab.h"
 
@@ -88,15 +89,18 @@ static napi_value set_simd_fn(napi_env env, napi_callback_info info) {
   return pl_undefined(env);
 }
 
-static void cleanup(void *arg) {
-  (void)arg;
+static void cleanup(void *token) {
+  free(token);
   pl_scratch_free_all();
   if (atomic_fetch_sub(&live_envs, 1) == 1) pl_pool_shutdown();
 }
 
 NAPI_MODULE_INIT() {
+  /* A hook's (function, argument) pair must be unique per environment, and the module may be
+     initialised twice in one (loaded again under another path): one token per initialisation. */
+  void *token = malloc(1);
   atomic_fetch_add(&live_envs, 1);
-  napi_add_env_cleanup_hook(env, cleanup, NULL);
+  napi_add_env_cleanup_hook(env, cleanup, token);
   const struct {
     const char *name;
     napi_callback fn;

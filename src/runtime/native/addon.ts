@@ -9,7 +9,6 @@
 // architectures and for tests, not as a fast path on old x86 CPUs). Every failure has a reason that
 // the backend line shows.
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,7 +46,6 @@ export interface LoadedAddon {
 /** Thrown when the addon cannot be used; the message is the reason, in a few words. */
 export class NativeUnavailable extends Error {}
 
-const requireHere = createRequire(import.meta.url);
 /** The package root: this file is src/runtime/native/addon.ts or dist/runtime/native/addon.js. */
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -62,6 +60,8 @@ export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] 
 }
 
 let cached: { env: string | undefined; result: LoadedAddon | NativeUnavailable } | null = null;
+/** Binaries opened so far, by path: a shared object is opened once per process. */
+const opened = new Map<string, NativeAddon>();
 
 function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -80,11 +80,16 @@ function load(): LoadedAddon {
         : `no binary for ${process.platform}-${process.arch} (run \`node scripts/build-native.js\`; it needs a C compiler)`,
     );
   }
-  let addon: NativeAddon;
-  try {
-    addon = requireHere(file) as NativeAddon;
-  } catch (err) {
-    throw new NativeUnavailable(`${path.basename(file)} failed to load: ${firstLine(err)}`);
+  let addon = opened.get(file);
+  if (!addon) {
+    try {
+      const mod = { exports: {} as NativeAddon };
+      process.dlopen(mod, file); // a shared object whatever the file's extension
+      addon = mod.exports;
+    } catch (err) {
+      throw new NativeUnavailable(`${path.basename(file)} failed to load: ${firstLine(err)}`);
+    }
+    opened.set(file, addon);
   }
   if (typeof addon?.info !== "function") throw new NativeUnavailable(`${file} is not peftlab's addon (no info())`);
   const info = addon.info();
