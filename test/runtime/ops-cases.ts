@@ -352,6 +352,16 @@ export function benchCases(seed = 7): OpCase[] {
       composite: (x) => ops.ropeComposite(x.x as tf.Tensor3D, x.cos as tf.Tensor2D, x.sin as tf.Tensor2D, h), ref: () => [] },
     attn(h, false),
     attn(2, true),
+    (() => {
+      // Not causal, T not a multiple of 32 and a head size of 64 (the direct AVX2 path's padding and chunks).
+      const [bb, tt, hh, kk, dd] = [3, 37, 2, 1, 64];
+      const inputs: Record<string, InputSpec> = { q: randn([bb, tt, hh * dd]), k: randn([bb, tt, kk * dd]), v: randn([bb, tt, kk * dd]),
+        padMask: { shape: [bb, tt], values: Array.from({ length: bb * tt }, (_, i) => (i >= tt && i < tt + 5 ? 0 : 1)) }, headMask: uniform([hh], 0.2, 1.2) };
+      const opts = (x: Record<string, tf.Tensor>): ops.AttentionCoreOptions => ({ heads: hh, kvHeads: kk, headDim: dd, causal: false, padMask: x.padMask as tf.Tensor2D, headMask: x.headMask! });
+      return { name: `attentionCore B${bb} T${tt} H${hh} K${kk} D${dd} bidirectional headMask`, inputs,
+        fused: (x: Record<string, tf.Tensor>) => ops.attentionCore(x.q!, x.k!, x.v!, opts(x)),
+        composite: (x: Record<string, tf.Tensor>) => ops.attentionCoreComposite(x.q!, x.k!, x.v!, opts(x)), ref: () => [] };
+    })(),
     { name: `swiglu [${b * t}, ${inter}]`, inputs: { gate: randn([b * t, inter], 2), up: randn([b * t, inter]) },
       fused: (x) => ops.swiglu(x.gate!, x.up!), composite: (x) => ops.swigluComposite(x.gate!, x.up!), ref: () => [] },
     { name: `geluAct gelu_new [${b * t}, ${inter}]`, inputs: { x: randn([b * t, inter], 2) },
