@@ -2,7 +2,7 @@
 // backward, on the standard small configuration (see lib/kernel-profiler.js for how parts are
 // attributed). What is not inside any kernel is JavaScript around them: tape bookkeeping, tidy,
 // tensor creation and the trainer's own work.
-import { initBackend } from "../dist/index.js";
+import { useVariant } from "./lib/backends.js";
 import { buildStepFixture, stepConfig } from "./lib/fixture.js";
 import { installProfiler } from "./lib/kernel-profiler.js";
 import { median, sig, timeCalls } from "./lib/timing.js";
@@ -35,8 +35,15 @@ export function aggregate(records, keyOf, totalMs) {
 
 /** Profiles `steps` training steps on `backend`; returns the `profile` JSON section. */
 export async function runProfile(ctx) {
-  const backend = ctx.profileBackend ?? "wasm";
-  await initBackend(backend);
+  // Native on one thread (the headline of train_step) when the addon loads, else wasm.
+  let backend = ctx.profileBackend ?? "native";
+  try {
+    await useVariant(backend);
+  } catch (err) {
+    if (ctx.profileBackend) throw err;
+    backend = "wasm";
+    await useVariant(backend);
+  }
   const c = stepConfig(ctx.mode);
   const budget = BUDGET[ctx.mode];
   const fx = buildStepFixture(c);

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import { runDslBench } from "./dsl.js";
 import { runMatmul } from "./matmul.js";
 import { runTrainStep } from "./train-step.js";
+import { runPretrainBench } from "./pretrain.js";
 import { beamloraSection } from "./beamlora.js";
 import { lightpeftSection } from "./lightpeft.js";
 import { runLeaks } from "./leaks.js";
@@ -39,6 +40,7 @@ function benchmarks(ctx) {
     dsl: async () => runDslBench(DSL_SIZES[ctx.mode]),
     matmul: () => runMatmul(ctx),
     train_step: () => runTrainStep(ctx),
+    pretrain: () => runPretrainBench(ctx),
     beamlora: async () => beamloraSection(await evidence()),
     lightpeft: async () => lightpeftSection(await evidence()),
     leaks: () => runLeaks(ctx),
@@ -53,7 +55,7 @@ export async function runBench(opts) {
   const tasks = taskNames(opts.mode).length;
   const parallel = Math.min(opts.parallel ?? defaultParallel(tasks), tasks);
   const ctx = { mode: opts.mode, log, parallel };
-  const doc = { machine: machineInfo(), backend: "wasm", versions: versionInfo(), mode: opts.mode, started: new Date(t0).toISOString() };
+  const doc = { machine: machineInfo(), backend: null, versions: versionInfo(), mode: opts.mode, started: new Date(t0).toISOString() };
   const all = benchmarks(ctx);
   const times = {};
   for (const name of selected(opts)) {
@@ -72,6 +74,8 @@ export async function runBench(opts) {
     doc.evidence_parallel = parallel; // tasks at once (1: one after the other)
     doc.evidence_order = "interleaved"; // see bench/lib/evidence.js
   }
+  // The backend of the headline ratios: native when the addon loaded, else wasm.
+  doc.backend = doc.train_step?.backend ?? doc.matmul?.backend ?? doc.profile?.backend ?? "wasm";
   doc.versions.torch = doc.train_step?.torch?.[1]?.versions ?? doc.matmul?.torch?.[1]?.versions ?? null;
   doc.seconds = { ...times, total: Number(((Date.now() - t0) / 1000).toFixed(1)) };
   return doc;

@@ -29,19 +29,27 @@ function speedRows(doc) {
   if (d && !d.error) rows.push(["dsl", `parse+check+compile, ${num(d.lines)} lines`, `${num(d.lines_per_s)} lines/s`, `goal ${num(d.goal)}`, num(d.lines_per_s / d.goal)]);
   const m = doc.matmul;
   if (m && !m.error) {
-    rows.push(["matmul", `${m.size}² float32, wasm`, `${num(m.ours_gflops)} GFLOP/s`, m.torch_gflops === null ? `torch: ${m.torch_reason}` : `torch 1 thread ${num(m.torch_gflops)} (${m.torch_blas})`, num(m.ratio)]);
+    rows.push(["matmul", `${m.size}² float32, ${m.backend}${m.backend === "native" ? ", 1 thread" : ""}`, `${num(m.ours_gflops)} GFLOP/s`, m.torch_gflops === null ? `torch: ${m.torch_reason}` : `torch 1 thread ${num(m.torch_gflops)} (${m.torch_blas})`, num(m.ratio)]);
+    const all = m.backends?.native_all_cores;
+    if (all?.available) rows.push(["", `  native, ${m.cores} threads`, `${num(all.gflops)} GFLOP/s`, m.torch?.[m.cores]?.available ? `torch ${m.cores} threads ${num(m.torch[m.cores].gflops)}` : "", num(m.ratio_all_cores)]);
+    if (m.backend !== "wasm" && m.wasm_gflops !== null) rows.push(["", "  wasm backend", `${num(m.wasm_gflops)} GFLOP/s`, "", num(m.ratio_wasm)]);
     const cpu = m.backends?.cpu;
     if (cpu?.available) rows.push(["", `${cpu.size}² float32, cpu backend`, `${num(cpu.gflops)} GFLOP/s`, "", ""]);
   }
   const t = doc.train_step;
   if (t && !t.error) {
     const c = t.config;
-    rows.push(["train_step", `LoRA step, ${c.layers}L×${c.hidden} B${c.batch} T${c.seq} r${c.rank}, wasm`, `${num(t.ours_tokens_per_s)} tokens/s`, t.torch_tokens_per_s === null ? `torch: ${t.torch_reason}` : `torch 1 thread ${num(t.torch_tokens_per_s)}`, num(t.ratio)]);
+    rows.push(["train_step", `LoRA step, ${c.layers}L×${c.hidden} B${c.batch} T${c.seq} r${c.rank}, ${t.backend}${t.backend === "native" ? ", 1 thread" : ""}`, `${num(t.ours_tokens_per_s)} tokens/s`, t.torch_tokens_per_s === null ? `torch: ${t.torch_reason}` : `torch 1 thread ${num(t.torch_tokens_per_s)}`, num(t.ratio)]);
     if (t.torch?.[2]?.available) rows.push(["", "  vs torch on 2 threads", "", `${num(t.torch[2].tokens_per_s)} tokens/s`, num(t.ratio_vs_torch_2_threads)]);
+    const all = t.backends?.native_all_cores;
+    if (all?.available) rows.push(["", `  native, ${t.cores} threads`, `${num(all.tokens_per_s)} tokens/s`, t.torch?.[t.cores]?.available ? `torch ${t.cores} threads ${num(t.torch[t.cores].tokens_per_s)}` : "", num(t.ratio_all_cores)]);
+    if (t.backend !== "wasm" && t.wasm_tokens_per_s !== null) rows.push(["", "  same step, wasm backend", `${num(t.wasm_tokens_per_s)} tokens/s`, `native ${num(t.speedup_vs_wasm)}× faster`, num(t.ratio_wasm)]);
     const cpu = t.backends?.cpu;
     if (cpu?.available) rows.push(["", "  same step, cpu backend", `${num(cpu.tokens_per_s)} tokens/s`, "", num(t.torch_tokens_per_s ? cpu.tokens_per_s / t.torch_tokens_per_s : null)]);
     if (t.reference_check) rows.push(["", "  same model? first losses ours vs torch", `max |Δ| ${num(t.reference_check.max_abs_diff)}`, t.reference_check.same_model ? "yes" : "NO", ""]);
   }
+  const p = doc.pretrain;
+  if (p && !p.error) rows.push(["pretrain", `default base (${p.spec.layers}L×${p.spec.hidden} B${p.spec.batch} T${p.spec.context}), ms per step`, `native ${num(p.native_ms_per_step)}`, `wasm ${num(p.wasm_ms_per_step)}`, p.speedup_vs_wasm === null ? "" : `${num(p.speedup_vs_wasm)}×`]);
   const l = doc.leaks;
   if (l && !l.error) rows.push(["leaks", `tensors per step (${num(l.window_steps)}-step window + each method)`, num(l.tensors_per_step), `left after a job: ${num(l.max_leaked_after_job)}`, ""]);
   return rows;

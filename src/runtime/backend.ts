@@ -246,6 +246,14 @@ async function tryWasm(opts: InitBackendOptions): Promise<string> {
   return `${simd ? "SIMD" : "no SIMD"}, ${threads} thread${threads === 1 ? "" : "s"}${threadNote}`;
 }
 
+/** Kernel names for the backend line: peftlab's fused ops without their prefix, a gradient kernel
+ *  folded into its forward one ("RMSNorm+grad"). */
+function nativeKernelList(kernels: string[]): string {
+  const names = kernels.map((k) => k.replace(/^Peftlab/, ""));
+  const shown = names.filter((k) => !(k.endsWith("Grad") && names.includes(k.slice(0, -4))));
+  return shown.map((k) => (names.includes(`${k}Grad`) ? `${k}+grad` : k)).join(", ");
+}
+
 async function tryNative(opts: InitBackendOptions): Promise<string> {
   // Load the addon before touching the backend, so that a missing binary costs nothing; register
   // the native kernels after the wasm backend's own (and our wrappers of them) are in place.
@@ -260,7 +268,7 @@ async function tryNative(opts: InitBackendOptions): Promise<string> {
   if (state.kernels.length === 0) throw new Unavailable(`no native kernel usable: ${state.missing.map((m) => m.reason).join("; ")}`);
   const missing = state.missing.length ? `; not native: ${state.missing.map((m) => `${m.kernel} (${m.reason})`).join(", ")}` : "";
   const t = state.threads;
-  return `${state.kernels.join(", ")} native (${state.simd}, ${t} thread${t === 1 ? "" : "s"}), the rest on wasm ${wasmDetail}${missing}`;
+  return `${nativeKernelList(state.kernels)} native (${state.simd}, ${t} thread${t === 1 ? "" : "s"}), the rest on wasm ${wasmDetail}${missing}`;
 }
 
 async function tryCpu(): Promise<string> {
