@@ -8,6 +8,8 @@ need=()
 # slow reference (netlib) BLAS; OpenBLAS (recommended by python3-torch) takes over libblas.so.3.
 [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || [ "$(uname -m)" != x86_64 ] || need+=(libopenblas0-pthread)
 command -v jupyter-nbconvert >/dev/null 2>&1 || need+=(jupyter-nbconvert python3-nbclient python3-ipykernel)
+# A C compiler: `npm ci` builds the native kernels (scripts/build-native.js) with it.
+command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
