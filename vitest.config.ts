@@ -1,12 +1,37 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+
+/**
+ * Test files left out of the fast tier (`npm run test:unit`): builds of system packages, notebooks
+ * run by Jupyter, browsers, Python cross-checks, benchmarks, and files whose trainings or data take
+ * more than a few seconds. `npm test` (what CI runs) runs every file, these included. A new slow
+ * test file goes in this list (see "Tests" in README.md).
+ */
+export const SLOW_TESTS = [
+  "test/bench/**",
+  "test/notebooks/notebooks.test.ts",
+  "**/*.browser.test.ts",
+  "test/io/python-crosscheck.test.ts",
+  "test/pretrain.test.ts",
+  "test/cli/run.test.ts",
+  "test/io/weights-at-scale.test.ts",
+  "test/runtime/data.test.ts",
+  "test/runtime/beamlora.test.ts",
+  "test/runtime/models.test.ts",
+  "test/runtime/baselines.test.ts",
+  "test/runtime/native-backend.test.ts",
+  "test/runtime/native-ops.test.ts",
+];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, ...SLOW_TESTS] } },
+      { extends: true, test: { name: "slow", include: SLOW_TESTS, exclude: [...configDefaults.exclude] } },
+    ],
   },
 });
