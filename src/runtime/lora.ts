@@ -5,7 +5,7 @@
 //   y = base(x) + scaling · B((A x) ⊙ s)
 import * as tf from "./tf.js";
 import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "./nn.js";
-import { loraDelta } from "./ops/index.js";
+import { loraAdd, loraDelta } from "./ops/index.js";
 
 export interface LoraOptions {
   name: string;
@@ -97,8 +97,18 @@ export class LoraAdapter implements Adapter {
     });
   }
 
+  addDelta(y: tf.Tensor2D, x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D {
+    if (this.gate) return tf.add(y, this.delta(x, ctx));
+    return loraAdd(y, this.dropped(x, ctx), this.A as tf.Tensor2D, this.B as tf.Tensor2D, this.scaling);
+  }
+
+  /** x with dropout applied when training (seeded by the forward context). */
+  private dropped(x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D {
+    return ctx.training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, ctx.nextSeed()) as tf.Tensor2D) : x;
+  }
+
   delta(x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D {
-    const xd = ctx.training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, ctx.nextSeed()) as tf.Tensor2D) : x;
+    const xd = this.dropped(x, ctx);
     if (!this.gate) return loraDelta(xd, this.A as tf.Tensor2D, this.B as tf.Tensor2D, this.scaling); // [N, out]
     let h = tf.matMul(xd, this.A, false, true); // [N, r]
     h = tf.mul(h, tf.mul(tf.softmax(tf.div(this.gate, this.tau)), this.rank));

@@ -13,6 +13,8 @@ export interface Adapter {
   readonly rank: number;
   /** The additive output for x [N, in] → [N, out]. Called inside a tidy. */
   delta(x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D;
+  /** y + delta(x) in one step where the adapter can fuse them (used when no onAdapter hook needs the delta alone). */
+  addDelta?(y: tf.Tensor2D, x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D;
   /** The dense weight update ΔW [out, in] (for merging and export). Caller disposes. */
   deltaWeight(): tf.Tensor2D;
   /** Variables this adapter trains, by stable name. */
@@ -110,6 +112,10 @@ export class Linear {
       if (this.merged.has(name)) continue;
       const adapter = this.adapters.get(name);
       if (!adapter) continue;
+      if (!ctx.onAdapter && adapter.addDelta) {
+        y = adapter.addDelta(y, x2, ctx);
+        continue;
+      }
       const d = adapter.delta(x2, ctx);
       if (ctx.onAdapter) ctx.onAdapter(this, adapter, x2, base, d);
       y = tf.add(y, d);

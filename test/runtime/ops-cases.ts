@@ -262,6 +262,15 @@ export function opCases(seed = 2024): OpCase[] {
       ref: (v) => matmulT(matmulT(v.x!, v.a!, n, inF, r), v.b!, n, r, outF).map((z) => z * scale),
     });
   }
+  for (const [n, inF, r, outF, scale] of [[9, 16, 4, 12, 2], [1, 3, 2, 5, 0.5]] as const) {
+    cases.push({
+      name: `loraAdd N${n} in${inF} r${r} out${outF}`,
+      inputs: { base: randn([n, outF]), x: randn([n, inF]), a: randn([r, inF], 0.3), b: randn([outF, r], 0.3) },
+      fused: (t) => ops.loraAdd(t.base as tf.Tensor2D, t.x as tf.Tensor2D, t.a as tf.Tensor2D, t.b as tf.Tensor2D, scale),
+      composite: (t) => tf.add(t.base!, ops.loraDeltaComposite(t.x as tf.Tensor2D, t.a as tf.Tensor2D, t.b as tf.Tensor2D, scale)),
+      ref: (v) => matmulT(matmulT(v.x!, v.a!, n, inF, r), v.b!, n, r, outF).map((z, i) => z * scale + v.base![i]!),
+    });
+  }
   return cases;
 }
 

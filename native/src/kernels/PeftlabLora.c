@@ -1,7 +1,9 @@
 /*
- * PeftlabLora: the LoRA path delta = (x · Aᵀ) · Bᵀ · scale, saving hs = (x · Aᵀ) · scale.
- *   Arguments: heap, xOffset [N, in], aOffset [r, in], bOffset [out, r], deltaOffset [N, out],
- *              hsOffset [N, r], N, in, r, out, scale
+ * PeftlabLora: the LoRA path delta = (x · Aᵀ) · Bᵀ · scale, plus base [N, out] when given (the
+ * frozen layer's output, so that one call yields the adapted layer's output), saving
+ * hs = (x · Aᵀ) · scale.
+ *   Arguments: heap, xOffset [N, in], aOffset [r, in], bOffset [out, r], baseOffset (−1: none),
+ *              deltaOffset [N, out], hsOffset [N, r], N, in, r, out, scale
  * PeftlabLoraGrad: with gs = (dy · B) · scale [N, r]:
  *   dx = gs · A,  dA = gsᵀ · x,  dB = dyᵀ · hs
  *   Arguments: heap, dyOffset, xOffset, aOffset, bOffset, hsOffset, dxOffset, dAOffset, dBOffset,
@@ -28,17 +30,20 @@ static int read_dims(pl_args *a, size_t first, int64_t d[4], float *scale) {
 
 napi_value pl_kernel_PeftlabLora(napi_env env, napi_callback_info info) {
   pl_args a;
-  if (!pl_args_read(env, info, "PeftlabLora", 11, &a)) return NULL;
+  if (!pl_args_read(env, info, "PeftlabLora", 12, &a)) return NULL;
   int64_t d[4];
   float scale;
-  if (!read_dims(&a, 6, d, &scale)) return NULL;
+  if (!read_dims(&a, 7, d, &scale)) return NULL;
   const int64_t n = d[0], in = d[1], r = d[2], out = d[3];
   const float *x = pl_f32(&a, 1, n * in), *A = pl_f32(&a, 2, r * in), *B = pl_f32(&a, 3, out * r);
-  float *delta = pl_f32(&a, 4, n * out), *hs = pl_f32(&a, 5, n * r);
+  const float *base = pl_int(&a, 4) >= 0 ? pl_f32(&a, 4, n * out) : NULL;
+  float *delta = pl_f32(&a, 5, n * out), *hs = pl_f32(&a, 6, n * r);
   if (a.failed) return NULL;
   if (pl_sgemm(0, 1, n, r, in, x, in, A, in, hs, r, 1) != 0) return pl_throw(&a, "out of memory");
   scale_rows(hs, n * r, scale);
   if (pl_sgemm(0, 1, n, out, r, hs, r, B, r, delta, out, 1) != 0) return pl_throw(&a, "out of memory");
+  if (base)
+    for (int64_t i = 0; i < n * out; i++) delta[i] += base[i];
   return pl_undefined(env);
 }
 

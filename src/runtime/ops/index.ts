@@ -7,6 +7,6 @@ export { type ActKind, GELU, GELU_GRAD, geluAct, geluActComposite, SWIGLU, SWIGL
 export { EMBEDDING, embeddingLookup, embeddingLookupComposite } from "./embedding.js";
 export { SOFTMAX_CE, SOFTMAX_CE_GRAD, softmaxCrossEntropy, softmaxCrossEntropyComposite } from "./cross-entropy.js";
 export { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormComposite } from "./layer-norm.js";
-export { LORA, LORA_GRAD, loraDelta, loraDeltaComposite } from "./lora-delta.js";
+export { LORA, LORA_GRAD, loraAdd, loraDelta, loraDeltaComposite } from "./lora-delta.js";
 export { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite } from "./rms-norm.js";
 export { ROPE, ROPE_GRAD, rope, ropeComposite } from "./rope.js";
