@@ -5,11 +5,11 @@
 // `peftlab/dsl` gives the language alone (no TensorFlow.js).
 export * from "./dsl/index.js";
 
-export { train, type TrainOptions, type TrainResults } from "./runtime/api.js";
+export { train, type TrainOptions, type TrainResults } from "./runtime/run/train.js";
 export { runPlan, plannedJobs, type RunPlanOptions } from "./runtime/run/run-plan.js";
 export type { RunSink, PlannedJob, PlanOutcome, JobEnding } from "./runtime/run/sink.js";
 export { ProgressState, headline, type JobProgress } from "./results/progress.js";
-export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOrder, type JobOutcome } from "./runtime/job.js";
+export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOrder, type JobOutcome } from "./runtime/train/job.js";
 export { initBackend, resolveBackendRequest, BACKEND_NAMES, type BackendInfo } from "./runtime/backend.js";
 export type * from "./results/events.js";
 export { buildSummary, type Summary } from "./results/summary.js";
@@ -19,14 +19,14 @@ export { Trainer, NonFiniteLossError, type TrainerPlugin, type TrainContext } fr
 export { AdamW, learningRateAt, clipByGlobalNorm } from "./runtime/optim.js";
 export { Linear, type Adapter, type ForwardCtx } from "./runtime/nn.js";
 export { LoraAdapter, loraScaling } from "./runtime/lora.js";
-export { injectAdapter, loraAdapters, SelectorError } from "./runtime/inject.js";
+export { injectAdapter, loraAdapters, SelectorError } from "./runtime/adapters/inject.js";
 export { createModel, LlamaModel, Gpt2Model, BertModel, type FamilyModel, type Block } from "./runtime/models/index.js";
 export { familyConfigFromSpec, type FamilyConfig } from "./runtime/models/config.js";
 export { createBeamLoraPlugin } from "./runtime/plugins/beamlora.js";
 export { createLightPeftPlugin, applyLightPeftDecisions } from "./runtime/plugins/lightpeft.js";
 export { loadDataset, Batcher, batchesOf, type Dataset, type Tokenizer } from "./runtime/data/index.js";
 export { Rng } from "./runtime/rng.js";
-export { exportAdapter, exportAsLora, importAdapter } from "./runtime/io/adapter-io.js";
+export { exportAdapter, exportAsLora, importAdapter } from "./runtime/adapters/peft-io.js";
 export * as safetensors from "./runtime/io/safetensors.js";
 export { readAdapterFolder, writeAdapterFolder } from "./runtime/io/peft-format.js";
 export * as tf from "./runtime/tf.js";

@@ -1,6 +1,6 @@
 // Every default of the .peft language, in one place. The compiler fills these into the plan; the
-// grammar document prints them. Sources: ../shared/research/algorithms.md (the authors' settings),
-// scaled down where the authors' values assume multi-day runs.
+// grammar document prints them. The method defaults are the settings of the methods' papers and
+// official code, scaled down where those assume multi-day runs (each block says how).
 
 import type { BeamImportance, LrScheduleKind, MetricName, PlotName, PruneScope, Splits } from "./plan.js";
 
@@ -79,7 +79,7 @@ export const ADAPTER_DEFAULTS = {
 /** AdaLoRA: HF PEFT's AdaLoraConfig defaults. */
 export const ADALORA_DEFAULTS = { initR: 12, targetR: 8, tinit: 0, tfinal: 0, deltaT: 1, beta1: 0.85, beta2: 0.85, orthRegWeight: 0.5 } as const;
 
-/** BeamLoRA (algorithms.md §1.8), scaled to short runs. */
+/** BeamLoRA: the official code's settings, scaled to short runs. */
 export const BEAM_DEFAULTS = {
   /** The official run prunes about 12 times (every 3000 of ~37,000 steps): period ≈ steps/12, even. */
   periodsPerRun: 12,
@@ -98,7 +98,7 @@ export function defaultBeamPeriod(steps: number): number {
   return Math.max(BEAM_DEFAULTS.minPeriod, 2 * Math.round(steps / (2 * BEAM_DEFAULTS.periodsPerRun)));
 }
 
-/** Light-PEFT (algorithms.md §2.5): the official estimate/train scripts. */
+/** Light-PEFT: the settings of the authors' official estimate/train scripts. */
 export const PRUNE_DEFAULTS = {
   /** 800 steps in the official script; here a fraction of training. */
   estimateFraction: 0.1,

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { TrainSpec } from "../dsl/plan.js";
 import type { HfTokenizerJson } from "./data/bpe.js";
 import { trainBpe, type BpeTokenizer } from "./data/tokenizers.js";
-import { evaluateLoss } from "./evaluate.js";
+import { evaluateLoss } from "./train/evaluate.js";
 import { writeFileAtomic } from "./io/atomic.js";
 import { saveHfModel, type SavedHfModel } from "./io/hf-model.js";
 import { familyConfigFromSpec, type FamilyConfig } from "./models/config.js";

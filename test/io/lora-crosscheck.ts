@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import * as tf from "../../src/runtime/tf.js";
-import { canonicalModulePath } from "../../src/runtime/io/adapter-io.js";
+import { canonicalModulePath } from "../../src/runtime/adapters/peft-io.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import { inferenceCtx } from "../../src/runtime/nn.js";
 import { maxAbsDiff } from "./model-fixtures.js";

@@ -7,10 +7,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tf.js";
 import type { AdaLoraSpec, Plan, RunSpec } from "../../src/dsl/plan.js";
 import { AdaLoraAdapter } from "../../src/runtime/adapters/adalora.js";
-import { checkAdapterSpec } from "../../src/runtime/adapters/build.js";
-import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "../../src/runtime/checkpoint.js";
-import { injectAdapter } from "../../src/runtime/inject.js";
-import { exportAdaLora, exportAsLora } from "../../src/runtime/io/adapter-io.js";
+import { checkAdapterSpec } from "../../src/runtime/adapters/from-spec.js";
+import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "../../src/runtime/train/checkpoint.js";
+import { injectAdapter } from "../../src/runtime/adapters/inject.js";
+import { exportAdaLora, exportAsLora } from "../../src/runtime/adapters/peft-io.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   type AdaLoraPlugin, ImportanceEma, adaloraPluginsFor, budgetAt, clipCoefficient, createAdaLoraPlugin, maskToBudget, phaseAt, validateAdaLoraSchedule,

@@ -10,7 +10,7 @@ import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   capFor, createBeamLoraPlugin, globalTopPMask, pairParents, planPrune, resolveTau, topPAt,
 } from "../../src/runtime/plugins/beamlora.js";
-import { hfModulePath, exportAsLora } from "../../src/runtime/io/adapter-io.js";
+import { hfModulePath, exportAsLora } from "../../src/runtime/adapters/peft-io.js";
 import { adapterTensorName } from "../../src/runtime/io/peft-format.js";
 import type { WritableTensor } from "../../src/runtime/io/safetensors.js";
 import { maxAbsDiff } from "../io/model-fixtures.js";

@@ -4,8 +4,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tf.js";
 import { DoraAdapter, detach } from "../../src/runtime/adapters/dora.js";
-import { injectAdapter } from "../../src/runtime/inject.js";
-import { exportAsLora } from "../../src/runtime/io/adapter-io.js";
+import { injectAdapter } from "../../src/runtime/adapters/inject.js";
+import { exportAsLora } from "../../src/runtime/adapters/peft-io.js";
 import { LoraAdapter, loraScaling } from "../../src/runtime/lora.js";
 import { Linear, inferenceCtx } from "../../src/runtime/nn.js";
 import { adapterSpec, maxDiff, perturb } from "./baselines-util.js";

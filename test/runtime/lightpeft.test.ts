@@ -14,7 +14,7 @@ import {
   keepByQuantile, type LightPeftDecisions, loraAdaptersNamed, maskVariables, quantile,
 } from "../../src/runtime/plugins/lightpeft.js";
 import { Trainer } from "../../src/runtime/trainer.js";
-import { exportAdapter, hfModulePath, importAdapter } from "../../src/runtime/io/adapter-io.js";
+import { exportAdapter, hfModulePath, importAdapter } from "../../src/runtime/adapters/peft-io.js";
 import type { LoraAdapterConfig } from "../../src/runtime/io/peft-format.js";
 import { tempDir } from "../io/helpers.js";
 import { randomBatch, seeded, tinyModel, useCpu, trainSpec as baseTrainSpec } from "./helpers.js";

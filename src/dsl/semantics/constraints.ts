@@ -37,7 +37,7 @@ defineCheck("validate", "BeamDecl", "beam-adapter-method", (decl, a) => {
   if (method === "adalora") a.reporter.report("methodConflict", { what: "beam", name: decl.name.name, adapter: decl.adapter.name, method: "AdaLoRA, which reallocates ranks itself" }, decl.file, decl.adapter);
 });
 
-/** The BeamLoRA settings for a run of `steps` steps (defaults per algorithms.md §1.8). */
+/** The BeamLoRA settings for a run of `steps` steps (defaults: BEAM_DEFAULTS in defaults.ts). */
 export function resolveBeam(info: BeamInfo, adapterName: string, steps: number): BeamSpec {
   const f = info.fields;
   const period = f.every ? amountSteps(f.every.value.value, steps) : defaultBeamPeriod(steps);
@@ -64,7 +64,7 @@ defineCheck("interpret", "PruneDecl", "prune-block", (decl, a) => {
   a.prunes.set(decl, { fields: readBlock(decl.block, PRUNE_SCHEMA, "a prune schedule", decl.file, a.reporter) });
 });
 
-/** The Light-PEFT settings for a run of `steps` steps (defaults per algorithms.md §2.5). */
+/** The Light-PEFT settings for a run of `steps` steps (defaults: PRUNE_DEFAULTS in defaults.ts). */
 export function resolvePrune(info: PruneInfo, steps: number): PruneSpec {
   const f = info.fields;
   const heads = f.heads?.value.value;

@@ -1,5 +1,5 @@
 // The one place where each adapter kind of a live model becomes the plain tensors HF PEFT stores.
-// Naming, heads, adapter_config.json, checks and folder writing are io/adapter-io.ts's business.
+// Naming, heads, adapter_config.json, checks and folder writing are peft-io.ts's business.
 //
 // LoRA form (peft_type "LORA"), per module: A [rank, in], B [out, rank], our scaling, the lora_alpha
 // stock PEFT needs at that rank to compute the same scaling, and the DoRA magnitude [out] or null:

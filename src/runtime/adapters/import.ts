@@ -1,7 +1,7 @@
 // Attaching adapter weights read from a PEFT folder to a live model, one function per adapter kind:
 // LoRA-format modules become LoraAdapters, or DoraAdapters when they carry a magnitude; AdaLoRA-format
 // modules become AdaLoraAdapters at their stored rank with ranknum = init_r. Module paths are ours and
-// per-module values are resolved by the caller (io/adapter-io.ts reads the folder and maps the names).
+// per-module values are resolved by the caller (peft-io.ts reads the folder and maps the names).
 // Each function checks every module before it changes the model.
 import * as tf from "../tf.js";
 import type { Tensor } from "../io/safetensors-dtypes.js";
@@ -9,7 +9,7 @@ import { LoraAdapter } from "../lora.js";
 import type { Adapter, Linear } from "../nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { AdaLoraAdapter } from "./adalora.js";
-import type { AdaLoraModuleTensors } from "./adalora-format.js";
+import type { AdaLoraModuleTensors } from "../io/adalora-format.js";
 import { DoraAdapter } from "./dora.js";
 
 /** One LoRA-format module to attach: A [r, in], B [out, r], its lora_alpha, and the DoRA magnitude [out] or null. */

@@ -69,7 +69,7 @@ export interface AdapterConfigOptions {
   peftVersion?: string;
 }
 
-/** The config we write: the conservative key set of algorithms.md §4, validated. Lists of names are sorted (PEFT keeps them as sets). */
+/** The config we write: a conservative key set (the LoRA keys whose values our adapters define), validated. Lists of names are sorted (PEFT keeps them as sets). */
 export function buildAdapterConfig(o: AdapterConfigOptions): LoraAdapterConfig {
   const list = (v: ModuleList | null | undefined) => (Array.isArray(v) ? [...new Set(v)].sort() : v ?? null);
   const cfg: LoraAdapterConfig = {

@@ -1,6 +1,6 @@
-// BeamLoRA (research notes §1): the trainer plug-in and its pure helpers. The implementation lives
+// BeamLoRA (Gu et al., ACL 2025): the trainer plug-in and its pure helpers. The implementation lives
 // in ./beamlora/: schedule (τ, p(t), caps), select (top-p mask, pairing), importance (criteria),
-// snapshot, expand, plugin. Export to PEFT is io/adapter-io.ts (the gate is folded into A there).
+// snapshot, expand, plugin. Export to PEFT is adapters/peft-io.ts (the gate is folded into A there).
 export { BeamLoraPlugin, createBeamLoraPlugin, type BeamLoraOptions, type BeamLoraState } from "./beamlora/plugin.js";
 export { TAU_DEFAULT, TAU_LOW_LR, TAU_LOW_LR_BELOW, capFor, isPruneStep, isSnapshotStep, resolveTau, topPAt, validateBeamSpec } from "./beamlora/schedule.js";
 export { type ModulePlan, capModuleMask, globalTopPMask, pairParents, pairingRand, planPrune, rankOrder } from "./beamlora/select.js";

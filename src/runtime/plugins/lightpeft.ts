@@ -1,5 +1,5 @@
 // Light-PEFT (Gu et al., Findings of ACL 2024): early pruning of the foundation model and of the
-// PEFT modules, followed from the authors' RoBERTa code (research notes §2) and run as one
+// PEFT modules, followed from the authors' RoBERTa code and run as one
 // trainer plug-in instead of the authors' two runs.
 //
 // Estimation window (steps 1..E, E = spec.estimateSteps)

@@ -1,4 +1,4 @@
-// Writing a finished job's adapters as PEFT folders, through the one export path (io/adapter-io.ts):
+// Writing a finished job's adapters as PEFT folders, through the one export path (adapters/peft-io.ts):
 //   <job dir>/adapter/           the LoRA-format adapter (every method folded into LoRA; the classifier
 //                                head in modules_to_save); one sub-folder per adapter when the run has several
 //   <job dir>/adapter-adalora/   AdaLoRA adapters also in PEFT's native AdaLoRA format
@@ -10,9 +10,9 @@ import type { Plan } from "../../dsl/plan.js";
 import { defaultBaseDir } from "../default-base.js";
 import { withOriginalBase } from "../adapters/export.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { exportAdapter } from "../io/adapter-io.js";
+import { exportAdapter } from "../adapters/peft-io.js";
 import { saveHfModel } from "../io/hf-model.js";
-import type { JobSpec } from "../job.js";
+import type { JobSpec } from "../train/job.js";
 import type { FamilyModel } from "../models/model.js";
 import { RUN_FOLDER } from "../../results/run-folder.js";
 

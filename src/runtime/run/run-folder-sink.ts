@@ -9,7 +9,7 @@ import { loadRunDir, RUN_FOLDER } from "../../results/run-folder.js";
 import { renderReport } from "../../viz/report.js";
 import type { Dataset } from "../data/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import type { JobOutcome } from "../job.js";
+import type { JobOutcome } from "../train/job.js";
 import { exportJobAdapters } from "./export-adapters.js";
 import { JsonlWriter } from "./folder-io.js";
 import type { JobEnding, PlannedJob, PlanOutcome, RunSink } from "./sink.js";

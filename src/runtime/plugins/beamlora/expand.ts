@@ -1,4 +1,4 @@
-// The expansion of one module (research notes §1.6–1.7): every pruned slot m_j takes its parent
+// The expansion step of one BeamLoRA module: every pruned slot m_j takes its parent
 // p_j's SNAPSHOT row of A, column of B and their AdamW moments; the pair's gate logits are set to
 // their average. Gate moments and the optimiser's step counter are left to the caller.
 import * as tf from "../../tf.js";

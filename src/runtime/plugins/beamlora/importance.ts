@@ -1,11 +1,11 @@
-// Rank importance for BeamLoRA (research notes §1.3). Every criterion returns, per module, one
+// Rank importance for BeamLoRA (the paper's criteria, as its official code computes them). Every criterion returns, per module, one
 // score per rank normalised to sum to r, like the gate weights s = r·softmax(g/τ), so that the
 // global top-p threshold p·N·r means the same thing for all three:
 //
 // - "gate" (the official default): s itself.
 // - "first_order": AdaLoRA's sensitivity × uncertainty. Per element I = |w ⊙ ∇w|,
 //   Ī ← β1·Ī + (1−β1)·I, Ū ← β2·Ū + (1−β2)·|I − Ī| with β1 = β2 = 0.85 (AdaLoRA's and the
-//   official `update_ipt` defaults, §3); rank score = mean over the A row + mean over the B column
+//   official `update_ipt` defaults); rank score = mean over the A row + mean over the B column
 //   of Ī·Ū; then, as the official `get_first_order_imp` does, softmax(score / mean(score)) — times r.
 //   The gradients are the raw ones from `afterBackward`, before clipping.
 // - "activation": an EMA (β = 0.85, zero-initialised like AdaLoRA's) of the per-rank RMS over the

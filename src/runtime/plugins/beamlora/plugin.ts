@@ -1,11 +1,11 @@
-// The BeamLoRA trainer plug-in (research notes §1): a zero-initialised gate on every LoRA module of
+// The BeamLoRA trainer plug-in (Gu et al., ACL 2025, and the authors' official code): a zero-initialised gate on every LoRA module of
 // one adapter, a snapshot every period at the snapshot offset, and at each period boundary a
 // global top-p prune whose slots are re-seeded from the snapshot of the module's strongest ranks.
 //
 // Step arithmetic uses `ctx.step` = completed optimiser steps, seen in afterStep:
-// - snapshot when step % T == snapshotOffset (default T/2; §1.10.4 allows "simply at T/2");
+// - snapshot when step % T == snapshotOffset (default T/2, mid-period);
 // - prune-and-expand when step % T == 0, step > 0 and totalSteps − step ≥ T (none in the last
-//   window), unless p(step) ≥ 1 ([interpretation] §1.10.2: the step is skipped entirely).
+//   window), unless p(step) ≥ 1 (then the step is skipped entirely: our reading, as nothing would be pruned).
 // At a prune step, in order: importances are read (before any change), the decision is made, each
 // module is expanded, every module's gate moments are zeroed, then the events are emitted.
 import type { BeamSpec } from "../../../dsl/plan.js";
@@ -129,7 +129,7 @@ export class BeamLoraPlugin implements TrainerPlugin {
       expandModule(adapter, ctx.optimizer, snap.module(path), plan.pruned, plan.parents);
       this.requireTracker().inherit(m, plan.pruned, plan.parents);
     });
-    // §1.7: every gate's moments are zeroed in every module at every prune step; the step count stays.
+    // Every gate's moments are zeroed in every module at every prune step; the step count stays.
     for (const { path, adapter } of this.modules) ctx.optimizer.zeroMoments(requireGate(adapter.gate, path));
     this.emitImportance(ctx, scores);
     ctx.emit(this.pruneEvent(step, p, plans));

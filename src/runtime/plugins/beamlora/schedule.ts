@@ -1,5 +1,5 @@
 // BeamLoRA's scalar rules: the gate temperature, the dynamic top-p threshold p(t), the per-module
-// pruning cap and the period arithmetic (research notes §1.2, §1.4, §1.10). Pure functions, no tensors.
+// pruning cap and the period arithmetic. Pure functions, no tensors.
 import type { BeamSpec } from "../../../dsl/plan.js";
 
 /** Gate temperature when the plan leaves it automatic (README of the official code). */
@@ -18,7 +18,7 @@ export function resolveTau(tau: number | null, lr: number): number {
 }
 
 /**
- * The top-p threshold at training step `t` (§1.4). With start p0, end p1 and T_end = endStep:
+ * The top-p threshold at training step `t`. With start p0, end p1 and T_end = endStep:
  * - cosine:   p = p1 − (p1 − p0)·(1 + cos(π t / T_end)) / 2 for t ≤ T_end (the official
  *             `CosineAnnealingThreshold`, an S-curve from p0 up to p1);
  * - linear:   p = p0 + (p1 − p0)·t / T_end;
@@ -36,7 +36,7 @@ export function topPAt(topP: BeamSpec["topP"], t: number): number {
 
 /**
  * Most ranks one module may lose at one prune step. "half" is ⌊r/2⌋. An explicit count is also
- * clamped to ⌊r/2⌋: [interpretation, §1.10.1] only then are the pruned slots (the module's k
+ * clamped to ⌊r/2⌋ (our choice; the paper does not say): only then are the pruned slots (the module's k
  * weakest ranks) and their parents (its k strongest) guaranteed to be disjoint.
  */
 export function capFor(cap: BeamSpec["capPerModule"], r: number): number {

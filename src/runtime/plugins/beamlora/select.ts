@@ -1,4 +1,4 @@
-// Which ranks BeamLoRA prunes and which ranks re-seed them (research notes §1.5, §1.6, §1.10).
+// Which ranks BeamLoRA prunes and which ranks re-seed them.
 // Pure functions over plain numbers, so the decisions can be tested with hand-made importances.
 //
 // Ties: every ordering here is "score descending, then index ascending" (global flat index for the
@@ -21,11 +21,11 @@ function checkScores(scores: readonly (readonly number[])[]): void {
 }
 
 /**
- * Global dynamic top-p (§1.5): sort all importances descending, take the cumulative sum, find the
+ * Global dynamic top-p: sort all importances descending, take the cumulative sum, find the
  * first position where it exceeds `p · mass`, and prune everything from that position on (the
  * crossing rank included). `mass` defaults to the sum of all scores; the plug-in passes N·r (the
  * official `cumsum_threshold · len(modules) · r`), which is the same for scores that sum to r per
- * module. With p ≥ 1 nothing is pruned ([interpretation], §1.10.2). Returns the mask per module.
+ * module. With p ≥ 1 nothing is pruned (our reading of a threshold that covers all the mass). Returns the mask per module.
  */
 export function globalTopPMask(scores: readonly (readonly number[])[], p: number, mass?: number): boolean[][] {
   checkScores(scores);

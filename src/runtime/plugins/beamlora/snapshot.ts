@@ -1,4 +1,4 @@
-// The historical snapshot BeamLoRA re-seeds pruned ranks from (research notes §1.4.1, §1.6–1.7):
+// The historical snapshot BeamLoRA re-seeds pruned ranks from:
 // copies of A, B, the gate logits and the AdamW moments (m, v) of all three, for every module,
 // taken T/2 steps before each prune step. The snapshot owns its tensors; dispose() frees them.
 import * as tf from "../../tf.js";

@@ -1,4 +1,4 @@
-// Light-PEFT importance scores (§2.3), per training step:
+// Light-PEFT importance scores, per training step:
 //   module ("p2"):        mean over real tokens n of ‖ΔW x_n‖₂ / ‖W x_n + b‖₂
 //   rank ("first_order"): |mean_j(A_ij · ∂L/∂A_ij)| + |mean_k(B_ki · ∂L/∂B_ki)|   for rank i
 // and the average of the per-step values over the second half of the estimation window, with

@@ -3,16 +3,16 @@
 // pretrained model.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { DataSpec, DefaultModelSpec, HfModelSpec, ModelSpec } from "../dsl/plan.js";
-import type { Dataset } from "./data/index.js";
-import type { Tokenizer } from "./data/index.js";
-import { loadTokenizer } from "./data/tokenizers.js";
-import { ensureDefaultBase } from "./default-base.js";
-import { loadHfModel, TOKENIZER_FILE } from "./io/hf-model.js";
-import { familyConfigFromSpec } from "./models/config.js";
-import { createModel } from "./models/index.js";
-import type { FamilyModel } from "./models/model.js";
-import { Rng, uniformOf } from "./rng-util.js";
+import type { DataSpec, DefaultModelSpec, HfModelSpec, ModelSpec } from "../../dsl/plan.js";
+import type { Dataset } from "../data/index.js";
+import type { Tokenizer } from "../data/index.js";
+import { loadTokenizer } from "../data/tokenizers.js";
+import { ensureDefaultBase } from "../default-base.js";
+import { loadHfModel, TOKENIZER_FILE } from "../io/hf-model.js";
+import { familyConfigFromSpec } from "../models/config.js";
+import { createModel } from "../models/index.js";
+import type { FamilyModel } from "../models/model.js";
+import { Rng, uniformOf } from "../rng-util.js";
 
 export interface BuiltModel {
   /** The tokenizer that comes with the model (HF folders), or null when the data decides. */

@@ -1,20 +1,20 @@
 // One job = one run × seed × learning rate of a plan: build the model and data, inject the
 // adapters, attach the plug-ins, train with periodic evaluation and checkpoints, and evaluate
 // on the validation and test splits at the end.
-import type { Plan, RunSpec } from "../dsl/plan.js";
-import type { Batch } from "./batch.js";
+import type { Plan, RunSpec } from "../../dsl/plan.js";
+import type { Batch } from "../batch.js";
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { evaluateAccuracy, evaluateLoss, greedyExactMatch } from "./evaluate.js";
-import type { RunEvent, RunResult } from "../results/events.js";
-import { injectAdapter } from "./inject.js";
-import type { FamilyModel } from "./models/model.js";
-import { buildModel } from "./build.js";
-import { type Dataset, type Example, batchesOf, Batcher, loadDataset } from "./data/index.js";
-import { Rng, uniformOf } from "./rng-util.js";
-import { Trainer, type TrainerPlugin } from "./trainer.js";
-import { createBeamLoraPlugin } from "./plugins/beamlora.js";
-import { createLightPeftPlugin } from "./plugins/lightpeft.js";
-import { adaloraPluginsFor } from "./plugins/adalora.js";
+import type { RunEvent, RunResult } from "../../results/events.js";
+import { injectAdapter } from "../adapters/inject.js";
+import type { FamilyModel } from "../models/model.js";
+import { buildModel } from "./base-model.js";
+import { type Dataset, type Example, batchesOf, Batcher, loadDataset } from "../data/index.js";
+import { Rng, uniformOf } from "../rng-util.js";
+import { Trainer, type TrainerPlugin } from "../trainer.js";
+import { createBeamLoraPlugin } from "../plugins/beamlora.js";
+import { createLightPeftPlugin } from "../plugins/lightpeft.js";
+import { adaloraPluginsFor } from "../plugins/adalora.js";
 
 export interface JobSpec {
   plan: Plan;

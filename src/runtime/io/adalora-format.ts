@@ -5,17 +5,17 @@
 // `resize_state_dict_by_rank_pattern` write them, plus `modules_to_save` copies
 // (`base_model.model.<module path>.<param>`). On load PEFT rebuilds each module at r' with
 // ranknum = init_r, so the scale alpha / (init_r + 1e-5) is unchanged. The tensors come from
-// adapters/export.ts (`adaloraForm`); io/adapter-io.ts names them and attaches what is read.
+// adapters/export.ts (`adaloraForm`); adapters/peft-io.ts names them and attaches what is read.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AdaLoraSpec } from "../../dsl/plan.js";
-import { writeFileAtomic } from "../io/atomic.js";
+import { writeFileAtomic } from "./atomic.js";
 import {
   ADAPTER_CONFIG_FILE, ADAPTER_PREFIX, ADAPTER_WEIGHTS_FILE, AdapterFormatError, type LoraAdapterConfig, type TaskType, sortKeysDeep,
-} from "../io/peft-format.js";
-import type { Tensor, WritableTensor } from "../io/safetensors-dtypes.js";
-import { SafetensorsFile } from "../io/safetensors-file.js";
-import { writeSafetensors } from "../io/safetensors-write.js";
+} from "./peft-format.js";
+import type { Tensor, WritableTensor } from "./safetensors-dtypes.js";
+import { SafetensorsFile } from "./safetensors-file.js";
+import { writeSafetensors } from "./safetensors-write.js";
 
 /** adapter_config.json of an AdaLoRA adapter: the LoRA keys PEFT's AdaLoraConfig inherits, plus its own. */
 export interface AdaLoraAdapterConfig extends Omit<LoraAdapterConfig, "peft_type" | "target_modules" | "rank_pattern" | "alpha_pattern"> {

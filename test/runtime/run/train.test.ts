@@ -1,9 +1,9 @@
 // train(plan) from code: a .peft text compiled and trained end to end on the default backend.
 import { describe, expect, it } from "vitest";
-import { compileSource } from "../../src/dsl/index.js";
-import { train } from "../../src/runtime/api.js";
-import type { RunEvent } from "../../src/results/events.js";
-import * as tf from "../../src/runtime/tf.js";
+import { compileSource } from "../../../src/dsl/index.js";
+import { train } from "../../../src/runtime/run/train.js";
+import type { RunEvent } from "../../../src/results/events.js";
+import * as tf from "../../../src/runtime/tf.js";
 
 const SOURCE = `
 model base = decoder { layers 1, width 32, heads 2, context 24 }
@@ -77,7 +77,7 @@ describe("train(plan) resolves the plan's paths against the folder of its source
 
 describe("job order", () => {
   it('"interleaved" puts the runs of one learning rate and seed back to back; "runs" keeps each run together', async () => {
-    const { expandJobs } = await import("../../src/runtime/job.js");
+    const { expandJobs } = await import("../../../src/runtime/train/job.js");
     const { plan } = compileSource(SOURCE, "api.peft");
     const key = (j: { run: { name: string }; lr: number; seed: number }) => `${j.run.name}/${j.lr}/${j.seed}`;
     const runs = expandJobs(plan!).map(key);

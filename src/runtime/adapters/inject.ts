@@ -1,11 +1,11 @@
 // Injecting adapters into a model by selector, with HF PEFT's matching rules (the one
 // implementation lives in src/dsl/modules.ts) and per-module rank / alpha patterns (PEFT's
 // `(.*\.)?(key)$` rule, in src/runtime/io/peft-config.ts).
-import type { AdapterSpec, Selector } from "../dsl/plan.js";
-import { selectModules } from "../dsl/modules.js";
-import { buildAdapter, checkAdapterSpec } from "./adapters/build.js";
-import { LoraAdapter } from "./lora.js";
-import type { FamilyModel } from "./models/model.js";
+import type { AdapterSpec, Selector } from "../../dsl/plan.js";
+import { selectModules } from "../../dsl/modules.js";
+import { buildAdapter, checkAdapterSpec } from "./from-spec.js";
+import { LoraAdapter } from "../lora.js";
+import type { FamilyModel } from "../models/model.js";
 
 export class SelectorError extends Error {
   constructor(readonly adapter: string, readonly selector: Selector, readonly available: string[]) {
@@ -23,7 +23,7 @@ export interface InjectOptions {
 
 /**
  * Attaches adapter `name` built from `spec` to every selected linear layer and activates it:
- * LoRA (kaiming / gaussian / PiSSA init, rsLoRA), DoRA or AdaLoRA (see adapters/build.ts). PiSSA
+ * LoRA (kaiming / gaussian / PiSSA init, rsLoRA), DoRA or AdaLoRA (see from-spec.ts). PiSSA
  * replaces each selected Linear's weight by its residual. AdaLoRA also needs its trainer plug-in
  * (plugins/adalora.ts, `adaloraPluginsFor`).
  * Returns the module paths it was attached to. A selector that matches nothing is an error.

@@ -11,7 +11,7 @@
 // that module under PEFT's `(.*\.)?(key)$` rule, and every module's scaling as PEFT will compute it is
 // checked against ours. `target_modules` is the plan's selector when stock PEFT would select exactly
 // the adapted modules with it, else the list of adapted module paths.
-// AdaLoRA format (peft_type "ADALORA", AdaLoRA adapters only): PEFT's own folder (adapters/adalora-format.ts).
+// AdaLoRA format (peft_type "ADALORA", AdaLoRA adapters only): PEFT's own folder (io/adalora-format.ts).
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -20,16 +20,16 @@ import * as tf from "../tf.js";
 import { loraScaling } from "../lora.js";
 import type { FamilyModel } from "../models/model.js";
 import type { FamilyConfig } from "../models/config.js";
-import { type LoraModule, type PissaMode, adaloraForm, loraForm } from "../adapters/export.js";
-import { type AdaLoraAdapterConfig, adaloraTensorName, buildAdaLoraConfig, readAdaLoraFolder, writeAdaLoraFolder } from "../adapters/adalora-format.js";
-import { attachAdaLora, attachLora } from "../adapters/import.js";
-import { exportTensorName, normaliseTensorName } from "./hf-config.js";
+import { type LoraModule, type PissaMode, adaloraForm, loraForm } from "./export.js";
+import { type AdaLoraAdapterConfig, adaloraTensorName, buildAdaLoraConfig, readAdaLoraFolder, writeAdaLoraFolder } from "../io/adalora-format.js";
+import { attachAdaLora, attachLora } from "./import.js";
+import { exportTensorName, normaliseTensorName } from "../io/hf-config.js";
 import { matchesTargetModules, patternMatches, resolvePattern, type ModuleList } from "../../peft/targets.js";
 import {
   ADAPTER_CONFIG_FILE, ADAPTER_PREFIX, ADAPTER_WEIGHTS_FILE, AdapterFormatError, adapterTensorName, buildAdapterConfig,
   readAdapterFolder, selectorToModules, writeAdapterFolder, type LoraAdapterConfig, type ModuleShape, type TaskType,
-} from "./peft-format.js";
-import type { Tensor, WritableTensor } from "./safetensors.js";
+} from "../io/peft-format.js";
+import type { Tensor, WritableTensor } from "../io/safetensors.js";
 
 /** A module path as it appears in HF files (RoBERTa: `roberta.*`, `classifier.*`). */
 export function hfModulePath(canon: string, cfg: FamilyConfig): string {

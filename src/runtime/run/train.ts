@@ -1,11 +1,11 @@
 // Training a whole plan from code: `await train(plan)` runs every run × seed × learning rate through
 // runPlan (the one job loop, run/run-plan.ts) and returns the results and their summary — the same
 // content as result.json and summary.json; with `folder` it also writes the run folder.
-import type { Plan } from "../dsl/plan.js";
-import type { RunEvent, RunResult } from "../results/events.js";
-import type { JobOutcome, JobSpec } from "./job.js";
-import { runPlan, type RunPlanOptions } from "./run/run-plan.js";
-import type { PlanOutcome, RunSink } from "./run/sink.js";
+import type { Plan } from "../../dsl/plan.js";
+import type { RunEvent, RunResult } from "../../results/events.js";
+import type { JobOutcome, JobSpec } from "../train/job.js";
+import { runPlan, type RunPlanOptions } from "./run-plan.js";
+import type { PlanOutcome, RunSink } from "./sink.js";
 
 export interface TrainOptions extends RunPlanOptions {
   /** Every event of every job, tagged with the job. */
