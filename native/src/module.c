@@ -1,8 +1,9 @@
 /*
  * The addon's entry point: exports every kernel listed in registry.h plus
- *   info()          → { abi, avx2, simd, threads, kernels }
+ *   info()          → { abi, avx2, simd, threads, gemm, kernels }
  *   setThreads(n)   → sets the pool size (1 = the calling thread only)
  *   setSimd(on)     → off forces the plain C paths (for tests)
+ *   setAvx512(on)   → off keeps the matrix product on its AVX2 kernel (for tests)
  * The loader (src/runtime/native/addon.ts) checks `abi` against the version it was written for.
  */
 #include <stdatomic.h>
@@ -56,6 +57,10 @@ static napi_value info_fn(napi_env env, napi_callback_info info) {
   set_prop(env, o, "avx2", make_bool(env, pl_cpu_has_avx2_fma()));
   set_prop(env, o, "simd", make_bool(env, pl_use_avx2()));
   set_prop(env, o, "threads", make_int(env, pl_threads()));
+  static const char *const gemm_names[] = {"plain C", "AVX2+FMA", "AVX-512F"};
+  napi_value gemm;
+  napi_create_string_utf8(env, gemm_names[pl_gemm_kernel()], NAPI_AUTO_LENGTH, &gemm);
+  set_prop(env, o, "gemm", gemm);
   set_prop(env, o, "kernels", names);
   return o;
 }
@@ -89,6 +94,19 @@ static napi_value set_simd_fn(napi_env env, napi_callback_info info) {
   return pl_undefined(env);
 }
 
+static napi_value set_avx512_fn(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on = true;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, NULL, "setAvx512 (native): expected a boolean");
+    return NULL;
+  }
+  pl_gemm_allow_avx512(on);
+  return pl_undefined(env);
+}
+
 static void cleanup(void *token) {
   free(token);
   pl_scratch_free_all();
@@ -104,7 +122,7 @@ NAPI_MODULE_INIT() {
   const struct {
     const char *name;
     napi_callback fn;
-  } extra[] = {{"info", info_fn}, {"setThreads", set_threads_fn}, {"setSimd", set_simd_fn}};
+  } extra[] = {{"info", info_fn}, {"setThreads", set_threads_fn}, {"setSimd", set_simd_fn}, {"setAvx512", set_avx512_fn}};
   for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
     napi_value f;
     napi_create_function(env, extra[i].name, NAPI_AUTO_LENGTH, extra[i].fn, NULL, &f);

@@ -29,7 +29,7 @@ describe("the native backend", () => {
     expect(info.tfjsName).toBe("wasm");
     expect(tf.getBackend()).toBe("wasm");
     expect(info.skipped.map((s) => s.name)).toEqual(["tensorflow-gpu", "tensorflow", "webgpu"]);
-    expect(info.detail).toMatch(/^BatchMatMul(, [\w+]+)* native \((AVX2\+FMA|plain C), \d+ threads?\), the rest on wasm SIMD, 1 thread/);
+    expect(info.detail).toMatch(/^BatchMatMul(, [\w+]+)* native \((AVX2\+FMA|AVX2\+FMA, AVX-512F products|plain C), \d+ threads?\), the rest on wasm SIMD, 1 thread/);
     expect(lines).toEqual([info.line]);
     expect(info.line.startsWith(`backend: native (${info.detail})`)).toBe(true);
   });

@@ -141,6 +141,31 @@ describe("BatchMatMul", () => {
     }
   });
 
+  it("the AVX-512 product gives the same bits as the AVX2 one (wide products use it where the CPU has it)", async () => {
+    if (addon.info().gemm !== "AVX-512F") return; // this CPU has no AVX-512F: one SIMD kernel only
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[300, 600], [600, 700], false, false],
+      [[1000, 37], [1000, 259], true, false],
+      [[2, 129, 65], [2, 333, 65], false, true],
+    ];
+    await initBackend("native");
+    try {
+      for (const [a, b, ta, tb] of cases) {
+        const av = randn(a);
+        const bv = randn(b);
+        const wide = tf.tidy(() => tf.matMul(av, bv, ta, tb).dataSync() as Float32Array);
+        addon.setAvx512(false);
+        expect(addon.info().gemm).toBe("AVX2+FMA");
+        const avx2 = tf.tidy(() => tf.matMul(av, bv, ta, tb).dataSync() as Float32Array);
+        addon.setAvx512(true);
+        expect(Buffer.from(wide.buffer).equals(Buffer.from(avx2.buffer)), `[${a}]·[${b}]`).toBe(true);
+        tf.dispose([av, bv]);
+      }
+    } finally {
+      addon.setAvx512(true);
+    }
+  });
+
   it("gives the same bits on 1, 2 and 3 threads (threads split rows or columns, never k)", async () => {
     const cases: [number[], number[]][] = [
       [[300, 700], [700, 250]],

@@ -24,6 +24,8 @@ export interface NativeInfo {
   /** The SIMD path is in use (false: plain C). */
   simd: boolean;
   threads: number;
+  /** The matrix product's micro-kernel: "AVX-512F", "AVX2+FMA" or "plain C". */
+  gemm: string;
   /** The kernels the binary exports. */
   kernels: string[];
 }
@@ -33,6 +35,8 @@ export interface NativeAddon {
   info(): NativeInfo;
   setThreads(n: number): void;
   setSimd(on: boolean): void;
+  /** Off keeps the matrix product on its AVX2 kernel (tests compare the two). */
+  setAvx512(on: boolean): void;
   [kernel: string]: unknown;
 }
 

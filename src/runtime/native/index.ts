@@ -16,7 +16,7 @@ export interface NativeState {
   /** Kernels left on wasm and why (e.g. the binary predates them). */
   missing: { kernel: string; reason: string }[];
   threads: number;
-  /** "AVX2+FMA" or "plain C". */
+  /** "AVX2+FMA", "AVX2+FMA, AVX-512F products" or "plain C". */
   simd: string;
   file: string;
 }
@@ -55,7 +55,8 @@ export function enableNativeKernels(threads: number = threadCount()): NativeStat
     active.add(k.kernelName);
   }
   const info = addon.info();
-  return { kernels: [...active], missing, threads: info.threads, simd: info.simd ? "AVX2+FMA" : "plain C", file: loaded.file };
+  const simd = !info.simd ? "plain C" : info.gemm === "AVX-512F" ? "AVX2+FMA, AVX-512F products" : "AVX2+FMA";
+  return { kernels: [...active], missing, threads: info.threads, simd, file: loaded.file };
 }
 
 /** Puts back the wasm kernels that enableNativeKernels() replaced. Idempotent. */
