@@ -162,6 +162,25 @@ describe("PeftlabEmbedding", () => {
   });
 });
 
+describe("Add (native for float32 operands of one shape)", () => {
+  it("adds exactly, on odd sizes, and leaves broadcasting and int32 to wasm", async () => {
+    const r = new Rng(5);
+    for (const shape of [[1], [7, 13], [1024, 128], [3, 5, 33]]) {
+      const n = shape.reduce((x, y) => x * y, 1);
+      const av = Float32Array.from({ length: n }, () => r.normal());
+      const bv = Float32Array.from({ length: n }, () => r.normal());
+      const profile = await tf.profile(() => tf.tidy(() => void tf.add(tf.tensor(av, shape), tf.tensor(bv, shape)).dataSync()));
+      expect(profile.kernelNames).toContain("Add");
+      const out = tf.tidy(() => tf.add(tf.tensor(av, shape), tf.tensor(bv, shape)).dataSync());
+      expect(Array.from(out)).toEqual(Array.from(av, (x, i) => Math.fround(x + bv[i]!)));
+    }
+    const broadcast = tf.tidy(() => Array.from(tf.add(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor1d([10, 20])).dataSync()));
+    expect(broadcast).toEqual([11, 22, 13, 24]);
+    const ints = tf.tidy(() => Array.from(tf.add(tf.tensor1d([1, 2], "int32"), tf.tensor1d([3, 4], "int32")).dataSync()));
+    expect(ints).toEqual([4, 6]);
+  });
+});
+
 describe("LoRA training on the native backend", () => {
   /** Losses of `steps` steps and the adapter values after them, on `backend`. */
   async function train(backend: "native" | "wasm", family: "llama" | "gpt2" | "bert", dropout: number, steps = 4) {
