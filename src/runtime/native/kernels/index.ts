@@ -12,6 +12,7 @@ import { loraKernel, loraGradKernel } from "./PeftlabLora.js";
 import { adamWKernel } from "./PeftlabAdamW.js";
 import { identity } from "./Identity.js";
 import { embeddingKernel } from "./PeftlabEmbedding.js";
+import { add } from "./Add.js";
 import type { NativeKernel } from "./types.js";
 
 export type { NativeKernel } from "./types.js";
@@ -37,4 +38,5 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
   adamWKernel,
   identity,
   embeddingKernel,
+  add,
 ];
