@@ -106,6 +106,8 @@ export const CATALOGUE = {
   jsonlBadLine: e("PEFT5005", "a JSONL line that does not fit", "line {line} of '{path}' {problem}"),
   includeTooDeep: e("PEFT5006", "includes nested too deeply", "includes are nested more than {max} deep"),
   jsonlNoFormat: e("PEFT5007", "a JSONL file whose keys fit no format", "line {line} of '{path}' has the keys {keys}, which fit neither generation (keys prompt, completion) nor classification (keys text, label): {hint}"),
+  hfBadTokenizer: e("PEFT5008", "a model folder whose tokenizer the data needs but cannot be loaded", "the tokenizer of '{path}' cannot be loaded, and data '{data}' is encoded with it: {reason}"),
+  hfUnusedBadTokenizer: w("PEFT5009", "a model folder whose tokenizer cannot be loaded (not used)", "the tokenizer of '{path}' cannot be loaded (no run encodes its data with it, so this is not an error yet): {reason}"),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Symbolic id of a catalogue entry, e.g. "outOfRange". */

@@ -8,8 +8,7 @@
 
 import * as path from "node:path";
 import type { TrainSpec } from "../dsl/plan.js";
-import type { HfTokenizerJson } from "./data/bpe.js";
-import { trainBpe, type BpeTokenizer } from "./data/tokenizers.js";
+import { trainBpe, type HfTokenizer } from "./data/tokenizers.js";
 import { evaluateLoss } from "./train/evaluate.js";
 import { writeFileAtomic } from "./io/atomic.js";
 import { saveHfModel, type SavedHfModel } from "./io/hf-model.js";
@@ -90,7 +89,7 @@ export interface PretrainStep {
 export interface PretrainResult {
   model: FamilyModel;
   config: FamilyConfig;
-  tokenizer: BpeTokenizer;
+  tokenizer: HfTokenizer;
   spec: PretrainSpec;
   /** Training loss of every step. */
   losses: number[];
@@ -216,8 +215,7 @@ export function pretrainReadme(r: PretrainResult, corpus: string, notes: string[
  * tokenizer class, which would add its own special tokens) and names the special tokens.
  */
 function tokenizerConfig(r: PretrainResult): Record<string, unknown> {
-  const json = r.tokenizer.toJSON() as HfTokenizerJson;
-  const content = (id: number) => json.added_tokens?.find((t) => t.id === id)?.content ?? null;
+  const content = (id: number) => r.tokenizer.idToToken(id) ?? null;
   return {
     tokenizer_class: "PreTrainedTokenizerFast", bos_token: content(r.tokenizer.bosId), eos_token: content(r.tokenizer.eosId),
     pad_token: content(r.tokenizer.padId), model_max_length: r.config.maxPositions, clean_up_tokenization_spaces: false,

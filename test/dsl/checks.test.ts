@@ -110,6 +110,8 @@ const CASES: Case[] = [
   { id: "includeTooDeep", text: 'include "c0.peft"', files: chain, at: '"c16.peft"' },
   { id: "duplicateLr", text: "train { lr [1e-3, 3e-4, 1e-3] }", at: "1e-3", says: "learning rate 1e-3 is listed twice; it runs once" },
   { id: "batchAboveTrainSplit", text: `${BASE}data small = addition { digits 2, train 20 }\nrun r = base + lora8 on small with { batch 32 }\n`, at: "32", says: "batch 32 is larger than the training split of data 'small' (20 examples)" },
+  { id: "hfBadTokenizer", text: `model h = hf "m"\ndata d = addition { digits 2 }\nadapter a = lora { rank 8 }\nrun r = h + a on d`, files: { "m/config.json": "{}", "m/tokenizer.json": '{"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "Spaceship"}}' }, at: '"m"', says: "data 'd' is encoded with it: tokenizer.json: cannot load this tokenizer: Unknown PreTokenizer type: Spaceship" },
+  { id: "hfUnusedBadTokenizer", text: `model h = hf "m"\ndata d = addition { digits 2, tokenizer char }\nadapter a = lora { rank 8 }\nrun r = h + a on d`, files: { "m/config.json": "{}", "m/tokenizer.json": "{ nope" }, at: '"m"', says: "tokenizer.json: not valid JSON" },
   { id: "jsonlNoFormat", text: 'data d = jsonl "x.jsonl" {}', files: { "x.jsonl": '{"question": "a", "answer": "b"}\n' }, at: '"x.jsonl"', says: 'prompt "question", completion "answer"' },
 ];
 

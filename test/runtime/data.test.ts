@@ -279,7 +279,7 @@ describe("loadDataset tokenizers and checksum", () => {
 
   it("uses a bpe tokenizer.json relative to baseDir, or the model's tokenizer", () => {
     const bpe = loadDataset({ ...task("code"), tokenizer: { kind: "bpe", path: "bpe/tokenizer.json" } }, { baseDir: FIXTURES });
-    expect(bpe.tokenizer.kind).toBe("bpe");
+    expect(bpe.tokenizer.kind).toBe("hf");
     const own = new CharTokenizer("0123456789+=");
     expect(loadDataset({ ...task("addition"), tokenizer: { kind: "model" } }, { baseDir: ".", modelTokenizer: own }).tokenizer).toBe(own);
     expect(() => loadDataset({ ...task("addition"), tokenizer: { kind: "model" } }, { baseDir: "." })).toThrow(/tokenizer "model" needs the model's tokenizer\.json/);

@@ -2,21 +2,24 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { Tokenizer as RustTokenizer } from "tokenizers";
 import {
-  BpeTokenizer,
   BYTE_TO_CHAR,
   ByteTokenizer,
   CharTokenizer,
+  FolderTokenizer,
+  HfTokenizer,
   loadTokenizer,
   saveTokenizer,
   tokenizerFromJSON,
   trainBpe,
   trainBpeJson,
 } from "../../src/runtime/data/index.js";
-import { preTokenize, toByteChars } from "../../src/runtime/data/bpe.js";
+import { preTokenize, toByteChars } from "../../src/runtime/data/bpe_train.js";
 import { Rng } from "../../src/runtime/rng.js";
 
 const FIXTURE = path.join(import.meta.dirname, "../fixtures/data/bpe");
+const HF_FIXTURES = path.join(import.meta.dirname, "../fixtures/tokenizers");
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-tok-"));
 
 const SAMPLES = [
@@ -74,30 +77,126 @@ describe("ByteTokenizer", () => {
   });
 });
 
-describe("byte-level BPE: Hugging Face compatibility", () => {
-  // hf-encodings.json holds what Hugging Face tokenizers 0.23.2 produced for tokenizer.json
-  // (which our trainer made), so this checks both our loader and our file format against HF.
-  const hf = JSON.parse(fs.readFileSync(path.join(FIXTURE, "hf-encodings.json"), "utf8")) as { samples: { text: string; ids: number[]; decoded: string }[] };
-  const tok = BpeTokenizer.fromFile(path.join(FIXTURE, "tokenizer.json"));
+interface Sample {
+  text: string;
+  ids: number[];
+  idsPlain: number[];
+  decoded: string;
+}
 
-  it.each(hf.samples)("encodes $text like HF", ({ text, ids, decoded }) => {
-    expect(tok.encode(text)).toEqual(ids);
-    expect(tok.decode(ids)).toBe(decoded);
+// Each folder holds a tokenizer.json of a well-known model's structure and expected.json, the ids
+// and decodings that Hugging Face's Rust library (npm `tokenizers`) gives: see make-fixtures.mjs.
+const FAMILIES = [
+  { name: "llama2-bytefallback", lossless: true, bos: "<s>", eos: "</s>", pad: "</s>" },
+  { name: "llama3-split-bytelevel", lossless: true, bos: "<|begin_of_text|>", eos: "<|end_of_text|>", pad: "<|end_of_text|>" },
+  { name: "gpt2-bytelevel", lossless: true, bos: "<|endoftext|>", eos: "<|endoftext|>", pad: "<|endoftext|>" },
+  { name: "bert-wordpiece", lossless: false, bos: "[CLS]", eos: "[SEP]", pad: "[PAD]" },
+  { name: "t5-unigram", lossless: false, bos: "</s>", eos: "</s>", pad: "<pad>" },
+];
+
+describe.each(FAMILIES)("Hugging Face tokenizer $name: ids as Hugging Face gives them", (family) => {
+  const dir = path.join(HF_FIXTURES, family.name);
+  const expected = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "utf8")) as { samples: Sample[] };
+  const tok = HfTokenizer.fromDir(dir);
+  // expected.json holds the Rust library's decoding, which never applies transformers' clean-up of
+  // spaces (bert's tokenizer_config.json asks for it: tested below).
+  const json = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8"));
+  const config = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8"));
+  const noCleanUp = new HfTokenizer(json, { ...config, clean_up_tokenization_spaces: false });
+
+  it("has expected ids for at least 10 texts, special tokens included", () => {
+    expect(expected.samples.length).toBeGreaterThanOrEqual(10);
+    expect(expected.samples.some((s) => s.text !== "" && s.ids.length !== s.idsPlain.length) || family.name.startsWith("gpt2")).toBe(true);
   });
 
-  it("finds the roles of the added tokens", () => {
-    expect([tok.padId, tok.bosId, tok.eosId, tok.vocabSize]).toEqual([0, 1, 2, 500]);
+  it.each(expected.samples.map((s) => [JSON.stringify(s.text).slice(0, 40), s] as const))("encodes %s", (_label, s) => {
+    expect(tok.encodeWithSpecialTokens(s.text)).toEqual(s.ids);
+    expect(tok.encode(s.text)).toEqual(s.idsPlain);
+    expect(noCleanUp.decode(s.ids)).toBe(s.decoded);
+    if (family.lossless && !/<|\[/.test(s.text)) expect(noCleanUp.decode(tok.encode(s.text))).toBe(s.text);
   });
 
-  it("loads merges written as [a, b] pairs (tokenizers >= 0.20) the same way", () => {
-    const json = tok.toJSON() as { model: { merges: (string | string[])[] } };
-    json.model.merges = json.model.merges.map((m) => (m as string).split(" "));
-    const pairs = new BpeTokenizer(json, "pairs.json");
-    for (const s of hf.samples) expect(pairs.encode(s.text)).toEqual(s.ids);
+  it("reads the roles of tokenizer_config.json", () => {
+    expect([tok.bosId, tok.eosId, tok.padId]).toEqual([family.bos, family.eos, family.pad].map((t) => tok.tokenToId(t)));
+    expect(tok.kind).toBe("hf");
+    expect(tok.vocabSize).toBe(Math.max(...Object.values(new RustTokenizerOf(dir).vocab)) + 1);
+  });
+
+  it("matches the Rust library on text it was not generated from", async () => {
+    const rust = RustTokenizer.fromFile(path.join(dir, "tokenizer.json"));
+    const rng = new Rng(7);
+    const pieces = ["the", " whale", "  ", "\t", "\n", "Ahab", "12", "3.5", "é", "ß", "日本", "кит", "بحر", "🙂", "!", "'s", "(x)", "_", "ﬁ", "Ⅻ"];
+    for (let i = 0; i < 60; i++) {
+      const text = Array.from({ length: 1 + rng.int(12) }, () => rng.pick(pieces)).join(rng.next() < 0.3 ? " " : "");
+      const enc = await rust.encode(text, null, { addSpecialTokens: false });
+      expect(tok.encode(text), JSON.stringify(text)).toEqual(enc.getIds());
+    }
+  });
+
+  it("survives toJSON → tokenizerFromJSON and saveTokenizer → loadTokenizer", () => {
+    const original = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8"));
+    expect(tok.toJSON()).toEqual(original);
+    const file = path.join(tmp(), "tokenizer.json");
+    saveTokenizer(tok, file);
+    const back = loadTokenizer(file);
+    for (const s of expected.samples) expect(back.encode(s.text)).toEqual(s.idsPlain);
+  });
+});
+
+/** The vocabulary of a tokenizer.json as the Rust library reads it. */
+class RustTokenizerOf {
+  readonly vocab: Record<string, number>;
+  constructor(dir: string) {
+    this.vocab = RustTokenizer.fromFile(path.join(dir, "tokenizer.json")).getVocab(true);
+  }
+}
+
+describe("clean_up_tokenization_spaces in tokenizer_config.json", () => {
+  it("joins punctuation and contractions as transformers does when set", () => {
+    const dir = path.join(HF_FIXTURES, "bert-wordpiece");
+    const json = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8"));
+    const ids = new HfTokenizer(json, {}).encode("It's here, isn't it?");
+    expect(new HfTokenizer(json, { clean_up_tokenization_spaces: false }).decode(ids)).toBe("it ' s here, isn ' t it?");
+    expect(new HfTokenizer(json, { clean_up_tokenization_spaces: true }).decode(ids)).toBe("it's here, isn't it?");
+  });
+});
+
+describe("add_bos_token / add_eos_token in tokenizer_config.json", () => {
+  const dir = path.join(HF_FIXTURES, "llama2-bytefallback");
+  const json = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8"));
+  const config = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8"));
+  it.each([
+    [true, false, ["<s>"], []],
+    [false, true, [], ["</s>"]],
+    [true, true, ["<s>"], ["</s>"]],
+    [false, false, [], []],
+  ])("add_bos_token %s, add_eos_token %s", (bos, eos, before, after) => {
+    const tok = new HfTokenizer(json, { ...config, add_bos_token: bos, add_eos_token: eos });
+    const plain = tok.encode("Call me Ishmael.");
+    expect(tok.encodeWithSpecialTokens("Call me Ishmael.")).toEqual([...before.map((t) => tok.tokenToId(t)), ...plain, ...after.map((t) => tok.tokenToId(t))]);
+  });
+
+  it("reads padding_side and AddedToken objects as role values", () => {
+    const tok = new HfTokenizer(json, { ...config, padding_side: "left", pad_token: { content: "<unk>", special: true } });
+    expect(tok.paddingSide).toBe("left");
+    expect(tok.padId).toBe(tok.tokenToId("<unk>"));
+    expect(new HfTokenizer(json, config).paddingSide).toBe("right");
   });
 });
 
 describe("trainBpe", () => {
+  it("writes a tokenizer.json that loads through the same path as any Hugging Face file, with HF's ids", () => {
+    // hf-encodings.json holds what Hugging Face tokenizers 0.23.2 produced for tokenizer.json, which
+    // our trainer made.
+    const hf = JSON.parse(fs.readFileSync(path.join(FIXTURE, "hf-encodings.json"), "utf8")) as { samples: { text: string; ids: number[]; decoded: string }[] };
+    const tok = loadTokenizer(path.join(FIXTURE, "tokenizer.json"));
+    expect([tok.kind, tok.padId, tok.bosId, tok.eosId, tok.vocabSize]).toEqual(["hf", 0, 1, 2, 500]);
+    for (const { text, ids, decoded } of hf.samples) {
+      expect(tok.encode(text)).toEqual(ids);
+      expect(tok.decode(ids)).toBe(decoded);
+    }
+  });
+
   it("learns the requested vocabulary and round-trips text through a saved tokenizer.json", () => {
     const texts = corpus(60_000);
     const tok = trainBpe(texts, 400);
@@ -106,7 +205,7 @@ describe("trainBpe", () => {
     const file = path.join(tmp(), "tokenizer.json");
     saveTokenizer(tok, file);
     const back = loadTokenizer(file);
-    expect(back.kind).toBe("bpe");
+    expect(back.kind).toBe("hf");
     for (const text of [...SAMPLES, ...texts.slice(0, 20), "unseen wörds ✓ <eos> after"]) {
       expect(back.encode(text)).toEqual(tok.encode(text));
       expect(back.decode(back.encode(text))).toBe(text.replace("<eos>", ""));
@@ -189,7 +288,7 @@ describe("digits split one by one (HF Digits { individual_digits: true } before 
   it("loads Digits { individual_digits: false } as digit runs", () => {
     const json = trainBpeJson(texts, 320, { splitDigits: true });
     (json.pre_tokenizer!.pretokenizers![0] as { individual_digits: boolean }).individual_digits = false;
-    const tok = new BpeTokenizer(json, "runs.json");
+    const tok = new HfTokenizer(json, {}, "runs.json");
     expect(tok.encode("a 1851").length).toBe(tok.encode("a ").length + 4); // the run, then bytes: no digit merges were learnt
     expect(tok.decode(tok.encode("a 1851 b"))).toBe("a 1851 b");
   });
@@ -227,22 +326,15 @@ function naiveMerges(texts: string[], count: number): string[] {
   return merges;
 }
 
-describe("tokenizer.json errors name the file and the key", () => {
+describe("tokenizer files that cannot be used: errors name the file", () => {
   const valid = () => JSON.parse(fs.readFileSync(path.join(FIXTURE, "tokenizer.json"), "utf8"));
   const cases: [string, (j: any) => unknown, RegExp][] = [
-    ["no model", (j) => ({ ...j, model: undefined }), /bad\.json: model: missing/],
-    ["WordPiece", (j) => ((j.model.type = "WordPiece"), j), /bad\.json: model\.type: must be "BPE", got "WordPiece"/],
-    ["vocab array", (j) => ((j.model.vocab = []), j), /bad\.json: model\.vocab: must be an object/],
-    ["negative id", (j) => ((j.model.vocab["Ġ"] = -1), j), /model\.vocab\["Ġ"\]: id must be a non-negative integer/],
-    ["merges object", (j) => ((j.model.merges = {}), j), /bad\.json: model\.merges: must be an array/],
-    ["three-part merge", (j) => ((j.model.merges[4] = "a b c"), j), /bad\.json: model\.merges\[4\]: must name exactly two tokens/],
-    ["merge out of vocab", (j) => ((j.model.merges[0] = "Ġ ✓"), j), /bad\.json: model\.merges\[0\]: "✓" is not in model\.vocab/],
-    ["Metaspace", (j) => ((j.pre_tokenizer = { type: "Metaspace" }), j), /bad\.json: pre_tokenizer\.type: must be "ByteLevel".*got "Metaspace"/],
-    ["Sequence order", (j) => ((j.pre_tokenizer = { type: "Sequence", pretokenizers: [j.pre_tokenizer, { type: "Digits", individual_digits: true }] }), j), /bad\.json: pre_tokenizer\.pretokenizers: only \[Digits, ByteLevel\] is supported, got \["ByteLevel", "Digits"\]/],
-    ["Sequence prefix space", (j) => ((j.pre_tokenizer = { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, { ...j.pre_tokenizer, add_prefix_space: true }] }), j), /bad\.json: pre_tokenizer\.pretokenizers\[1\]\.add_prefix_space: true is not supported/],
-    ["byte fallback", (j) => ((j.model.byte_fallback = true), j), /bad\.json: model\.byte_fallback/],
+    ["no model", (j) => ({ ...j, model: "none" }), /bad\.json: model: missing/],
+    ["unknown model type", (j) => ((j.model.type = "Wordy"), j), /bad\.json: model\.type: must be one of BPE, WordPiece, Unigram, got "Wordy"/],
+    ["unknown pre-tokenizer", (j) => ((j.pre_tokenizer = { type: "Spaceship" }), j), /bad\.json: cannot load this tokenizer: .*Spaceship/],
+    ["added tokens not a list", (j) => ((j.added_tokens = {}), j), /bad\.json: added_tokens: must be an array/],
     ["added token id", (j) => ((j.added_tokens[1].id = "x"), j), /bad\.json: added_tokens\[1\]\.id: must be a non-negative integer/],
-    ["no eos", (j) => ((j.added_tokens = [j.added_tokens[0]]), delete j.model.vocab["<eos>"], j), /bad\.json: added_tokens: no end-of-sequence token/],
+    ["no eos", (j) => ((j.added_tokens = [j.added_tokens[0]]), delete j.model.vocab["<eos>"], j), /bad\.json: no end-of-sequence token/],
   ];
   it.each(cases)("%s", (_name, mutate, message) => {
     const dir = tmp();
@@ -257,5 +349,15 @@ describe("tokenizer.json errors name the file and the key", () => {
     expect(() => loadTokenizer(file)).toThrow(/broken\.json: not valid JSON/);
     expect(() => loadTokenizer(path.join(tmp(), "none.json"))).toThrow(/none\.json: cannot read tokenizer file/);
     expect(() => tokenizerFromJSON({ kind: "words" }, "x.json")).toThrow(/x\.json: not a tokenizer/);
+  });
+
+  it("a model folder's tokenizer is read only when used, and its error names the file", () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify({ ...valid(), pre_tokenizer: { type: "Spaceship" } }));
+    const lazy = new FolderTokenizer(dir); // nothing read yet
+    expect(() => lazy.vocabSize).toThrow(new RegExp(`${dir}/tokenizer\\.json: cannot load this tokenizer`));
+    fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(valid()));
+    const ok = new FolderTokenizer(dir);
+    expect(ok.encode("hello")).toEqual(loadTokenizer(dir).encode("hello"));
   });
 });

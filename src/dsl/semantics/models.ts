@@ -8,8 +8,10 @@ import type { BuiltinModelSpec, ModelSpec } from "../plan.js";
 import type { Spanned } from "../report.js";
 import { BUILTIN_MODEL_SCHEMA, HF_MODEL_SCHEMA, LLAMA_MODEL_SCHEMA, MODEL_FORMS, PRETRAINED_MODEL_SCHEMA, type ModelForm } from "../schema-models.js";
 import { didYouMean, quoteList } from "../suggest.js";
+import { tokenizerProblem } from "../../tokenizers/hf-tokenizer.js";
 import type { Analysis, ModelInfo } from "./analysis.js";
 import { defineCheck } from "./registry.js";
+import { resolvedTokenizer } from "./tokenizer.js";
 
 const FORMS = Object.keys(MODEL_FORMS) as ModelForm[];
 
@@ -97,4 +99,11 @@ defineCheck("validate", "ModelDecl", "hf-folder", (decl, a) => {
   const info = a.models.get(decl);
   if (!info || info.spec.kind !== "hf" || !a.canReadFiles || !decl.path) return;
   if (a.readFile(`${info.readPath}/config.json`) === null) a.reporter.report("hfNoConfig", { path: decl.path.value }, decl.file, decl.path);
+  // The folder's tokenizer is loaded only by runs whose data uses the model's tokenizer: an error
+  // there, a warning when no run does (the model still works with another tokenizer).
+  const reason = tokenizerProblem((name) => a.readFile(`${info.readPath}/${name}`));
+  if (reason === null) return;
+  const user = [...a.runs.values()].find((run) => run.model === decl && resolvedTokenizer(run.data, a).kind === "model");
+  if (user) a.reporter.report("hfBadTokenizer", { path: decl.path.value, data: user.data.name.name, reason }, decl.file, decl.path);
+  else a.reporter.report("hfUnusedBadTokenizer", { path: decl.path.value, reason }, decl.file, decl.path);
 });

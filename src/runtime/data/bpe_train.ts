@@ -1,10 +1,105 @@
-// Byte-level BPE training with incremental pair counts.
+// Byte-level BPE training (GPT-2 style) with incremental pair counts; the result is a standard
+// Hugging Face tokenizer.json, loaded like any other (src/tokenizers/hf-tokenizer.ts).
 //
+// Text → pre-tokens (the GPT-2 regex, as Hugging Face's ByteLevel pre-tokenizer splits) → UTF-8
+// bytes, each shown as one printable character (the GPT-2 bytes↔unicode map, so a space is "Ġ").
 // Words (pre-tokens) are counted once; each merge only revisits the words that contain the merged
 // pair, subtracting their old pair counts and adding their new ones. The best pair comes from a
 // lazy max-heap: entries whose count is out of date are skipped when popped.
+//
+// With `splitDigits` every digit is a pre-token of its own (Hugging Face's `Digits
+// { individual_digits: true }` before `ByteLevel`, as in StarCoder's tokenizer.json), so no merge
+// joins digits and numbers are spelled digit by digit.
 
-import { BYTE_TO_CHAR, bpeJson, type HfTokenizerJson, preTokenize, toByteChars } from "./bpe.js";
+/** The parts of a tokenizer.json the trainer writes. */
+export interface HfTokenizerJson {
+  version: string;
+  truncation: null;
+  padding: null;
+  added_tokens: HfAddedToken[];
+  normalizer: null;
+  pre_tokenizer: Record<string, unknown>;
+  post_processor: Record<string, unknown>;
+  decoder: Record<string, unknown>;
+  model: { type: "BPE"; vocab: Record<string, number>; merges: string[]; [key: string]: unknown };
+}
+
+export interface HfAddedToken {
+  id: number;
+  content: string;
+  single_word: boolean;
+  lstrip: boolean;
+  rstrip: boolean;
+  normalized: boolean;
+  special: boolean;
+}
+
+/** GPT-2's pre-tokeniser pattern (contractions, letters, numbers, other, whitespace). */
+const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+/** byte → printable character, as GPT-2 defines it (printable Latin-1 bytes map to themselves). */
+export const BYTE_TO_CHAR: readonly string[] = (() => {
+  const keep = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  const out: string[] = [];
+  let next = 256;
+  for (let b = 0; b < 256; b++) out.push(String.fromCharCode(keep(b) ? b : next++));
+  return out;
+})();
+
+const utf8 = new TextEncoder();
+const DIGIT_SPLIT = { individual: /(\p{N})/u, runs: /(\p{N}+)/u } as const;
+
+/**
+ * Splits text into pre-tokens with the GPT-2 pattern; with `digits` "individual" (or "runs") the
+ * digits (Unicode \p{N}, Rust's `char::is_numeric`) are first isolated one by one (or run by run),
+ * as Hugging Face's `Digits` pre-tokenizer does before `ByteLevel`.
+ */
+export function preTokenize(text: string, digits: "individual" | "runs" | "none" = "none"): string[] {
+  if (digits === "none") return text.match(GPT2_PATTERN) ?? [];
+  const out: string[] = [];
+  text.split(DIGIT_SPLIT[digits]).forEach((piece, i) => {
+    if (i % 2 === 1) out.push(piece);
+    else if (piece) for (const p of piece.match(GPT2_PATTERN) ?? []) out.push(p);
+  });
+  return out;
+}
+
+/** A pre-token as byte-level characters. */
+export function toByteChars(word: string): string {
+  let out = "";
+  for (const b of utf8.encode(word)) out += BYTE_TO_CHAR[b];
+  return out;
+}
+
+/**
+ * The standard tokenizer.json wrapper for a byte-level BPE vocabulary and merges; with `splitDigits`
+ * the pre-tokenizer is `Sequence [Digits { individual_digits: true }, ByteLevel]`.
+ */
+function bpeJson(vocab: Record<string, number>, merges: [string, string][], special: { id: number; content: string }[], splitDigits: boolean): HfTokenizerJson {
+  const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean) => ({ type: "ByteLevel", add_prefix_space: addPrefixSpace, trim_offsets: trimOffsets, use_regex: true });
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: special.map((s) => ({ id: s.id, content: s.content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    normalizer: null,
+    pre_tokenizer: splitDigits ? { type: "Sequence", pretokenizers: [{ type: "Digits", individual_digits: true }, byteLevel(false, true)] } : byteLevel(false, true),
+    post_processor: byteLevel(true, false),
+    decoder: byteLevel(true, true),
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: merges.map(([a, b]) => `${a} ${b}`),
+    },
+  };
+}
 
 /** Options of {@link trainBpeJson}. */
 export interface TrainBpeOptions {

@@ -1,32 +1,20 @@
-// Tokenizers: character, byte, and byte-level BPE (Hugging Face tokenizer.json).
+// Tokenizers: character, byte, and Hugging Face tokenizer.json files (any kind, through
+// @huggingface/tokenizers; see src/tokenizers/hf-tokenizer.ts).
 //
 // Every tokenizer has pad/bos/eos ids and round-trips through toJSON() → tokenizerFromJSON().
-// A BPE tokenizer's toJSON() is its tokenizer.json, so saving it gives a file that Hugging Face
-// `tokenizers` loads.
+// A Hugging Face tokenizer's toJSON() is its tokenizer.json, and the BPE tokenizers peftlab trains
+// (for pretraining) are such files, loaded through the same path.
 
 import fs from "node:fs";
-import { bpeWord, fromByteChars, type HfTokenizerJson, parseMerges, preTokenize, preTokenizerOptions, type PreTokenizerOptions, toByteChars, validateBpeJson } from "./bpe.js";
+import { HfTokenizer, readJsonFile, TOKENIZER_JSON } from "../../tokenizers/hf-tokenizer.js";
+import type { Tokenizer } from "../../tokenizers/types.js";
 import { trainBpeJson, type TrainBpeOptions } from "./bpe_train.js";
 
-export type TokenizerKind = "char" | "byte" | "bpe";
+export type { Tokenizer, TokenizerKind } from "../../tokenizers/types.js";
+export { HfTokenizer, type TokenizerConfig } from "../../tokenizers/hf-tokenizer.js";
 
-/** What the models and the batcher need from a tokenizer. */
-export interface Tokenizer {
-  readonly kind: TokenizerKind;
-  readonly vocabSize: number;
-  readonly padId: number;
-  readonly bosId: number;
-  readonly eosId: number;
-  readonly sepId?: number;
-  /** Text → ids, without bos/eos (the batcher adds them). */
-  encode(text: string): number[];
-  /** Ids → text; special tokens (pad, bos, eos, …) are left out. */
-  decode(ids: readonly number[]): string;
-  /** Plain JSON from which {@link tokenizerFromJSON} rebuilds the same tokenizer. */
-  toJSON(): TokenizerJSON;
-}
-
-export type TokenizerJSON = { kind: "char"; chars: string[] } | { kind: "byte" } | HfTokenizerJson;
+/** What {@link Tokenizer.toJSON} gives: our char/byte JSON or a Hugging Face tokenizer.json. */
+export type TokenizerJSON = { kind: "char"; chars: string[] } | { kind: "byte" } | Record<string, unknown>;
 
 const SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>"] as const;
 
@@ -104,140 +92,18 @@ export class ByteTokenizer implements Tokenizer {
   }
 }
 
-/** Which added token plays which role, by the names tokenizers commonly use. */
-const ROLE_NAMES = {
-  eos: ["</s>", "<|endoftext|>", "<eos>", "<|end_of_text|>", "[SEP]"],
-  bos: ["<s>", "<bos>", "<|startoftext|>", "<|begin_of_text|>", "[CLS]"],
-  pad: ["<pad>", "[PAD]", "<|pad|>"],
-  sep: ["[SEP]", "<sep>", "</s>"],
-};
-
-/** Byte-level BPE from a Hugging Face tokenizer.json (GPT-2 style). */
-export class BpeTokenizer implements Tokenizer {
-  readonly kind = "bpe";
-  readonly vocabSize: number;
-  readonly padId: number;
-  readonly bosId: number;
-  readonly eosId: number;
-  readonly sepId?: number;
-  private readonly json: HfTokenizerJson;
-  private readonly vocab: Map<string, number>;
-  private readonly idToToken: Map<number, string>;
-  private readonly ranks: Map<string, number>;
-  private readonly added: Map<string, { id: number; special: boolean }>;
-  private readonly addedPattern: RegExp | null;
-  private readonly preTokenizer: PreTokenizerOptions;
-  private readonly cache = new Map<string, number[]>();
-
-  /** @param source file name (or other label) used in error messages. */
-  constructor(json: unknown, source = "tokenizer.json") {
-    this.json = validateBpeJson(json, source);
-    const model = this.json.model;
-    this.vocab = new Map(Object.entries(model.vocab));
-    this.preTokenizer = preTokenizerOptions(this.json.pre_tokenizer, source);
-    this.ranks = new Map(parseMerges(this.json, source).map(([a, b], i) => [`${a} ${b}`, i]));
-    this.added = new Map((this.json.added_tokens ?? []).map((t) => [t.content, { id: t.id, special: t.special === true }]));
-    this.idToToken = new Map([...this.vocab].map(([t, id]) => [id, t]));
-    for (const [content, { id }] of this.added) this.idToToken.set(id, content);
-    this.vocabSize = Math.max(-1, ...this.idToToken.keys()) + 1;
-    const escaped = [...this.added.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-    this.addedPattern = escaped.length ? new RegExp(`(${escaped.join("|")})`) : null;
-    const role = (names: string[]) => names.map((n) => this.added.get(n)?.id ?? this.vocab.get(n)).find((id) => id !== undefined);
-    const eos = role(ROLE_NAMES.eos);
-    if (eos === undefined) throw new Error(`${source}: added_tokens: no end-of-sequence token (looked for ${ROLE_NAMES.eos.join(", ")})`);
-    this.eosId = eos;
-    this.bosId = role(ROLE_NAMES.bos) ?? eos;
-    this.padId = role(ROLE_NAMES.pad) ?? eos;
-    const sep = role(ROLE_NAMES.sep);
-    if (sep !== undefined) this.sepId = sep;
-  }
-
-  /** Reads and validates a tokenizer.json file. */
-  static fromFile(path: string): BpeTokenizer {
-    return new BpeTokenizer(readJsonFile(path), path);
-  }
-
-  encode(text: string): number[] {
-    const ids: number[] = [];
-    const pieces = this.addedPattern ? text.split(this.addedPattern) : [text];
-    pieces.forEach((piece, i) => {
-      if (i % 2 === 1) ids.push(this.added.get(piece)!.id);
-      else if (piece) this.encodePlain(piece, ids);
-    });
-    return ids;
-  }
-
-  private encodePlain(text: string, out: number[]): void {
-    let t = this.json.normalizer ? text.normalize(this.json.normalizer.type as "NFC" | "NFKC") : text;
-    if (this.preTokenizer.addPrefixSpace && !/^\s/.test(t)) t = ` ${t}`;
-    for (const word of preTokenize(t, this.preTokenizer.digits)) {
-      let ids = this.cache.get(word);
-      if (!ids) {
-        const chars = toByteChars(word);
-        const direct = this.json.model.ignore_merges ? this.vocab.get(chars) : undefined;
-        const parts = direct !== undefined ? [chars] : bpeWord(chars, this.ranks);
-        ids = parts.map((p) => {
-          const id = this.vocab.get(p);
-          if (id === undefined) throw new Error(`BpeTokenizer: token ${JSON.stringify(p)} (from ${JSON.stringify(word)}) is not in the vocabulary`);
-          return id;
-        });
-        if (this.cache.size < 100_000) this.cache.set(word, ids);
-      }
-      for (const id of ids) out.push(id); // no spread: a 10 MB word has millions of ids
-    }
-  }
-
-  decode(ids: readonly number[]): string {
-    let text = "";
-    let chars = "";
-    for (const id of ids) {
-      const tok = this.idToToken.get(id);
-      if (tok === undefined) continue;
-      const added = this.added.get(tok);
-      if (added) {
-        text += fromByteChars(chars);
-        chars = "";
-        if (!added.special) text += tok;
-      } else {
-        chars += tok;
-      }
-    }
-    return text + fromByteChars(chars);
-  }
-
-  toJSON(): TokenizerJSON {
-    return structuredClone(this.json);
-  }
-}
-
-/** Reads a JSON file; errors name the file. */
-function readJsonFile(path: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(path, "utf8");
-  } catch (err) {
-    throw new Error(`${path}: cannot read tokenizer file: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON: ${(err as Error).message}`);
-  }
-}
-
 /**
- * Learns a byte-level BPE tokenizer from `texts` (a few seconds for ~1 MB at vocabSize 1024).
- * Save it with {@link saveTokenizer}; the file is a standard tokenizer.json.
+ * Learns a byte-level BPE tokenizer from `texts` (a few seconds for ~1 MB at vocabSize 1024). Its
+ * toJSON() is a standard tokenizer.json; <pad>, <bos>, <eos> are its first ids.
  */
-export function trainBpe(texts: Iterable<string>, vocabSize: number, opts: TrainBpeOptions = {}): BpeTokenizer {
-  return new BpeTokenizer(trainBpeJson(texts, vocabSize, opts), "trainBpe");
+export function trainBpe(texts: Iterable<string>, vocabSize: number, opts: TrainBpeOptions = {}): HfTokenizer {
+  return new HfTokenizer(trainBpeJson(texts, vocabSize, opts), {}, "trainBpe");
 }
 
 /** Rebuilds a tokenizer from {@link Tokenizer.toJSON} output (or a Hugging Face tokenizer.json). */
 export function tokenizerFromJSON(json: unknown, source = "tokenizer JSON"): Tokenizer {
   const j = json as { kind?: unknown; chars?: unknown };
-  const hfKeys = ["model", "added_tokens", "pre_tokenizer", "version"];
-  if (j && typeof j === "object" && hfKeys.some((k) => k in j)) return new BpeTokenizer(json, source);
+  if (j && typeof j === "object" && "model" in j) return new HfTokenizer(json, {}, source);
   if (j?.kind === "byte") return new ByteTokenizer();
   if (j?.kind === "char") {
     if (!Array.isArray(j.chars) || !j.chars.every((c) => typeof c === "string")) throw new Error(`${source}: chars must be an array of strings`);
@@ -246,12 +112,60 @@ export function tokenizerFromJSON(json: unknown, source = "tokenizer JSON"): Tok
   throw new Error(`${source}: not a tokenizer (expected kind "char" or "byte", or a tokenizer.json with "model")`);
 }
 
-/** Reads a tokenizer file: a Hugging Face tokenizer.json or our char/byte JSON. */
-export function loadTokenizer(path: string): Tokenizer {
-  return tokenizerFromJSON(readJsonFile(path), path);
+/**
+ * Reads a tokenizer: a model folder (its tokenizer.json and tokenizer_config.json), a Hugging Face
+ * tokenizer.json (with the tokenizer_config.json next to it, if any) or our char/byte JSON.
+ */
+export function loadTokenizer(file: string): Tokenizer {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) return HfTokenizer.fromDir(file);
+  const json = readJsonFile(file);
+  if (json && typeof json === "object" && "model" in json) return HfTokenizer.fromFile(file);
+  return tokenizerFromJSON(json, file);
 }
 
-/** Writes `tokenizer.toJSON()` to `path` (a tokenizer.json for BPE). */
+/**
+ * A model folder's tokenizer, read on first use: a run that encodes its data with another
+ * tokenizer never reads the folder's tokenizer.json, so one that cannot be loaded does not stop it.
+ */
+export class FolderTokenizer implements Tokenizer {
+  private loaded: Tokenizer | null = null;
+  constructor(readonly dir: string) {}
+  get file(): string {
+    return `${this.dir}/${TOKENIZER_JSON}`;
+  }
+  private get t(): Tokenizer {
+    return (this.loaded ??= HfTokenizer.fromDir(this.dir));
+  }
+  get kind() {
+    return this.t.kind;
+  }
+  get vocabSize() {
+    return this.t.vocabSize;
+  }
+  get padId() {
+    return this.t.padId;
+  }
+  get bosId() {
+    return this.t.bosId;
+  }
+  get eosId() {
+    return this.t.eosId;
+  }
+  get sepId() {
+    return this.t.sepId;
+  }
+  encode(text: string): number[] {
+    return this.t.encode(text);
+  }
+  decode(ids: readonly number[]): string {
+    return this.t.decode(ids);
+  }
+  toJSON(): unknown {
+    return this.t.toJSON();
+  }
+}
+
+/** Writes `tokenizer.toJSON()` to `path` (a tokenizer.json for Hugging Face tokenizers). */
 export function saveTokenizer(tokenizer: Tokenizer, path: string): void {
   fs.writeFileSync(path, `${JSON.stringify(tokenizer.toJSON(), null, 2)}\n`);
 }

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { DataSpec, DefaultModelSpec, HfModelSpec, ModelSpec } from "../../dsl/plan.js";
 import type { Dataset } from "../data/index.js";
 import type { Tokenizer } from "../data/index.js";
-import { loadTokenizer } from "../data/tokenizers.js";
+import { FolderTokenizer } from "../data/tokenizers.js";
 import { ensureDefaultBase } from "../default-base.js";
 import { loadHfModel, TOKENIZER_FILE } from "../io/hf-model.js";
 import { familyConfigFromSpec } from "../models/config.js";
@@ -15,7 +15,7 @@ import type { FamilyModel } from "../models/model.js";
 import { Rng, uniformOf } from "../rng-util.js";
 
 export interface BuiltModel {
-  /** The tokenizer that comes with the model (HF folders), or null when the data decides. */
+  /** The tokenizer that comes with the model (HF folders, read on first use), or null when the data decides. */
   tokenizer: Tokenizer | null;
   /** Non-fatal findings of loading (HF folders: unused tensors, fresh heads, NaN); filled by make(). */
   warnings?: string[];
@@ -50,14 +50,14 @@ export async function buildModel(spec: ModelSpec, _opts: BuildOptions): Promise<
 
 /**
  * A Hugging Face folder (kind "hf", relative to the plan's folder) or the cached default base (kind
- * "default", pretrained on first use). The folder's tokenizer.json, when present, is the tokenizer the data
- * is encoded with. Head "auto" follows the data: a classifier for labelled data, else a causal LM; labels
+ * "default", pretrained on first use). The folder's tokenizer.json, when present, is read only when the
+ * data is encoded with the model's tokenizer. Head "auto" follows the data: a classifier for labelled data, else a causal LM; labels
  * "auto" is the data's label count. Warnings of the load (unused tensors, fresh heads, NaN) go to `warnings`.
  */
 async function hfFolderModel(spec: HfModelSpec | DefaultModelSpec, opts: BuildOptions): Promise<BuiltModel & { dir: string }> {
   const dir = spec.kind === "hf" ? path.resolve(opts.baseDir, spec.path) : await ensureDefaultBase(spec.family);
   const tokPath = path.join(dir, TOKENIZER_FILE);
-  const tokenizer = fs.existsSync(tokPath) ? loadTokenizer(tokPath) : null;
+  const tokenizer = fs.existsSync(tokPath) ? new FolderTokenizer(dir) : null; // read only when the data uses it
   const warnings: string[] = [];
   return {
     dir,
