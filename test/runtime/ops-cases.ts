@@ -262,6 +262,17 @@ export function opCases(seed = 2024): OpCase[] {
       ref: (v) => matmulT(matmulT(v.x!, v.a!, n, inF, r), v.b!, n, r, outF).map((z) => z * scale),
     });
   }
+  for (const [v, c, idShape] of [[7, 5, [3, 4]], [1, 9, [2]], [64, 33, [2, 3, 5]]] as const) {
+    const n = idShape.reduce((x, y) => x * y, 1);
+    const ids = Array.from({ length: n }, () => rng.range(0, v - 1));
+    cases.push({
+      name: `embeddingLookup table [${v}, ${c}], ids [${idShape}]`,
+      inputs: { table: randn([v, c]), ids: { shape: [...idShape], values: ids, dtype: "int32" } },
+      fused: (t) => ops.embeddingLookup(t.table as tf.Tensor2D, t.ids!),
+      composite: (t) => ops.embeddingLookupComposite(t.table as tf.Tensor2D, t.ids!),
+      ref: (x) => ids.flatMap((id) => x.table!.slice(id * c, id * c + c)),
+    });
+  }
   for (const [n, inF, r, outF, scale] of [[9, 16, 4, 12, 2], [1, 3, 2, 5, 0.5]] as const) {
     cases.push({
       name: `loraAdd N${n} in${inF} r${r} out${outF}`,
