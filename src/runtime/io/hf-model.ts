@@ -20,6 +20,7 @@ import { expectedTensors, exportTensorName, HfConfigError, linearModules, loadHf
 import { MAX_UNUSED_LISTED } from "./hf-tensors.js";
 import { recordWeightsFile } from "./weight-health.js";
 import { applyLayerSizes, prunedLayout, readLayerSizes } from "./hf-layers.js";
+import { checkSizesAgainstWeights } from "./hf-size-check.js";
 import { findNonFinite, openWeights, SINGLE_FILE, writeSafetensors, type TensorSource, type WritableTensor } from "./safetensors.js";
 
 export const TOKENIZER_FILE = "tokenizer.json";
@@ -72,6 +73,7 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
   let model: FamilyModel | null = null;
   try {
     for (const w of source.warnings) warnings.push(w);
+    checkSizesAgainstWeights(cfg, source, cfgFile, sizes !== null);
     model = createModel(cfg, uniformOf(new Rng(opts.seed ?? 0)));
     if (sizes) applyLayerSizes(model, sizes);
     const plan = matchTensors(model, source);
