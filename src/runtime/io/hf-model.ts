@@ -19,7 +19,7 @@ import { writeFileAtomic } from "./atomic.js";
 import { expectedTensors, exportTensorName, HfConfigError, linearModules, loadHfConfig, normaliseTensorName, toHfConfig } from "./hf-config.js";
 import { MAX_UNUSED_LISTED } from "./hf-tensors.js";
 import { recordWeightsFile } from "./weight-health.js";
-import { applyLayerSizes, prunedLayout, readLayerSizes } from "./hf-layers.js";
+import { applyLayerSizes, LAYERS_KEY, PRUNED_HEADS_KEY, prunedLayout, readLayerSizes } from "./hf-layers.js";
 import { checkSizesAgainstWeights } from "./hf-size-check.js";
 import { findNonFinite, openWeights, SINGLE_FILE, writeSafetensors, type TensorSource, type WritableTensor } from "./safetensors.js";
 
@@ -67,7 +67,8 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
   if (cfg.family === "gpt2" && !cfg.tieEmbeddings) {
     throw new HfConfigError(cfgFile, "tie_word_embeddings", "= false is not supported: peftlab's GPT-2 always ties lm_head to transformer.wte");
   }
-  const sizes = readLayerSizes(JSON.parse(fs.readFileSync(cfgFile, "utf8")) as Record<string, unknown>, cfg, cfgFile);
+  const raw = JSON.parse(fs.readFileSync(cfgFile, "utf8")) as Record<string, unknown>;
+  const sizes = readLayerSizes(raw, cfg, cfgFile);
   const warnings = [...parsed.warnings];
   const source = openWeights(dir);
   let model: FamilyModel | null = null;
@@ -85,6 +86,7 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
       if (bad) warnings.push(bad);
     }
     recordWeightsFile(model, source.path);
+    sourceConfigs.set(model, raw);
     const tok = path.join(dir, TOKENIZER_FILE);
     return { model, config: cfg, tokenizerPath: fs.existsSync(tok) ? tok : null, warnings };
   } catch (e) {
@@ -162,6 +164,26 @@ function assignTensor(v: tf.Variable, source: TensorSource, fileName: string, tr
 
 // ---------------------------------------------------------------- saving
 
+/** The config.json a loaded model came from: its keys peftlab does not compute are written back. */
+const sourceConfigs = new WeakMap<FamilyModel, Record<string, unknown>>();
+
+/**
+ * The config.json to write: the keys of the file the model was loaded from (bos_token_id,
+ * eos_token_id, torch_dtype, transformers_version, anything peftlab does not read), then the keys
+ * peftlab computes from the model (sizes, model_type, architectures, labels), which win. The pruning
+ * keys are always peftlab's own, so a stale list never survives. torch_dtype is kept as it was: it
+ * names the dtype the model is meant to run in.
+ */
+function configToWrite(model: FamilyModel, computed: Record<string, unknown>): Record<string, unknown> {
+  const raw = sourceConfigs.get(model);
+  if (!raw) return computed;
+  const kept = { ...raw };
+  for (const key of [LAYERS_KEY, PRUNED_HEADS_KEY]) delete kept[key];
+  const out = { ...kept, ...computed };
+  if (raw["torch_dtype"] !== undefined) out["torch_dtype"] = raw["torch_dtype"];
+  return out;
+}
+
 export interface SaveHfOptions {
   /** A tokenizer.json object to write next to the weights. */
   tokenizerJson?: unknown;
@@ -209,7 +231,7 @@ function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | n
 
 function writeFolder(model: FamilyModel, dir: string, opts: SaveHfOptions, replace: (canon: string) => tf.Tensor | null): SavedHfModel {
   const layout = prunedLayout(model);
-  const config = { ...toHfConfig(layout.config), ...layout.extraKeys };
+  const config = configToWrite(model, { ...toHfConfig(layout.config), ...layout.extraKeys });
   const warnings: string[] = [];
   if (!layout.stockReadable) {
     warnings.push(`${dir}: layers differ in size after pruning; config.json lists them in "peftlab_layers", which peftlab reads and stock transformers cannot (it stops with a size mismatch)`);
