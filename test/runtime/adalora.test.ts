@@ -14,7 +14,7 @@ import { exportAdaLora, exportAsLora } from "../../src/runtime/adapters/peft-io.
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   type AdaLoraPlugin, ImportanceEma, adaloraPluginsFor, budgetAt, clipCoefficient, createAdaLoraPlugin, maskToBudget, phaseAt, validateAdaLoraSchedule,
-} from "../../src/runtime/plugins/adalora.js";
+} from "../../src/runtime/plugins/adalora/plugin.js";
 import { type TrainerPlugin, Trainer } from "../../src/runtime/trainer.js";
 import { ADALORA, adapterSpec, maxDiff, perturb, tempDir, trainSpec } from "./baselines-util.js";
 import { randomBatch, seeded, tinyModel, useCpu } from "./helpers.js";

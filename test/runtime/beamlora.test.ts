@@ -9,7 +9,7 @@ import { Trainer, type TrainContext, type TrainerPlugin } from "../../src/runtim
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   capFor, createBeamLoraPlugin, globalTopPMask, pairParents, planPrune, resolveTau, topPAt,
-} from "../../src/runtime/plugins/beamlora.js";
+} from "../../src/runtime/plugins/beamlora/index.js";
 import { hfModulePath, exportAsLora } from "../../src/runtime/adapters/peft-io.js";
 import { adapterTensorName } from "../../src/runtime/io/peft-format.js";
 import type { WritableTensor } from "../../src/runtime/io/safetensors.js";

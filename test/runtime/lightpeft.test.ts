@@ -12,7 +12,7 @@ import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   applyLightPeftDecisions, averagedSteps, checkPruneSpec, createLightPeftPlugin, decideHeads, decideLightPeft, decideModules, decideRanks,
   keepByQuantile, type LightPeftDecisions, loraAdaptersNamed, maskVariables, quantile,
-} from "../../src/runtime/plugins/lightpeft.js";
+} from "../../src/runtime/plugins/lightpeft/index.js";
 import { Trainer } from "../../src/runtime/trainer.js";
 import { exportAdapter, hfModulePath, importAdapter } from "../../src/runtime/adapters/peft-io.js";
 import type { LoraAdapterConfig } from "../../src/runtime/io/peft-format.js";

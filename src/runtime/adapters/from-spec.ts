@@ -1,6 +1,6 @@
 // Builds the adapter a plan asks for on one Linear: LoRA (Kaiming / Gaussian / PiSSA init, rsLoRA
 // scaling), DoRA (the same LoRA part plus a magnitude vector) or AdaLoRA (SVD form, rank allocation
-// by plugins/adalora.ts). injectAdapter (inject.ts) selects the modules and calls this.
+// by plugins/adalora/). injectAdapter (inject.ts) selects the modules and calls this.
 import type { AdapterSpec } from "../../dsl/plan.js";
 import { resolvePattern } from "../../peft/targets.js";
 import { LoraAdapter } from "../lora.js";

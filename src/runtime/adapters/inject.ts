@@ -25,7 +25,7 @@ export interface InjectOptions {
  * Attaches adapter `name` built from `spec` to every selected linear layer and activates it:
  * LoRA (kaiming / gaussian / PiSSA init, rsLoRA), DoRA or AdaLoRA (see from-spec.ts). PiSSA
  * replaces each selected Linear's weight by its residual. AdaLoRA also needs its trainer plug-in
- * (plugins/adalora.ts, `adaloraPluginsFor`).
+ * (plugins/adalora/plugin.ts, `adaloraPluginsFor`).
  * Returns the module paths it was attached to. A selector that matches nothing is an error.
  */
 export function injectAdapter(model: FamilyModel, name: string, spec: AdapterSpec, opts: InjectOptions): string[] {

@@ -12,9 +12,9 @@ import { buildModel } from "./base-model.js";
 import { type Dataset, type Example, batchesOf, Batcher, loadDataset } from "../data/index.js";
 import { Rng, uniformOf } from "../rng-util.js";
 import { Trainer, type TrainerPlugin } from "../trainer.js";
-import { createBeamLoraPlugin } from "../plugins/beamlora.js";
-import { createLightPeftPlugin } from "../plugins/lightpeft.js";
-import { adaloraPluginsFor } from "../plugins/adalora.js";
+import { createBeamLoraPlugin } from "../plugins/beamlora/index.js";
+import { createLightPeftPlugin } from "../plugins/lightpeft/index.js";
+import { adaloraPluginsFor } from "../plugins/adalora/plugin.js";
 
 export interface JobSpec {
   plan: Plan;

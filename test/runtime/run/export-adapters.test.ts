@@ -12,7 +12,7 @@ import { importAdapter } from "../../../src/runtime/adapters/peft-io.js";
 import { loadHfModel, saveHfModel } from "../../../src/runtime/io/hf-model.js";
 import type { JobSpec } from "../../../src/runtime/train/job.js";
 import type { FamilyModel } from "../../../src/runtime/models/model.js";
-import { applyLightPeftDecisions, type LightPeftDecisions } from "../../../src/runtime/plugins/lightpeft.js";
+import { applyLightPeftDecisions, type LightPeftDecisions } from "../../../src/runtime/plugins/lightpeft/index.js";
 import { hfModel, maxAbsDiff, outputsOf } from "../../io/model-fixtures.js";
 import { ADALORA, adapterSpec, perturb, tempDir, trainSpec } from "../baselines-util.js";
 import { seeded, useCpu } from "../helpers.js";

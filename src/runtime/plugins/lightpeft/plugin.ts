@@ -1,5 +1,5 @@
 // The Light-PEFT trainer plug-in: estimation window with masks and importance records, then the
-// one-shot structural decision, then ordinary training of what is left. See ../lightpeft.ts for
+// one-shot structural decision, then ordinary training of what is left. See index.ts for
 // the rules and how they map onto each model family.
 import * as tf from "../../tf.js";
 import type { PruneSpec } from "../../../dsl/plan.js";

@@ -11,15 +11,15 @@
 //   t % deltaT == 0; t = T − tfinal: forced mask to target_r × modules, which becomes the final
 //   rank_pattern, and the EMAs are reset; t > T − tfinal: re-apply the final rank_pattern.
 // With t counted from 1 the final allocation always happens (at the last step when tfinal = 0).
-import type { AdaLoraSpec, Plan, RunSpec } from "../../dsl/plan.js";
-import * as tf from "../tf.js";
-import { AdaLoraAdapter } from "../adapters/adalora.js";
-import type { TrainContext, TrainerPlugin } from "../trainer.js";
-import { ImportanceEma, type PlainEma, adaloraVarNames } from "./adalora-importance.js";
-import { type BudgetSchedule, budgetAt, maskToBudget, phaseAt, validateAdaLoraSchedule } from "./adalora-schedule.js";
+import type { AdaLoraSpec, Plan, RunSpec } from "../../../dsl/plan.js";
+import * as tf from "../../tf.js";
+import { AdaLoraAdapter } from "../../adapters/adalora.js";
+import type { TrainContext, TrainerPlugin } from "../../trainer.js";
+import { ImportanceEma, type PlainEma, adaloraVarNames } from "./importance.js";
+import { type BudgetSchedule, budgetAt, maskToBudget, phaseAt, validateAdaLoraSchedule } from "./schedule.js";
 
-export { budgetAt, maskToBudget, phaseAt, validateAdaLoraSchedule, type AllocationPhase, type BudgetSchedule } from "./adalora-schedule.js";
-export { ImportanceEma } from "./adalora-importance.js";
+export { budgetAt, maskToBudget, phaseAt, validateAdaLoraSchedule, type AllocationPhase, type BudgetSchedule } from "./schedule.js";
+export { ImportanceEma } from "./importance.js";
 
 /** One masking decision. */
 export interface AdaLoraAllocation {

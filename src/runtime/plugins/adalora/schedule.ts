@@ -1,6 +1,6 @@
 // AdaLoRA's budget arithmetic (HF PEFT `RankAllocator.budget_schedule` and `mask_to_budget`), as
 // pure functions on plain numbers. Steps are the trainer's completed optimiser steps (1…total).
-import type { AdaLoraSpec } from "../../dsl/plan.js";
+import type { AdaLoraSpec } from "../../../dsl/plan.js";
 
 /** Everything the budget schedule depends on. Budgets count rank-1 triplets over all modules. */
 export interface BudgetSchedule {

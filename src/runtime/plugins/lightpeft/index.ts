@@ -41,10 +41,10 @@
 //   one adapter module for module and rank importance, as PEFT adapts it on GPT-2.
 // - Any other targeted linear (an untied lm_head, bert's pooler whose rows are the [CLS] tokens)
 //   takes part in module and rank pruning only.
-export { createLightPeftPlugin, checkPruneSpec, maskVariables } from "./lightpeft/plugin.js";
-export type { LightPeftImportance, LightPeftOptions, LightPeftPlugin, LightPeftState } from "./lightpeft/plugin.js";
-export { applyLightPeftDecisions, decideHeads, decideLightPeft, decideModules, decideNeurons, decideRanks, loraAdaptersNamed } from "./lightpeft/decide.js";
-export type { EstimationResult, LightPeftDecisions } from "./lightpeft/decide.js";
-export { averagedSteps, maskedMean, rankImportance, rowMask, tokenRatios, WindowMean } from "./lightpeft/importance.js";
-export type { WindowMeanState } from "./lightpeft/importance.js";
-export { argmax, finiteOrZero, keepByQuantile, quantile, summarize } from "./lightpeft/quantile.js";
+export { createLightPeftPlugin, checkPruneSpec, maskVariables } from "./plugin.js";
+export type { LightPeftImportance, LightPeftOptions, LightPeftPlugin, LightPeftState } from "./plugin.js";
+export { applyLightPeftDecisions, decideHeads, decideLightPeft, decideModules, decideNeurons, decideRanks, loraAdaptersNamed } from "./decide.js";
+export type { EstimationResult, LightPeftDecisions } from "./decide.js";
+export { averagedSteps, maskedMean, rankImportance, rowMask, tokenRatios, WindowMean } from "./importance.js";
+export type { WindowMeanState } from "./importance.js";
+export { argmax, finiteOrZero, keepByQuantile, quantile, summarize } from "./quantile.js";
