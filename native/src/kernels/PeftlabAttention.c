@@ -143,76 +143,6 @@ static int64_t row_block(const attn_job *j) { return j->causal ? ROW_BLOCK : j->
 
 static int64_t round32(int64_t n) { return (n + 31) & ~(int64_t)31; }
 
-/* C[i, 0..w) = (acc ? C : 0) + k · Σ_j A[i·ai + j·aj] · B[j·ldb + 0..w) for i < m, j < n; w % 32 == 0. */
-static PL_AVX2 void mm_avx2(int64_t m, int64_t n, int64_t w, const float *A, int64_t ai, int64_t aj, const float *B,
-                            int64_t ldb, float *C, int64_t ldc, int acc, float k) {
-  const __m256 kv = _mm256_set1_ps(k);
-  for (int64_t c0 = 0; c0 < w; c0 += 32) {
-    int64_t i = 0;
-    for (; i + 2 <= m; i += 2) {
-      __m256 r00 = _mm256_setzero_ps(), r01 = r00, r02 = r00, r03 = r00, r10 = r00, r11 = r00, r12 = r00, r13 = r00;
-      const float *a0 = A + i * ai, *a1 = a0 + ai;
-      for (int64_t j = 0; j < n; j++) {
-        const float *b = B + j * ldb + c0;
-        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16), b3 = _mm256_loadu_ps(b + 24);
-        const __m256 x0 = _mm256_broadcast_ss(a0 + j * aj), x1 = _mm256_broadcast_ss(a1 + j * aj);
-        r00 = _mm256_fmadd_ps(x0, b0, r00);
-        r01 = _mm256_fmadd_ps(x0, b1, r01);
-        r02 = _mm256_fmadd_ps(x0, b2, r02);
-        r03 = _mm256_fmadd_ps(x0, b3, r03);
-        r10 = _mm256_fmadd_ps(x1, b0, r10);
-        r11 = _mm256_fmadd_ps(x1, b1, r11);
-        r12 = _mm256_fmadd_ps(x1, b2, r12);
-        r13 = _mm256_fmadd_ps(x1, b3, r13);
-      }
-      float *c = C + i * ldc + c0, *d = c + ldc;
-      if (acc) {
-        _mm256_storeu_ps(c, _mm256_fmadd_ps(kv, r00, _mm256_loadu_ps(c)));
-        _mm256_storeu_ps(c + 8, _mm256_fmadd_ps(kv, r01, _mm256_loadu_ps(c + 8)));
-        _mm256_storeu_ps(c + 16, _mm256_fmadd_ps(kv, r02, _mm256_loadu_ps(c + 16)));
-        _mm256_storeu_ps(c + 24, _mm256_fmadd_ps(kv, r03, _mm256_loadu_ps(c + 24)));
-        _mm256_storeu_ps(d, _mm256_fmadd_ps(kv, r10, _mm256_loadu_ps(d)));
-        _mm256_storeu_ps(d + 8, _mm256_fmadd_ps(kv, r11, _mm256_loadu_ps(d + 8)));
-        _mm256_storeu_ps(d + 16, _mm256_fmadd_ps(kv, r12, _mm256_loadu_ps(d + 16)));
-        _mm256_storeu_ps(d + 24, _mm256_fmadd_ps(kv, r13, _mm256_loadu_ps(d + 24)));
-      } else {
-        _mm256_storeu_ps(c, _mm256_mul_ps(kv, r00));
-        _mm256_storeu_ps(c + 8, _mm256_mul_ps(kv, r01));
-        _mm256_storeu_ps(c + 16, _mm256_mul_ps(kv, r02));
-        _mm256_storeu_ps(c + 24, _mm256_mul_ps(kv, r03));
-        _mm256_storeu_ps(d, _mm256_mul_ps(kv, r10));
-        _mm256_storeu_ps(d + 8, _mm256_mul_ps(kv, r11));
-        _mm256_storeu_ps(d + 16, _mm256_mul_ps(kv, r12));
-        _mm256_storeu_ps(d + 24, _mm256_mul_ps(kv, r13));
-      }
-    }
-    for (; i < m; i++) {
-      __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
-      const float *a0 = A + i * ai;
-      for (int64_t j = 0; j < n; j++) {
-        const float *b = B + j * ldb + c0;
-        const __m256 x0 = _mm256_broadcast_ss(a0 + j * aj);
-        r0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b), r0);
-        r1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b + 8), r1);
-        r2 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b + 16), r2);
-        r3 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b + 24), r3);
-      }
-      float *c = C + i * ldc + c0;
-      __m256 o0 = _mm256_mul_ps(kv, r0), o1 = _mm256_mul_ps(kv, r1), o2 = _mm256_mul_ps(kv, r2), o3 = _mm256_mul_ps(kv, r3);
-      if (acc) {
-        o0 = _mm256_add_ps(o0, _mm256_loadu_ps(c));
-        o1 = _mm256_add_ps(o1, _mm256_loadu_ps(c + 8));
-        o2 = _mm256_add_ps(o2, _mm256_loadu_ps(c + 16));
-        o3 = _mm256_add_ps(o3, _mm256_loadu_ps(c + 24));
-      }
-      _mm256_storeu_ps(c, o0);
-      _mm256_storeu_ps(c + 8, o1);
-      _mm256_storeu_ps(c + 16, o2);
-      _mm256_storeu_ps(c + 24, o3);
-    }
-  }
-}
-
 /* XT[e, j] = X[j, e] for j < t (row stride ld), 0 for t ≤ j < t32. */
 static void transpose_pad(const float *x, int64_t ld, int64_t t, int64_t d, int64_t t32, float *xt) {
   for (int64_t e = 0; e < d; e++) {
@@ -232,7 +162,7 @@ static int fwd_direct(attn_job *j, int64_t b, int64_t h) {
   transpose_pad(j->k + b * t * kd + g * d, kd, t, d, t32, kt);
   for (int64_t i0 = 0; i0 < t; i0 += rb) {
     const int64_t i1 = i0 + rb < t ? i0 + rb : t, rows = i1 - i0, kl = key_limit(j, b, i1), w = round32(kl);
-    mm_avx2(rows, d, w, qh + i0 * hd, hd, 1, kt, t32, s, w, 0, 1.0f);
+    pl_mm_avx2(rows, d, w, qh + i0 * hd, hd, 1, kt, t32, s, w, 0, 1.0f);
     for (int64_t i = i0; i < i1; i++) {
       float *row = s + (i - i0) * w;
       bias_row(j, row, j->pad + b * t, i, kl);
@@ -244,7 +174,7 @@ static int fwd_direct(attn_job *j, int64_t b, int64_t h) {
       const float k = m / sum;
       for (int64_t c = 0; c < kl; c++) row[c] *= k;
     }
-    mm_avx2(rows, kl, d, s, w, 1, vg, kd, j->out + b * t * hd + i0 * hd + h * d, hd, 0, 1.0f);
+    pl_mm_avx2(rows, kl, d, s, w, 1, vg, kd, j->out + b * t * hd + i0 * hd + h * d, hd, 0, 1.0f);
   }
   return 1;
 }
@@ -271,8 +201,8 @@ static int bwd_direct(attn_job *j, int64_t b, int64_t g) {
     double dm = 0;
     for (int64_t i0 = 0; i0 < t; i0 += rb) {
       const int64_t i1 = i0 + rb < t ? i0 + rb : t, rows = i1 - i0, kl = key_limit(j, b, i1), w = round32(kl);
-      mm_avx2(rows, d, w, qh + i0 * hd, hd, 1, kt, t32, pm, w, 0, 1.0f);
-      mm_avx2(rows, d, w, doh + i0 * hd, hd, 1, vt, t32, dp, w, 0, 1.0f);
+      pl_mm_avx2(rows, d, w, qh + i0 * hd, hd, 1, kt, t32, pm, w, 0, 1.0f);
+      pl_mm_avx2(rows, d, w, doh + i0 * hd, hd, 1, vt, t32, dp, w, 0, 1.0f);
       for (int64_t i = i0; i < i1; i++) {
         float *prow = pm + (i - i0) * w, *drow = dp + (i - i0) * w;
         bias_row(j, prow, j->pad + b * t, i, kl);
@@ -285,9 +215,9 @@ static int bwd_direct(attn_job *j, int64_t b, int64_t g) {
         for (int64_t c = 0; c < kl; c++) drow[c] = prow[c] * (m * drow[c] - rowdot) * j->scale;
       }
       /* dv_g[0, kl) += m · Pᵀ · dO;  dq_h rows = dS · k_g;  dk_g[0, kl) += dSᵀ · q_h */
-      mm_avx2(kl, rows, d, pm, 1, w, doh + i0 * hd, hd, dvg, kd, 1, m);
-      mm_avx2(rows, kl, d, dp, w, 1, kg, kd, j->dq + b * t * hd + i0 * hd + h * d, hd, 0, 1.0f);
-      mm_avx2(kl, rows, d, dp, 1, w, qh + i0 * hd, hd, dkg, kd, 1, 1.0f);
+      pl_mm_avx2(kl, rows, d, pm, 1, w, doh + i0 * hd, hd, dvg, kd, 1, m);
+      pl_mm_avx2(rows, kl, d, dp, w, 1, kg, kd, j->dq + b * t * hd + i0 * hd + h * d, hd, 0, 1.0f);
+      pl_mm_avx2(kl, rows, d, dp, 1, w, qh + i0 * hd, hd, dkg, kd, 1, 1.0f);
     }
     j->dm_part[b * j->h + h] = (float)dm;
   }

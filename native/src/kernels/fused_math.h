@@ -73,6 +73,137 @@ static inline PL_AVX2 float pl_dot_avx2(const float *a, const float *b, int64_t 
   if (i < n) acc = _mm256_fmadd_ps(pl_load_partial(a + i, n - i), pl_load_partial(b + i, n - i), acc);
   return pl_hsum8(acc);
 }
+/* pl_mm_avx2 on columns [0, w) with w % 32 == 0: rows in pairs, 4 vectors of 8 columns each. */
+static inline PL_AVX2 void pl_mm_wide_avx2(int64_t m, int64_t n, int64_t w, const float *A, int64_t ai, int64_t aj, const float *B,
+                            int64_t ldb, float *C, int64_t ldc, int acc, float k) {
+  const __m256 kv = _mm256_set1_ps(k);
+  for (int64_t c0 = 0; c0 < w; c0 += 32) {
+    int64_t i = 0;
+    for (; i + 2 <= m; i += 2) {
+      __m256 r00 = _mm256_setzero_ps(), r01 = r00, r02 = r00, r03 = r00, r10 = r00, r11 = r00, r12 = r00, r13 = r00;
+      const float *a0 = A + i * ai, *a1 = a0 + ai;
+      for (int64_t j = 0; j < n; j++) {
+        const float *b = B + j * ldb + c0;
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16), b3 = _mm256_loadu_ps(b + 24);
+        const __m256 x0 = _mm256_broadcast_ss(a0 + j * aj), x1 = _mm256_broadcast_ss(a1 + j * aj);
+        r00 = _mm256_fmadd_ps(x0, b0, r00);
+        r01 = _mm256_fmadd_ps(x0, b1, r01);
+        r02 = _mm256_fmadd_ps(x0, b2, r02);
+        r03 = _mm256_fmadd_ps(x0, b3, r03);
+        r10 = _mm256_fmadd_ps(x1, b0, r10);
+        r11 = _mm256_fmadd_ps(x1, b1, r11);
+        r12 = _mm256_fmadd_ps(x1, b2, r12);
+        r13 = _mm256_fmadd_ps(x1, b3, r13);
+      }
+      float *c = C + i * ldc + c0, *d = c + ldc;
+      if (acc) {
+        _mm256_storeu_ps(c, _mm256_fmadd_ps(kv, r00, _mm256_loadu_ps(c)));
+        _mm256_storeu_ps(c + 8, _mm256_fmadd_ps(kv, r01, _mm256_loadu_ps(c + 8)));
+        _mm256_storeu_ps(c + 16, _mm256_fmadd_ps(kv, r02, _mm256_loadu_ps(c + 16)));
+        _mm256_storeu_ps(c + 24, _mm256_fmadd_ps(kv, r03, _mm256_loadu_ps(c + 24)));
+        _mm256_storeu_ps(d, _mm256_fmadd_ps(kv, r10, _mm256_loadu_ps(d)));
+        _mm256_storeu_ps(d + 8, _mm256_fmadd_ps(kv, r11, _mm256_loadu_ps(d + 8)));
+        _mm256_storeu_ps(d + 16, _mm256_fmadd_ps(kv, r12, _mm256_loadu_ps(d + 16)));
+        _mm256_storeu_ps(d + 24, _mm256_fmadd_ps(kv, r13, _mm256_loadu_ps(d + 24)));
+      } else {
+        _mm256_storeu_ps(c, _mm256_mul_ps(kv, r00));
+        _mm256_storeu_ps(c + 8, _mm256_mul_ps(kv, r01));
+        _mm256_storeu_ps(c + 16, _mm256_mul_ps(kv, r02));
+        _mm256_storeu_ps(c + 24, _mm256_mul_ps(kv, r03));
+        _mm256_storeu_ps(d, _mm256_mul_ps(kv, r10));
+        _mm256_storeu_ps(d + 8, _mm256_mul_ps(kv, r11));
+        _mm256_storeu_ps(d + 16, _mm256_mul_ps(kv, r12));
+        _mm256_storeu_ps(d + 24, _mm256_mul_ps(kv, r13));
+      }
+    }
+    for (; i < m; i++) {
+      __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
+      const float *a0 = A + i * ai;
+      for (int64_t j = 0; j < n; j++) {
+        const float *b = B + j * ldb + c0;
+        const __m256 x0 = _mm256_broadcast_ss(a0 + j * aj);
+        r0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b), r0);
+        r1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b + 8), r1);
+        r2 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b + 16), r2);
+        r3 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(b + 24), r3);
+      }
+      float *c = C + i * ldc + c0;
+      __m256 o0 = _mm256_mul_ps(kv, r0), o1 = _mm256_mul_ps(kv, r1), o2 = _mm256_mul_ps(kv, r2), o3 = _mm256_mul_ps(kv, r3);
+      if (acc) {
+        o0 = _mm256_add_ps(o0, _mm256_loadu_ps(c));
+        o1 = _mm256_add_ps(o1, _mm256_loadu_ps(c + 8));
+        o2 = _mm256_add_ps(o2, _mm256_loadu_ps(c + 16));
+        o3 = _mm256_add_ps(o3, _mm256_loadu_ps(c + 24));
+      }
+      _mm256_storeu_ps(c, o0);
+      _mm256_storeu_ps(c + 8, o1);
+      _mm256_storeu_ps(c + 16, o2);
+      _mm256_storeu_ps(c + 24, o3);
+    }
+  }
+}
+
+/* pl_mm_avx2 on 8 columns: rows in fours, j in twos (8 sums in flight). */
+static inline PL_AVX2 void pl_mm_narrow_avx2(int64_t m, int64_t n, const float *A, int64_t ai, int64_t aj, const float *B,
+                                             int64_t ldb, float *C, int64_t ldc, int acc, float k) {
+  const __m256 kv = _mm256_set1_ps(k);
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+    const float *a = A + i * ai;
+    int64_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const __m256 b0 = _mm256_loadu_ps(B + j * ldb), b1 = _mm256_loadu_ps(B + (j + 1) * ldb);
+      const float *x0 = a + j * aj, *x1 = x0 + aj;
+      s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0), b0, s0);
+      s1 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0 + ai), b0, s1);
+      s2 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0 + 2 * ai), b0, s2);
+      s3 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0 + 3 * ai), b0, s3);
+      t0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x1), b1, t0);
+      t1 = _mm256_fmadd_ps(_mm256_broadcast_ss(x1 + ai), b1, t1);
+      t2 = _mm256_fmadd_ps(_mm256_broadcast_ss(x1 + 2 * ai), b1, t2);
+      t3 = _mm256_fmadd_ps(_mm256_broadcast_ss(x1 + 3 * ai), b1, t3);
+    }
+    if (j < n) {
+      const __m256 b0 = _mm256_loadu_ps(B + j * ldb);
+      const float *x0 = a + j * aj;
+      s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0), b0, s0);
+      s1 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0 + ai), b0, s1);
+      s2 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0 + 2 * ai), b0, s2);
+      s3 = _mm256_fmadd_ps(_mm256_broadcast_ss(x0 + 3 * ai), b0, s3);
+    }
+    const __m256 r[4] = {_mm256_add_ps(s0, t0), _mm256_add_ps(s1, t1), _mm256_add_ps(s2, t2), _mm256_add_ps(s3, t3)};
+    for (int q = 0; q < 4; q++) {
+      float *c = C + (i + q) * ldc;
+      _mm256_storeu_ps(c, acc ? _mm256_fmadd_ps(kv, r[q], _mm256_loadu_ps(c)) : _mm256_mul_ps(kv, r[q]));
+    }
+  }
+  for (; i < m; i++) {
+    __m256 s0 = _mm256_setzero_ps(), t0 = s0;
+    const float *a = A + i * ai;
+    int64_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + j * aj), _mm256_loadu_ps(B + j * ldb), s0);
+      t0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (j + 1) * aj), _mm256_loadu_ps(B + (j + 1) * ldb), t0);
+    }
+    if (j < n) s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + j * aj), _mm256_loadu_ps(B + j * ldb), s0);
+    float *c = C + i * ldc;
+    const __m256 r0 = _mm256_add_ps(s0, t0);
+    _mm256_storeu_ps(c, acc ? _mm256_fmadd_ps(kv, r0, _mm256_loadu_ps(c)) : _mm256_mul_ps(kv, r0));
+  }
+}
+
+/*
+ * C[i, 0..w) = (acc ? C[i, ·] : 0) + k · Σ_j A[i·ai + j·aj] · B[j·ldb + 0..w)  for i < m, j < n,
+ * with w a multiple of 8. A is read with any strides (so Aᵀ costs nothing); B rows are contiguous.
+ * Each output is one sum over j in a fixed order, whatever rows a caller gives each thread.
+ */
+static inline PL_AVX2 void pl_mm_avx2(int64_t m, int64_t n, int64_t w, const float *A, int64_t ai, int64_t aj,
+                                      const float *B, int64_t ldb, float *C, int64_t ldc, int acc, float k) {
+  const int64_t wide = w & ~(int64_t)31;
+  if (wide) pl_mm_wide_avx2(m, n, wide, A, ai, aj, B, ldb, C, ldc, acc, k);
+  for (int64_t c0 = wide; c0 < w; c0 += 8) pl_mm_narrow_avx2(m, n, A, ai, aj, B + c0, ldb, C + c0, ldc, acc, k);
+}
 #endif
 
 /* Σ a[i]·b[i], plain C (8 partial sums, like the AVX2 form). */
