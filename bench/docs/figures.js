@@ -12,10 +12,15 @@ const METHOD_NAMES = { lora: "LoRA", beamlora: "BeamLoRA", lightpeft: "Light-PEF
 export function speedFigure(doc) {
   const bars = [];
   const add = (label, r) => typeof r === "number" && bars.push({ label, r });
-  add("matmul 1024², wasm vs torch (1 thread)", doc.matmul?.ratio);
-  add("matmul 1024², wasm vs torch (2 threads)", doc.matmul?.ratio_vs_torch_2_threads);
-  add("LoRA step, wasm vs torch (1 thread)", doc.train_step?.ratio);
-  add("LoRA step, wasm vs torch (2 threads)", doc.train_step?.ratio_vs_torch_2_threads);
+  const mb = doc.matmul?.backend ?? "wasm";
+  const tb = doc.train_step?.backend ?? "wasm";
+  add(`matmul 1024², ${mb} vs torch (1 thread)`, doc.matmul?.ratio);
+  add(`matmul 1024², ${mb} vs torch (all ${doc.matmul?.cores} cores each)`, doc.matmul?.ratio_all_cores);
+  if (mb !== "wasm") add("matmul 1024², wasm vs torch (1 thread)", doc.matmul?.ratio_wasm);
+  add(`LoRA step, ${tb} vs torch (1 thread)`, doc.train_step?.ratio);
+  add(`LoRA step, ${tb} vs torch (all ${doc.train_step?.cores} cores each)`, doc.train_step?.ratio_all_cores);
+  if (tb !== "wasm") add("LoRA step, wasm vs torch (1 thread)", doc.train_step?.ratio_wasm);
+  add("default-base pretraining, native vs wasm", doc.pretrain?.speedup_vs_wasm);
   const cpu = doc.train_step?.backends?.cpu;
   if (cpu?.available && doc.train_step?.torch_tokens_per_s) add("LoRA step, cpu backend vs torch (1 thread)", cpu.tokens_per_s / doc.train_step.torch_tokens_per_s);
   if (doc.dsl?.lines_per_s) add("DSL compile vs its goal (200k lines/s)", doc.dsl.lines_per_s / doc.dsl.goal);

@@ -43,18 +43,29 @@ function speed(doc) {
   if (d && !d.error) rows.push(["DSL: parse + check + compile", `${num(d.lines_per_s)} lines/s (${num(d.lines)}-line file)`, `goal ${num(d.goal)} lines/s`, num(d.lines_per_s / d.goal)]);
   const m = doc.matmul;
   if (m && !m.error) {
-    rows.push([`matmul ${m.size}×${m.size} float32, wasm`, `${num(m.ours_gflops)} GFLOP/s`, m.torch_gflops === null ? `torch unavailable: ${m.torch_reason}` : `torch, 1 thread: ${num(m.torch_gflops)} GFLOP/s`, num(m.ratio)]);
+    const one = m.backend === "native" ? "native, 1 thread" : m.backend ?? "wasm";
+    rows.push([`matmul ${m.size}×${m.size} float32, ${one}`, `${num(m.ours_gflops)} GFLOP/s`, m.torch_gflops === null ? `torch unavailable: ${m.torch_reason}` : `torch, 1 thread: ${num(m.torch_gflops)} GFLOP/s`, num(m.ratio)]);
     if (m.torch?.[2]?.available) rows.push(["", "", `torch, 2 threads: ${num(m.torch[2].gflops)} GFLOP/s`, num(m.ratio_vs_torch_2_threads)]);
+    const all = m.backends?.native_all_cores;
+    if (all?.available) rows.push([`matmul, native, ${m.cores} threads`, `${num(all.gflops)} GFLOP/s`, `torch, ${m.cores} threads: ${num(m.torch?.[m.cores]?.gflops)} GFLOP/s`, num(m.ratio_all_cores)]);
+    if (m.backend === "native" && m.wasm_gflops !== null) rows.push(["matmul, wasm backend", `${num(m.wasm_gflops)} GFLOP/s`, "torch, 1 thread", num(m.ratio_wasm)]);
     const cpu = m.backends?.cpu;
     if (cpu?.available) rows.push([`matmul ${cpu.size}×${cpu.size}, cpu backend`, `${num(cpu.gflops)} GFLOP/s`, "", ""]);
   }
   const t = doc.train_step;
   if (t && !t.error) {
-    rows.push(["LoRA training step, wasm", `${num(t.ours_tokens_per_s)} tokens/s (${num(t.backends.wasm?.ms_median)} ms)`, t.torch_tokens_per_s === null ? `torch unavailable: ${t.torch_reason}` : `torch, 1 thread: ${num(t.torch_tokens_per_s)} tokens/s (${num(t.torch[1].ms_median)} ms)`, num(t.ratio)]);
+    const one = t.backend === "native" ? "native, 1 thread" : t.backend ?? "wasm";
+    rows.push([`LoRA training step, ${one}`, `${num(t.ours_tokens_per_s)} tokens/s (${num(t.backends[t.backend ?? "wasm"]?.ms_median)} ms)`, t.torch_tokens_per_s === null ? `torch unavailable: ${t.torch_reason}` : `torch, 1 thread: ${num(t.torch_tokens_per_s)} tokens/s (${num(t.torch[1].ms_median)} ms)`, num(t.ratio)]);
     if (t.torch?.[2]?.available) rows.push(["", "", `torch, 2 threads: ${num(t.torch[2].tokens_per_s)} tokens/s`, num(t.ratio_vs_torch_2_threads)]);
+    const all = t.backends?.native_all_cores;
+    if (all?.available) rows.push([`LoRA training step, native, ${t.cores} threads`, `${num(all.tokens_per_s)} tokens/s (${num(all.ms_median)} ms)`, `torch, ${t.cores} threads: ${num(t.torch?.[t.cores]?.tokens_per_s)} tokens/s`, num(t.ratio_all_cores)]);
+    const wasm = t.backends?.wasm;
+    if (t.backend === "native" && wasm?.available) rows.push(["LoRA training step, wasm backend", `${num(wasm.tokens_per_s)} tokens/s (${num(wasm.ms_median)} ms)`, "torch, 1 thread", num(t.ratio_wasm)]);
     const cpu = t.backends?.cpu;
     if (cpu?.available) rows.push(["LoRA training step, cpu backend", `${num(cpu.tokens_per_s)} tokens/s (${num(cpu.ms_median)} ms)`, "torch, 1 thread", num(t.torch_tokens_per_s ? cpu.tokens_per_s / t.torch_tokens_per_s : null)]);
   }
+  const p = doc.pretrain;
+  if (p && !p.error) rows.push([`default-base pretraining (${p.spec.layers}L×${p.spec.hidden}, batch ${p.spec.batch}×${p.spec.context}), native, all cores`, `${num(p.native_ms_per_step)} ms/step`, `wasm: ${num(p.wasm_ms_per_step)} ms/step`, num(p.speedup_vs_wasm)]);
   out.push(mdTable(["benchmark", "ours", "baseline (same run)", "ratio"], rows), "");
   if (t && !t.error) {
     const c = t.config;
@@ -67,7 +78,8 @@ function speed(doc) {
     if (t.reference_check) {
       out.push(`Its first losses agree with ours to ${num(t.reference_check.max_abs_diff)} (ours ${t.reference_check.ours.join(", ")}; torch ${t.reference_check.torch.join(", ")}), so both compute the same model and update.`);
     }
-    out.push("TensorFlow.js's wasm backend runs one thread in Node, so the headline ratio is against PyTorch on one thread.", "");
+    if (t.wasm_check) out.push(`The native backend's first losses agree with the wasm backend's to ${num(t.wasm_check.max_abs_diff)}.`);
+    out.push("The headline ratio compares one thread with one thread (`PEFTLAB_THREADS=1` for native; TensorFlow.js's wasm backend runs one thread in Node); the all-cores row compares every core with every core.", "");
   }
   if (doc.versions.torch && doc.versions.torch.blas !== "openblas") {
     out.push(`**Note on the reference:** this PyTorch calls the system's \`libblas.so.3\`, which here is the **${doc.versions.torch.blas}** BLAS. With OpenBLAS (Debian package \`libopenblas0-pthread\`) PyTorch's matrix products are typically an order of magnitude faster, and the ratios above would be correspondingly lower.`, "");
@@ -237,9 +249,11 @@ function summary(doc) {
   const blas = doc.versions.torch?.blas;
   const caveat = blas && blas !== "openblas" ? ` (PyTorch here uses the ${blas} BLAS: see the note under Speed)` : "";
   const t = doc.train_step;
-  if (t && !t.error && t.ratio !== null) lines.push(`A LoRA training step on wasm runs at **${num(t.ratio)}×** the speed of the same step in PyTorch on one thread (${num(t.ratio_vs_torch_2_threads)}× against two threads)${caveat}.`);
+  if (t && !t.error && t.ratio !== null) lines.push(`A LoRA training step on ${t.backend ?? "wasm"} runs at **${num(t.ratio)}×** the speed of the same step in PyTorch on one thread${t.ratio_all_cores != null ? `, **${num(t.ratio_all_cores)}×** with every core on both sides` : ""}${t.backend === "native" ? ` (${num(t.speedup_vs_wasm)}× the wasm backend)` : ""}${caveat}.`);
   const m = doc.matmul;
-  if (m && !m.error && m.ratio !== null) lines.push(`A ${m.size}² matrix product on wasm runs at **${num(m.ratio)}×** PyTorch's speed on one thread.`);
+  if (m && !m.error && m.ratio !== null) lines.push(`A ${m.size}² matrix product on ${m.backend ?? "wasm"} runs at **${num(m.ratio)}×** PyTorch's speed on one thread.`);
+  const pt = doc.pretrain;
+  if (pt && !pt.error && pt.speedup_vs_wasm !== null) lines.push(`Pretraining the default base runs **${num(pt.speedup_vs_wasm)}×** faster on native than on wasm.`);
   const p = doc.profile;
   if (p && !p.error) lines.push(`The largest costs of a step: ${p.by_part.slice(0, 3).map((r) => `${r.name} ${pct(r.share)}`).join(", ")}; by op kind ${p.by_op.slice(0, 2).map((r) => `${r.name} ${pct(r.share)}`).join(", ")}.`);
   const b = doc.beamlora;

@@ -251,7 +251,11 @@ typedef struct {
   int64_t i0, rows, p0, kc, j0, cols;
   float *ap, *bp;
   int add, split_rows; /* split_rows: tasks are row strips (else column strips) */
+  int64_t pack_split;   /* pack_task: items below it are B strips, the rest A strips */
 } gemm_job;
+
+/* Items [0, cstrips) are B strips, the next rstrips are A strips: both packed in one pass. */
+static void pack_task(void *ctx, int64_t s0, int64_t s1);
 
 static void pack_a_task(void *ctx, int64_t s0, int64_t s1) {
   gemm_job *g = ctx;
@@ -261,6 +265,13 @@ static void pack_a_task(void *ctx, int64_t s0, int64_t s1) {
 static void pack_b_task(void *ctx, int64_t s0, int64_t s1) {
   gemm_job *g = ctx;
   pack_b_strips(g->transB, g->B, g->ldb, g->p0, g->kc, g->j0, g->cols, s0, s1, g->bp, g->nr);
+}
+
+static void pack_task(void *ctx, int64_t s0, int64_t s1) {
+  gemm_job *g = ctx;
+  int64_t split = g->pack_split;
+  if (s0 < split) pack_b_task(g, s0, s1 < split ? s1 : split);
+  if (s1 > split) pack_a_task(g, (s0 > split ? s0 : split) - split, s1 - split);
 }
 
 /* Micro-tiles of row strips [r0, r1) × column strips [c0, c1) of the current block. */
@@ -343,8 +354,8 @@ int pl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, const floa
         g.kc = k - g.p0 < KC ? k - g.p0 : KC;
         g.add = g.p0 > 0;
         if (threads > 1) {
-          pl_parallel_for(cstrips, 4, pack_b_task, &g);
-          pl_parallel_for(rstrips, 4, pack_a_task, &g);
+          g.pack_split = cstrips;
+          pl_parallel_for(cstrips + rstrips, 4, pack_task, &g);
           pl_parallel_for(g.split_rows ? rstrips : cstrips, 1, compute_task, &g);
         } else {
           pack_b_task(&g, 0, cstrips);

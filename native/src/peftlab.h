@@ -74,8 +74,8 @@ napi_value pl_undefined(napi_env env);
 /* ---- Threads -------------------------------------------------------------------------------- */
 
 /*
- * Runs fn(ctx, begin, end) over [0, n) split into at most `pl_threads()` contiguous chunks of at
- * least `grain` items, on the pool's threads and the calling one, and returns when all are done.
+ * Runs fn(ctx, begin, end) over [0, n) split into contiguous chunks of at least `grain` items (at
+ * most 4 per thread), on the pool's threads and the calling one, and returns when all are done.
  * The split depends only on n, grain and the thread count; a kernel whose items do not share a
  * reduction therefore gives the same bits whatever thread runs which chunk. When the work is too
  * small (n <= grain), the pool is busy (another JavaScript thread uses it) or there is one

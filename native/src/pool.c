@@ -24,6 +24,7 @@
 #define PL_MAX_THREADS 256
 /* How long an idle pool thread spins before it sleeps, in nanoseconds. */
 #define SPIN_NS 200000
+#define CHUNKS_PER_THREAD 4
 
 static struct {
   int threads; /* calling thread included */
@@ -145,10 +146,12 @@ int pl_set_threads(int n) {
 void pl_parallel_for(int64_t n, int64_t grain, pl_range_fn fn, void *ctx) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
+  /* Up to CHUNKS_PER_THREAD chunks per thread: a thread that the OS takes away for a while (other
+     processes on the machine) then holds back less than its whole share. */
   int64_t chunks = (n + grain - 1) / grain;
-  if (chunks > P.threads) chunks = P.threads;
+  if (chunks > (int64_t)P.threads * CHUNKS_PER_THREAD) chunks = (int64_t)P.threads * CHUNKS_PER_THREAD;
   /* one chunk, a nested call from a pool thread, or the pool in use by another thread: run here */
-  if (chunks <= 1 || thread_index != 0 || atomic_flag_test_and_set(&busy)) {
+  if (chunks <= 1 || P.threads <= 1 || thread_index != 0 || atomic_flag_test_and_set(&busy)) {
     fn(ctx, 0, n);
     return;
   }
