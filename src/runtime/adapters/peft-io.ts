@@ -12,6 +12,12 @@
 // checked against ours. `target_modules` is the plan's selector when stock PEFT would select exactly
 // the adapted modules with it, else the list of adapted module paths.
 // AdaLoRA format (peft_type "ADALORA", AdaLoRA adapters only): PEFT's own folder (io/adalora-format.ts).
+//
+// An adapter imported from a LoRA folder and saved again is written as it was written (peft-source.ts):
+// its target_modules / exclude_modules while they still select exactly the adapted modules, its r,
+// lora_alpha, rank_pattern and alpha_pattern while they still give every module its rank and scaling,
+// keys peftlab does not use as they were, and each tensor in its stored dtype (BF16 / F16 stay so; the
+// values came from that dtype, so an untrained adapter gets back the same bytes) unless `dtype` asks.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,9 +33,11 @@ import { exportTensorName, normaliseTensorName } from "../io/hf-config.js";
 import { matchesTargetModules, patternMatches, resolvePattern, type ModuleList } from "../../peft/targets.js";
 import {
   ADAPTER_CONFIG_FILE, ADAPTER_PREFIX, ADAPTER_WEIGHTS_FILE, AdapterFormatError, adapterTensorName, buildAdapterConfig,
-  readAdapterFolder, selectorToModules, writeAdapterFolder, type LoraAdapterConfig, type ModuleShape, type TaskType,
+  readAdapterFolder, selectorToModules, sortKeysDeep, writeAdapterFolder, type LoraAdapterConfig, type ModuleShape, type TaskType,
 } from "../io/peft-format.js";
 import type { Tensor, WritableTensor } from "../io/safetensors.js";
+import type { Dtype } from "../io/safetensors-dtypes.js";
+import { type LoraSource, rememberSource, sourceOf, withWrittenKeys } from "./peft-source.js";
 
 /** A module path as it appears in HF files (RoBERTa: `roberta.*`, `classifier.*`). */
 export function hfModulePath(canon: string, cfg: FamilyConfig): string {
@@ -102,8 +110,10 @@ function headExport(model: FamilyModel): { modulesToSave: string[] | null; tenso
 }
 
 export interface ExportOptions {
-  /** `base_model_name_or_path` (a hub id or the base folder). */
+  /** `base_model_name_or_path` (a hub id or the base folder); left out: the imported folder's value, else null. */
   baseModel?: string | null;
+  /** The dtype of every tensor written; left out: each tensor's dtype in the folder the adapter was imported from, else F32. */
+  dtype?: "F32" | "F16" | "BF16";
   taskType: TaskType;
   /** "lora" (default): PEFT's LoRA format, every method folded into it; "adalora": PEFT's native AdaLoRA folder. */
   format?: "lora" | "adalora";
@@ -153,14 +163,44 @@ function checkUnambiguous(key: string, path: string, paths: string[]): void {
   }
 }
 
-/** Stock PEFT's rank and scaling for `m` from the config must equal ours (to float rounding). */
-function checkScaling(config: LoraAdapterConfig, m: LoraModule): void {
+/** Why stock PEFT's rank or scaling for `m` from the config differs from ours (beyond float rounding), or null. */
+function scalingMismatch(config: Pick<LoraAdapterConfig, "r" | "lora_alpha" | "rank_pattern" | "alpha_pattern" | "use_rslora">, m: LoraModule): string | null {
   const r = resolvePattern(config.rank_pattern, m.path, config.r);
   const alpha = resolvePattern(config.alpha_pattern, m.path, config.lora_alpha);
   const stock = loraScaling(alpha, r, config.use_rslora);
-  if (r !== m.rank || Math.abs(stock - m.scaling) > 1e-6 * Math.abs(m.scaling)) {
-    throw new Error(`exportAdapter: ${m.path}: the config gives rank ${r} and scaling ${stock}, the adapter has rank ${m.rank} and scaling ${m.scaling}`);
-  }
+  if (r === m.rank && Math.abs(stock - m.scaling) <= 1e-6 * Math.abs(m.scaling)) return null;
+  return `${m.path}: the config gives rank ${r} and scaling ${stock}, the adapter has rank ${m.rank} and scaling ${m.scaling}`;
+}
+
+function checkScaling(config: LoraAdapterConfig, m: LoraModule): void {
+  const problem = scalingMismatch(config, m);
+  if (problem) throw new Error(`exportAdapter: ${problem}`);
+}
+
+/** The source's target_modules / exclude_modules when stock PEFT selects exactly `adapted` with them, else null. */
+function writtenSelection(model: FamilyModel, adapted: string[], source: LoraSource): { target: ModuleList; exclude: ModuleList | null } | null {
+  const { target_modules: target, exclude_modules: exclude } = source.config;
+  if (target === null) return null;
+  const want = new Set(adapted);
+  const picked = allModulePaths(model).filter((p) => matchesTargetModules(target, p) && !(exclude !== null && matchesTargetModules(exclude, p)));
+  return picked.length === want.size && picked.every((p) => want.has(p)) ? { target, exclude } : null;
+}
+
+/** The source's r, lora_alpha and patterns when they give every module its rank and scaling (patterns in file order = sorted), else null. */
+function writtenRanks(source: LoraSource, modules: readonly LoraModule[], rslora: boolean) {
+  const c = source.config;
+  const ranks = {
+    r: c.r, lora_alpha: c.lora_alpha, use_rslora: rslora,
+    rank_pattern: sortKeysDeep(c.rank_pattern) as Record<string, number>, alpha_pattern: sortKeysDeep(c.alpha_pattern) as Record<string, number>,
+  };
+  return modules.every((m) => scalingMismatch(ranks, m) === null) ? ranks : null;
+}
+
+/** The dtype tensor `file` is written in: the asked one, else its dtype in the imported folder, else F32. */
+function withDtypes(tensors: Record<string, WritableTensor>, asked: Dtype | undefined, source: LoraSource | null): Record<string, WritableTensor> {
+  const out: Record<string, WritableTensor> = {};
+  for (const [file, t] of Object.entries(tensors)) out[file] = { ...t, dtype: asked ?? source?.dtypes.get(file) ?? t.dtype };
+  return out;
 }
 
 /**
@@ -170,30 +210,38 @@ function checkScaling(config: LoraAdapterConfig, m: LoraModule): void {
 export function exportAsLora(model: FamilyModel, name: string, spec: AdapterSpec | null, opts: ExportOptions): LoraExport {
   const form = loraForm(model, name, opts.pissa);
   const modules = form.modules.map((m) => ({ ...m, path: adaptedPath(model, m.path, name) }));
-  const { r, alpha } = configRankAlpha(modules, spec);
-  const rankPattern: Record<string, number> = {};
-  const alphaPattern: Record<string, number> = {};
+  const source = sourceOf(model, name);
+  const adapted = modules.map((m) => m.path);
+  const selection = source ? writtenSelection(model, adapted, source) : null;
+  const written = source ? writtenRanks(source, modules, form.rslora) : null;
+  const { r, alpha } = written ? { r: written.r, alpha: written.lora_alpha } : configRankAlpha(modules, spec);
+  const rankPattern: Record<string, number> = { ...written?.rank_pattern };
+  const alphaPattern: Record<string, number> = { ...written?.alpha_pattern };
   const paths = allModulePaths(model);
-  for (const m of modules) {
+  for (const m of written ? [] : modules) {
     if (m.rank !== r) rankPattern[m.path] = m.rank;
     if (m.alpha !== alpha) alphaPattern[m.path] = m.alpha;
     if (m.rank !== r || m.alpha !== alpha) checkUnambiguous(m.path, m.path, paths);
   }
   const head = headExport(model);
-  const config = buildAdapterConfig({
-    taskType: opts.taskType, baseModel: opts.baseModel ?? null, r, alpha, dropout: spec?.dropout ?? form.dropout,
-    targetModules: targetModules(model, modules.map((m) => m.path), spec), fanInFanOut: model.config.family === "gpt2",
-    useRslora: form.rslora, useDora: form.useDora, modulesToSave: head.modulesToSave,
-    initLoraWeights: form.pissaAsIs ? "pissa" : spec?.init === "gaussian" ? "gaussian" : true, rankPattern, alphaPattern,
+  const baseModel = opts.baseModel !== undefined ? opts.baseModel : source?.config.base_model_name_or_path ?? null;
+  const sameBase = source !== null && baseModel === source.config.base_model_name_or_path;
+  const init = form.pissaAsIs ? "pissa" : spec ? (spec.init === "gaussian" ? "gaussian" : true) : source?.config.init_lora_weights ?? true;
+  const computed = buildAdapterConfig({
+    taskType: opts.taskType, baseModel, revision: sameBase ? source.config.revision : null, r, alpha, dropout: spec?.dropout ?? form.dropout,
+    targetModules: selection?.target ?? targetModules(model, adapted, spec), excludeModules: selection?.exclude ?? null,
+    fanInFanOut: model.config.family === "gpt2", useRslora: form.rslora, useDora: form.useDora, modulesToSave: head.modulesToSave,
+    initLoraWeights: init, rankPattern, alphaPattern,
   });
-  for (const m of modules) checkScaling(config, m);
+  for (const m of modules) checkScaling(computed, m);
+  const config = source ? withWrittenKeys(computed, source.raw) : computed;
   const tensors: Record<string, WritableTensor> = {};
   for (const m of modules) {
     tensors[adapterTensorName(m.path, "lora_A")] = { dtype: "F32", shape: [m.rank, m.A.length / m.rank], data: m.A };
     tensors[adapterTensorName(m.path, "lora_B")] = { dtype: "F32", shape: [m.B.length / m.rank, m.rank], data: m.B };
     if (m.magnitude) tensors[adapterTensorName(m.path, "lora_magnitude_vector")] = { dtype: "F32", shape: [m.magnitude.length], data: m.magnitude };
   }
-  return { config, tensors: { ...tensors, ...head.tensors }, modules };
+  return { config, tensors: withDtypes({ ...tensors, ...head.tensors }, opts.dtype, source), modules };
 }
 
 /** AdaLoRA adapter `name` of `model` in PEFT's own AdaLoRA format, in memory. Needs the plan's AdaLoRA settings and total_step. */
@@ -229,7 +277,7 @@ export function exportAdaLora(model: FamilyModel, name: string, spec: AdapterSpe
 export function exportAdapter(model: FamilyModel, name: string, spec: AdapterSpec | null, dir: string, opts: ExportOptions): ExportedAdapter {
   if (opts.format === "adalora") {
     const exp = exportAdaLora(model, name, spec, opts);
-    return { config: exp.config, files: writeAdaLoraFolder(dir, exp), modules: exp.modules, warnings: [] };
+    return { config: exp.config, files: writeAdaLoraFolder(dir, { ...exp, tensors: withDtypes(exp.tensors, opts.dtype, null) }), modules: exp.modules, warnings: [] };
   }
   const exp = exportAsLora(model, name, spec, opts);
   const written = writeAdapterFolder(dir, exp.config, exp.tensors, { modules: moduleShapes(model) });
@@ -268,6 +316,8 @@ interface ReadFolder {
   /** modules_to_save tensors by name without `base_model.model.`. */
   saved: Map<string, Tensor>;
   attach: () => string[];
+  /** What the folder looked like (LoRA folders), for saving the attached adapter as written. */
+  source: Omit<LoraSource, "adapters"> | null;
 }
 
 function readLora(model: FamilyModel, dir: string, name: string, file: string): ReadFolder {
@@ -277,9 +327,22 @@ function readLora(model: FamilyModel, dir: string, name: string, file: string): 
     path: ourPath(model, m.path, file), alpha: resolvePattern(c.alpha_pattern, m.path, c.lora_alpha), A: m.loraA, B: m.loraB, magnitude: m.magnitude,
   }));
   const saved = [...folder.savedModules].flatMap(([hf, params]) => Object.entries(params).map(([p, t]): [string, Tensor] => [`${hf}.${p}`, t]));
+  // Each tensor's dtype under the name an export writes it as.
+  const dtypes = new Map<string, Dtype>();
+  for (const m of modules) {
+    const hf = hfModulePath(m.path, model.config);
+    dtypes.set(adapterTensorName(hf, "lora_A"), m.A.dtype);
+    dtypes.set(adapterTensorName(hf, "lora_B"), m.B.dtype);
+    if (m.magnitude) dtypes.set(adapterTensorName(hf, "lora_magnitude_vector"), m.magnitude.dtype);
+  }
+  for (const [bare, t] of saved) {
+    const canon = normaliseTensorName(bare, model.config);
+    if (canon !== null) dtypes.set(ADAPTER_PREFIX + exportTensorName(canon, model.config), t.dtype);
+  }
   return {
     config: c, warnings: folder.warnings, saved: new Map(saved),
     attach: () => attachLora(model, name, modules, { dropout: c.lora_dropout, rslora: c.use_rslora }),
+    source: { config: c, raw: folder.raw, dtypes },
   };
 }
 
@@ -290,6 +353,7 @@ function readAdaLora(model: FamilyModel, dir: string, name: string, file: string
   return {
     config: c, warnings: [], saved: folder.saved,
     attach: () => attachAdaLora(model, name, modules, { alpha: c.lora_alpha, initR: c.init_r, dropout: c.lora_dropout ?? 0 }),
+    source: null,
   };
 }
 
@@ -298,7 +362,8 @@ function readAdaLora(model: FamilyModel, dir: string, name: string, file: string
  * `name`: a LoRA folder as LoRA (DoRA with use_dora) with its per-module ranks (rank_pattern), alphas
  * (alpha_pattern) and rsLoRA scaling; an AdaLoRA folder as AdaLoRA. A classifier head in
  * modules_to_save is copied into the model's head. Errors name the file and the module or tensor;
- * everything is checked before the model is changed.
+ * everything is checked before the model is changed. Saving the adapter again (exportAdapter) writes a
+ * LoRA folder as it was written while the adapter still fits it (see the file comment).
  */
 export function importAdapter(model: FamilyModel, dir: string, name: string): ImportedAdapter {
   const file = path.join(dir, ADAPTER_WEIGHTS_FILE);
@@ -306,6 +371,10 @@ export function importAdapter(model: FamilyModel, dir: string, name: string): Im
   const heads = headCopies(model, read.saved, file);
   const attached = new Set(read.attach());
   for (const [v, t] of heads) tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, t.shape, "float32")));
+  if (read.source) {
+    const adapters = new Set([...attached].map((p) => model.linears().get(p)!.adapters.get(name)!));
+    rememberSource(model, name, { ...read.source, adapters });
+  }
   return { config: read.config, modules: [...model.linears().keys()].filter((p) => attached.has(p)), warnings: read.warnings };
 }
 

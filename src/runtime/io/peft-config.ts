@@ -209,14 +209,18 @@ export function validateAdapterConfig(cfg: object, file: string): void {
   }
 }
 
-const DEFAULTS: Omit<LoraAdapterConfig, "peft_type"> = {
+/** PEFT's LoraConfig defaults of the keys we model: what an absent key means. */
+export const LORA_CONFIG_DEFAULTS: Readonly<Omit<LoraAdapterConfig, "peft_type">> = {
   task_type: null, base_model_name_or_path: null, revision: null, inference_mode: true, r: 8, lora_alpha: 8, lora_dropout: 0,
   target_modules: null, exclude_modules: null, bias: "none", fan_in_fan_out: false, use_rslora: false, use_dora: false,
   modules_to_save: null, init_lora_weights: true, layers_to_transform: null, layers_pattern: null, rank_pattern: {}, alpha_pattern: {},
 };
 
-/** Parses adapter_config.json text. PEFT's defaults fill absent keys; unknown keys become warnings. */
-export function parseAdapterConfig(text: string, file: string): { config: LoraAdapterConfig; warnings: string[] } {
+/**
+ * Parses adapter_config.json text. PEFT's defaults fill absent keys; unknown keys become warnings. `raw`
+ * is the file's object as written (every key, unknown ones included), for writing the adapter back.
+ */
+export function parseAdapterConfig(text: string, file: string): { config: LoraAdapterConfig; raw: Record<string, unknown>; warnings: string[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -227,14 +231,14 @@ export function parseAdapterConfig(text: string, file: string): { config: LoraAd
   const obj = raw as Record<string, unknown>;
   if (obj.peft_type === undefined) throw new AdapterFormatError(file, 'key "peft_type" is missing (the one key PEFT requires)');
   validateAdapterConfig(obj, file);
-  const warnings = Object.keys(obj).filter((k) => !(k in KEY_CHECKS)).map((k) => `${file}: unknown key "${k}" is ignored`);
+  const warnings = Object.keys(obj).filter((k) => !(k in KEY_CHECKS)).map((k) => `${file}: unknown key "${k}" is not used (an adapter saved again keeps it as written)`);
   const init = obj.init_lora_weights;
   if (typeof init === "string" && BASE_CHANGING_INITS.test(init)) {
     warnings.push(`${file}: init_lora_weights "${init}" modifies the base weights; this adapter only fits that modified base model`);
   }
-  const config = { ...DEFAULTS } as LoraAdapterConfig;
-  for (const key of [...Object.keys(DEFAULTS), "peft_type", "peft_version"]) {
+  const config = { ...LORA_CONFIG_DEFAULTS } as LoraAdapterConfig;
+  for (const key of [...Object.keys(LORA_CONFIG_DEFAULTS), "peft_type", "peft_version"]) {
     if (obj[key] !== undefined && !(obj[key] === null && key.endsWith("_pattern"))) (config as unknown as Record<string, unknown>)[key] = obj[key];
   }
-  return { config, warnings };
+  return { config, raw: obj, warnings };
 }

@@ -77,6 +77,8 @@ export interface AdapterModule {
 export interface AdapterFolder {
   dir: string;
   config: LoraAdapterConfig;
+  /** adapter_config.json as written (every key, unknown ones included). */
+  raw: Record<string, unknown>;
   warnings: string[];
   /** LoRA weights by module path (without `base_model.model.`). */
   modules: Map<string, AdapterModule>;
@@ -175,8 +177,9 @@ export function writeAdapterFolder(
 ): { files: string[]; warnings: string[] } {
   const file = path.join(dir, ADAPTER_WEIGHTS_FILE);
   validateAdapterConfig(config, path.join(dir, ADAPTER_CONFIG_FILE));
-  // Check ranks in file order (sorted keys), the order PEFT will resolve patterns in.
-  const asSaved = JSON.parse(serializeAdapterConfig(config)) as LoraAdapterConfig;
+  // Check ranks in file order (sorted keys), the order PEFT will resolve patterns in, with PEFT's
+  // defaults for keys the config leaves out.
+  const asSaved = parseAdapterConfig(serializeAdapterConfig(config), path.join(dir, ADAPTER_CONFIG_FILE)).config;
   for (const name of Object.keys(tensors)) {
     const p = parseAdapterTensorName(name);
     if (p?.adapterName || !name.startsWith(ADAPTER_PREFIX)) {
@@ -199,7 +202,7 @@ export function readAdapterFolder(dir: string, opts: { modules?: Map<string, Mod
   const cfgFile = path.join(dir, ADAPTER_CONFIG_FILE);
   const weights = path.join(dir, ADAPTER_WEIGHTS_FILE);
   if (!fs.existsSync(cfgFile)) throw new AdapterFormatError(cfgFile, "does not exist (not a PEFT adapter folder)");
-  const { config, warnings } = parseAdapterConfig(fs.readFileSync(cfgFile, "utf8"), cfgFile);
+  const { config, raw, warnings } = parseAdapterConfig(fs.readFileSync(cfgFile, "utf8"), cfgFile);
   if (!fs.existsSync(weights)) {
     const pickled = fs.existsSync(path.join(dir, "adapter_model.bin")) ? " (adapter_model.bin is pickled PyTorch and is not read; re-save with safe_serialization=True)" : "";
     throw new AdapterFormatError(weights, `does not exist${pickled}`);
@@ -220,7 +223,7 @@ export function readAdapterFolder(dir: string, opts: { modules?: Map<string, Mod
   for (const e of sorted.modules.values()) {
     modules.set(e.path, { path: e.path, r: e.A!.shape[0]!, loraA: e.A!, loraB: e.B!, magnitude: e.M ?? null });
   }
-  return { dir, config, warnings, modules, savedModules: sorted.saved };
+  return { dir, config, raw, warnings, modules, savedModules: sorted.saved };
 }
 
 /** A short model card in the shape PEFT writes (YAML front matter with library_name: peft). */
