@@ -35,10 +35,15 @@ function parseArgs(argv) {
   return opts;
 }
 
+/** Files of native/src and native/src/kernels ending in `ext`, sorted. */
+function nativeFiles(ext) {
+  const list = (dir) => fs.readdirSync(dir).filter((f) => f.endsWith(ext)).sort().map((f) => path.join(dir, f));
+  return [...list(srcDir), ...list(path.join(srcDir, "kernels"))];
+}
+
 /** The C sources: native/src/*.c and native/src/kernels/*.c, sorted. */
 export function nativeSources() {
-  const list = (dir) => fs.readdirSync(dir).filter((f) => f.endsWith(".c")).sort().map((f) => path.join(dir, f));
-  return [...list(srcDir), ...list(path.join(srcDir, "kernels"))];
+  return nativeFiles(".c");
 }
 
 /** The folder holding node_api.h: the node-api-headers package, else the headers installed with Node. */
@@ -73,8 +78,7 @@ function upToDate(out, inputs) {
 export function buildNative(opts) {
   if (!fs.existsSync(srcDir)) throw new Error(`no sources at ${srcDir}`);
   const sources = nativeSources();
-  const headers = [path.join(srcDir, "peftlab.h"), path.join(srcDir, "registry.h")];
-  const inputs = [...sources, ...headers, fileURLToPath(import.meta.url)];
+  const inputs = [...sources, ...nativeFiles(".h"), fileURLToPath(import.meta.url)];
   if (!opts.force && upToDate(opts.out, inputs)) return { out: opts.out, skipped: true };
   const cc = findCompiler();
   const include = nodeApiInclude();
@@ -110,7 +114,9 @@ function main() {
     if (!opts.quiet) console.log(`peftlab native kernels: ${r.skipped ? "up to date" : "built"} ${path.relative(root, r.out)}`);
   } catch (err) {
     if (opts.soft) {
-      console.log(`peftlab native kernels not built (${err.message}); the wasm backend will be used`);
+      const prebuilt = path.join(root, "prebuilds", `${process.platform}-${process.arch}`, "peftlab.node");
+      const fallback = fs.existsSync(prebuilt) ? `the prebuilt ${path.relative(root, prebuilt)} will be used` : "the wasm backend will be used";
+      console.log(`peftlab native kernels not built (${err.message}); ${fallback}`);
       return;
     }
     console.error(`build-native: ${err.message}`);
