@@ -2,7 +2,7 @@
 // write — BeamLoRA copies rows of them — plus global gradient-norm clipping and LR schedules.
 import * as tf from "./tf.js";
 import { ownVariable } from "./nn.js";
-import { adamwUpdate } from "./ops/index.js";
+import { adamwUpdate, globalNorm } from "./ops/index.js";
 import type { TrainSpec } from "../dsl/plan.js";
 
 export interface AdamWOptions {
@@ -129,10 +129,7 @@ export class AdamW {
  * Disposes the input gradients it replaces.
  */
 export function clipByGlobalNorm(grads: Map<tf.Variable, tf.Tensor>, maxNorm: number): { grads: Map<tf.Variable, tf.Tensor>; norm: number } {
-  const sq = tf.tidy(() => {
-    const parts = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-    return parts.length ? tf.sqrt(tf.addN(parts)) : tf.scalar(0);
-  });
+  const sq = tf.tidy(() => globalNorm([...grads.values()]));
   const norm = sq.dataSync()[0];
   sq.dispose();
   if (!(maxNorm > 0) || !Number.isFinite(norm)) return { grads, norm };

@@ -13,7 +13,7 @@ import { Trainer, adapterVariables } from "../../src/runtime/trainer.js";
 import { randomBatch, seeded, tinyModel, trainSpec } from "./helpers.js";
 
 const FUSED = [ops.RMS_NORM, ops.RMS_NORM_GRAD, ops.LAYER_NORM, ops.LAYER_NORM_GRAD, ops.ROPE, ops.ROPE_GRAD, ops.ATTENTION, ops.ATTENTION_GRAD,
-  ops.SWIGLU, ops.SWIGLU_GRAD, ops.GELU, ops.GELU_GRAD, ops.SOFTMAX_CE, ops.SOFTMAX_CE_GRAD, ops.LORA, ops.LORA_GRAD, ops.ADAMW, ops.EMBEDDING];
+  ops.SWIGLU, ops.SWIGLU_GRAD, ops.GELU, ops.GELU_GRAD, ops.SOFTMAX_CE, ops.SOFTMAX_CE_GRAD, ops.LORA, ops.LORA_GRAD, ops.ADAMW, ops.EMBEDDING, ops.GLOBAL_NORM];
 
 let addon: ReturnType<typeof loadAddon>["addon"];
 
@@ -159,6 +159,27 @@ describe("PeftlabEmbedding", () => {
     expect(() => ops.embeddingLookup(table, bad)).toThrow(/PeftlabEmbedding \(native\): id 5 at position 1 is outside the table's 5 rows/);
     expect(tf.engine().backend.numDataIds(), "the failed call's output is freed").toBe(dataIds);
     tf.dispose([table, ids, out, bad]);
+  });
+});
+
+describe("PeftlabGlobalNorm", () => {
+  it("matches a float64 sum on many tensors of odd shapes, like the composite; the same bits on 1 and 3 threads", () => {
+    const r = new Rng(11);
+    const shapes = [[1], [7, 13], [128, 352], [3, 5, 33], [0, 4], ...Array.from({ length: 40 }, (_, i) => [i + 1])];
+    const ts = shapes.map((sh) => tf.tensor(Float32Array.from({ length: sh.reduce((a, b) => a * b, 1) }, () => r.normal()), sh));
+    const composite = tf.tidy(() => ops.globalNormComposite(ts).dataSync()[0]!);
+    const threads = addon.info().threads;
+    const runs = [1, 3].map((n) => {
+      addon.setThreads(n);
+      return tf.tidy(() => ops.globalNorm(ts).dataSync()[0]!);
+    });
+    addon.setThreads(threads);
+    const exact = Math.sqrt(ts.reduce((acc, t) => acc + Array.from(t.dataSync()).reduce((x, v) => x + v * v, 0), 0));
+    expect(Math.abs(runs[0]! - exact) / exact, "native (sums in double)").toBeLessThan(1e-7);
+    expect(Math.abs(composite - exact) / exact, "composite (sums in float32)").toBeLessThan(2e-5);
+    expect(runs[1]).toBe(runs[0]);
+    expect(tf.tidy(() => ops.globalNorm([]).dataSync()[0])).toBe(0);
+    tf.dispose(ts);
   });
 });
 

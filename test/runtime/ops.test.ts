@@ -55,6 +55,16 @@ describe("shape errors name the op and the shapes", () => {
   });
 });
 
+describe("globalNorm", () => {
+  it("is √(Σ x²) over every element of every tensor, 0 for none", () => {
+    const a = [1, -2, 3];
+    const b = [[0.5, 4], [-1, 2]];
+    const norm = tf.tidy(() => ops.globalNorm([tf.tensor1d(a), tf.tensor2d(b)]).dataSync()[0]!);
+    expect(norm).toBeCloseTo(Math.sqrt(1 + 4 + 9 + 0.25 + 16 + 1 + 4), 5);
+    expect(tf.tidy(() => ops.globalNorm([]).dataSync()[0])).toBe(0);
+  });
+});
+
 describe("adamwUpdate", () => {
   /** torch.optim.AdamW's update in float64. */
   function reference(p: number[], grads: number[][], o: { lr: number; b1: number; b2: number; eps: number; wd: number }) {

@@ -6,6 +6,7 @@ export { ATTENTION, ATTENTION_GRAD, type AttentionCoreOptions, attentionBias, at
 export { type ActKind, GELU, GELU_GRAD, geluAct, geluActComposite, SWIGLU, SWIGLU_GRAD, swiglu, swigluComposite } from "./activations.js";
 export { EMBEDDING, embeddingLookup, embeddingLookupComposite } from "./embedding.js";
 export { SOFTMAX_CE, SOFTMAX_CE_GRAD, softmaxCrossEntropy, softmaxCrossEntropyComposite } from "./cross-entropy.js";
+export { GLOBAL_NORM, globalNorm, globalNormComposite } from "./global-norm.js";
 export { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormComposite } from "./layer-norm.js";
 export { LORA, LORA_GRAD, loraAdd, loraDelta, loraDeltaComposite } from "./lora-delta.js";
 export { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite } from "./rms-norm.js";

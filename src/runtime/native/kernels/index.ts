@@ -13,6 +13,7 @@ import { adamWKernel } from "./PeftlabAdamW.js";
 import { identity } from "./Identity.js";
 import { embeddingKernel } from "./PeftlabEmbedding.js";
 import { add } from "./Add.js";
+import { globalNormKernel } from "./PeftlabGlobalNorm.js";
 import type { NativeKernel } from "./types.js";
 
 export type { NativeKernel } from "./types.js";
@@ -39,4 +40,5 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
   identity,
   embeddingKernel,
   add,
+  globalNormKernel,
 ];
