@@ -5,6 +5,7 @@
 // never throws: an experiment with errors or a failure while training is shown in the cell and
 // reported in the returned object, so the next cells still run.
 
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Plan, PlotName } from "../dsl/plan.js";
 import type { RunEvent, RunResult } from "../results/events.js";
@@ -38,8 +39,9 @@ export interface NotebookRunOptions {
   refreshMs?: number;
   /**
    * The run folder to write (relative to the experiment's folder): plan, per-job config, metrics,
-   * events, adapters and results, summary.json and report.html. Default: runs/<file name> next to
-   * the experiment (runs/cell-<N> for a cell). `false`: write no folder.
+   * events, adapters and results, summary.json and report.html. Default: a new folder
+   * runs/<file name>-<date>-<time> next to the experiment (runs/cell-<N>-… for a cell). `false`:
+   * write no folder.
    */
   out?: string | false;
   /** Also writes each finished job's adapters (PEFT format) to DIR/<run>/<seed>[-lr<lr>]/. */
@@ -185,10 +187,26 @@ class NotebookSink implements RunSink {
   }
 }
 
-/** The run folder of an experiment by default: runs/<file name without .peft>, or runs/cell-<N>. */
-function defaultFolder(exp: Experiment): string {
+/**
+ * A new run folder for each run(): runs/<file name without .peft, or cell-N>-<YYYYMMDD-HHMMSS> next
+ * to the experiment, created here so that two kernels starting in the same second (notebooks run
+ * side by side) never share one; "-2", "-3", … when the name is taken.
+ */
+function newDefaultFolder(exp: Experiment, now = new Date()): string {
   const name = path.basename(exp.file).replace(/\.peft$/, "").replace(/^<cell (\d+)>$/, "cell-$1").replace(/[^\w.-]+/g, "-");
-  return path.join("runs", name);
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}${p2(now.getMonth() + 1)}${p2(now.getDate())}-${p2(now.getHours())}${p2(now.getMinutes())}${p2(now.getSeconds())}`;
+  const root = path.resolve(exp.baseDir, "runs");
+  fs.mkdirSync(root, { recursive: true });
+  for (let i = 1; ; i++) {
+    const dir = path.join(root, `${name}-${stamp}${i > 1 ? `-${i}` : ""}`);
+    try {
+      fs.mkdirSync(dir);
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
 }
 
 /** The plots each comparison asks for that are not already drawn live. */
@@ -210,7 +228,7 @@ export async function run(exp: Experiment, opts: NotebookRunOptions = {}): Promi
   const plan = exp.plan;
   let sink: NotebookSink | null = null;
   try {
-    const folder = opts.out === false ? null : path.resolve(exp.baseDir, opts.out ?? defaultFolder(exp));
+    const folder = opts.out === false ? null : opts.out !== undefined ? path.resolve(exp.baseDir, opts.out) : newDefaultFolder(exp);
     sink = new NotebookSink(plan, plannedJobs(plan, opts.only), target, opts, exp.baseDir);
     const out = await runPlan(plan, {
       baseDir: exp.baseDir,

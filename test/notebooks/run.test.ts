@@ -158,7 +158,7 @@ run r = m + a on sums`, /^1 job\(s\) failed: r seed 1: /m],
 });
 
 describe("run writes a run folder by default", () => {
-  test("runs/<cell name> next to the experiment, with report.html; out: false writes none", async () => {
+  test("a new runs/<cell name>-<date>-<time> next to the experiment each time, with report.html; out: false writes none", async () => {
     const rec = new RecordingChannel();
     connect(rec);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-nb-default-"));
@@ -172,13 +172,18 @@ run r = base + a on sums`;
       const exp = compileExperiment(text, { show: false, baseDir: dir, file: "<cell 7>" });
       const out = await run(exp, { summary: false });
       expect(out.error).toBeNull();
-      expect(out.folder).toBe(path.join(dir, "runs", "cell-7"));
-      expect(fs.existsSync(path.join(dir, "runs", "cell-7", "report.html"))).toBe(true);
-      expect(fs.readFileSync(path.join(dir, "runs", "cell-7", "source.peft"), "utf8")).toBe(text);
+      expect(path.relative(dir, out.folder!)).toMatch(/^runs\/cell-7-\d{8}-\d{6}$/);
+      expect(fs.existsSync(path.join(out.folder!, "report.html"))).toBe(true);
+      expect(fs.readFileSync(path.join(out.folder!, "source.peft"), "utf8")).toBe(text);
+      // Run again at once: a folder of its own, even within the same second.
+      const again = await run(exp, { summary: false });
+      expect(again.ok).toBe(true);
+      expect(again.folder).not.toBe(out.folder);
+      expect(fs.existsSync(path.join(again.folder!, "report.html"))).toBe(true);
       const none = await run(compileExperiment(text, { show: false, baseDir: dir, file: "<cell 8>" }), { summary: false, out: false });
       expect(none.ok).toBe(true);
       expect(none.folder).toBeNull();
-      expect(fs.existsSync(path.join(dir, "runs", "cell-8"))).toBe(false);
+      expect(fs.readdirSync(path.join(dir, "runs")).filter((f) => f.startsWith("cell-8"))).toEqual([]);
     } finally {
       disconnect();
       fs.rmSync(dir, { recursive: true, force: true });
