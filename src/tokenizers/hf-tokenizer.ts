@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Tokenizer as JsTokenizer } from "@huggingface/tokenizers";
 import type { Tokenizer } from "./types.js";
+import { WordCache } from "./word-cache.js";
 
 export const TOKENIZER_JSON = "tokenizer.json";
 export const TOKENIZER_CONFIG = "tokenizer_config.json";
@@ -63,6 +64,7 @@ export class HfTokenizer implements Tokenizer {
   private readonly json: Record<string, unknown>;
   private readonly config: TokenizerConfig;
   private readonly impl: JsTokenizer;
+  private readonly fast: WordCache;
   private readonly specialIds: Set<number>;
   private readonly cleanUp: boolean;
 
@@ -96,6 +98,7 @@ export class HfTokenizer implements Tokenizer {
     }
     fasterWordCache(this.impl);
     fasterByteLevel(this.impl.pre_tokenizer);
+    this.fast = new WordCache(this.impl);
     const vocab = this.impl.get_vocab(true);
     let max = -1;
     for (const id of vocab.values()) if (id > max) max = id;
@@ -156,6 +159,8 @@ export class HfTokenizer implements Tokenizer {
   }
 
   private ids(text: string, addSpecialTokens: boolean): number[] {
+    const fast = addSpecialTokens ? this.fast.idsWithSpecials(text) : this.fast.ids(text);
+    if (fast !== null) return fast;
     const raw = this.impl.encode(text, { add_special_tokens: addSpecialTokens }).ids;
     // A piece that is in no vocabulary (BPE without unk token or byte fallback) has no id: Hugging
     // Face's Rust library drops it, and so do we.

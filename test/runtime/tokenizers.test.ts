@@ -17,9 +17,14 @@ import {
 } from "../../src/runtime/data/index.js";
 import { preTokenize, toByteChars } from "../../src/runtime/data/bpe_train.js";
 import { Rng } from "../../src/runtime/rng.js";
+import { safeMetaspaceCuts } from "../../src/tokenizers/word-cache.js";
+import { Tokenizer as JsTokenizer } from "@huggingface/tokenizers";
+import { builtinCorpus } from "../../src/runtime/pretrain-data.js";
 
 const FIXTURE = path.join(import.meta.dirname, "../fixtures/data/bpe");
 const HF_FIXTURES = path.join(import.meta.dirname, "../fixtures/tokenizers");
+/** One chapter of the built-in corpus (Moby-Dick), 20,000 characters of it. */
+const moby = builtinCorpus()[10]!.slice(0, 20_000);
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-tok-"));
 
 const SAMPLES = [
@@ -150,6 +155,59 @@ class RustTokenizerOf {
     this.vocab = RustTokenizer.fromFile(path.join(dir, "tokenizer.json")).getVocab(true);
   }
 }
+
+// HfTokenizer encodes through a per-word cache around the library's model (src/tokenizers/word-cache.ts).
+// Llama-2's own vocabulary has no merge that joins a character to a following "▁", so its whole-text
+// BPE word is cut there; the fixture's small vocabulary has such merges, so a copy without them checks
+// the cut path, with byte fallback and, without it, with runs of unknown pieces fused across cuts.
+describe("the per-word cache gives the Rust library's ids", () => {
+  const dir = path.join(HF_FIXTURES, "llama2-bytefallback");
+  const base = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8"));
+  const config = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8"));
+  const cutSafe = (over: Record<string, unknown>) => {
+    const json = structuredClone(base);
+    json.model = { ...json.model, ...over, merges: (json.model.merges as string[][]).filter(([a, b]) => !/[^\u2581]\u2581/u.test(a! + b!)) };
+    return json;
+  };
+  const pieces = ["the", " whale", "  ", "\t", "\n", "Ahab", "12", "é", "日本", "кит", "🙂", "!", "'s", " ", "Queequeg", "ﬁ", "\u2581"];
+  const texts = (seed: number, n: number) => {
+    const rng = new Rng(seed);
+    return Array.from({ length: n }, () => Array.from({ length: 1 + rng.int(40) }, () => rng.pick(pieces)).join(rng.next() < 0.5 ? " " : ""));
+  };
+
+  it("tells a vocabulary whose words may be cut before \"▁\" from one where they may not", () => {
+    const model = (json: unknown) => (new JsTokenizer(json as object, {}) as unknown as { model: Parameters<typeof safeMetaspaceCuts>[0] }).model;
+    expect(safeMetaspaceCuts(model(base))).toBe(false);
+    expect(safeMetaspaceCuts(model(cutSafe({})))).toBe(true);
+    expect(safeMetaspaceCuts(model(cutSafe({ ignore_merges: true })))).toBe(false);
+  });
+
+  it.each([
+    ["byte fallback", cutSafe({})],
+    ["unknown pieces fused, no byte fallback", cutSafe({ byte_fallback: false, fuse_unk: true })],
+    ["unknown pieces not fused", cutSafe({ byte_fallback: false, fuse_unk: false })],
+  ])("Llama-2 structure with cut-safe merges, %s", async (_label, json) => {
+    const rust = RustTokenizer.fromString(JSON.stringify(json));
+    const tok = new HfTokenizer(json, config);
+    for (const text of [...texts(3, 80), moby]) {
+      const want = await rust.encode(text, null, { addSpecialTokens: false });
+      expect(tok.encode(text), JSON.stringify(text.slice(0, 80))).toEqual(want.getIds());
+      // A second time from the cache.
+      expect(tok.encode(text)).toEqual(want.getIds());
+      const withSpecials = await rust.encode(text, null, { addSpecialTokens: true });
+      expect(tok.encodeWithSpecialTokens(text)).toEqual(withSpecials.getIds());
+    }
+  });
+
+  it.each(FAMILIES.map((f) => f.name))("%s: a chapter of Moby-Dick, twice", async (name) => {
+    const d = path.join(HF_FIXTURES, name);
+    const rust = RustTokenizer.fromFile(path.join(d, "tokenizer.json"));
+    const tok = HfTokenizer.fromDir(d);
+    const want = (await rust.encode(moby, null, { addSpecialTokens: false })).getIds();
+    expect(tok.encode(moby)).toEqual(want);
+    expect(tok.encode(moby)).toEqual(want);
+  });
+});
 
 describe("clean_up_tokenization_spaces in tokenizer_config.json", () => {
   it("joins punctuation and contractions as transformers does when set", () => {
