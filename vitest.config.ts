@@ -11,6 +11,7 @@ export const SLOW_TESTS = [
   "test/notebooks/notebooks.test.ts",
   "**/*.browser.test.ts",
   "test/io/python-crosscheck.test.ts",
+  "test/io/python-hf-names.test.ts",
   "test/pretrain.test.ts",
   "test/cli/run.test.ts",
   "test/io/weights-at-scale.test.ts",

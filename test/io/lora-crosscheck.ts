@@ -24,9 +24,11 @@ interface PyModule { r: number; scaling: number; y: number[]; y_merged: number[]
  * input must match our adapted module's output, and so must our merged base. Returns the checked HF paths.
  */
 export function pythonCrossCheck(model: FamilyModel, adapter: string, baseDir: string, adapterDir: string, mergedDir: string): string[] {
-  const res = spawnSync(PYTHON, [SCRIPT, baseDir, adapterDir, mergedDir], { encoding: "utf8" });
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" };
+  const res = spawnSync(PYTHON, [SCRIPT, baseDir, adapterDir, mergedDir], { encoding: "utf8", env });
   if (res.status !== 0) throw new Error(`lora_merge_check.py failed (${res.status}): ${res.stdout}${res.stderr}`);
   const py = JSON.parse(res.stdout) as { torch: boolean; modules: Record<string, PyModule> };
+  if (process.env.PEFTLAB_REQUIRE_PYTHON === "1") expect(py.torch, `PEFTLAB_REQUIRE_PYTHON=1: ${PYTHON} must import torch`).toBe(true);
   const linears = model.linears();
   for (const [hf, p] of Object.entries(py.modules)) {
     const l = linears.get(canonicalModulePath(hf, model.config)!)!;

@@ -26,7 +26,7 @@ interface Summary {
 }
 
 function runPython(mode: "read" | "write", file: string): Summary {
-  const res = spawnSync(PYTHON, [SCRIPT, mode, file], { encoding: "utf8" });
+  const res = spawnSync(PYTHON, [SCRIPT, mode, file], { encoding: "utf8", env: { ...process.env, OPENBLAS_NUM_THREADS: "1" } });
   if (res.status !== 0) throw new Error(`safetensors_check.py ${mode} failed (${res.status}): ${res.stdout}${res.stderr}`);
   return JSON.parse(res.stdout) as Summary;
 }
@@ -81,7 +81,8 @@ describe.skipIf(!hasNumpy && !required)("python cross-check", () => {
     const py = runPython("read", file);
     expectSameSummary(py, summariseOurs(file));
     expect(py.tensors.ids!.sum).toBe(String(-(2n ** 40n) + 3n + 2n ** 35n));
-    if (!py.torch_checked) console.warn("python cross-check: torch not importable, decoded with numpy only");
+    if (required) expect(py.torch_checked, `PEFTLAB_REQUIRE_PYTHON=1: ${PYTHON} must import torch`).toBe(true);
+    else if (!py.torch_checked) console.warn("python cross-check: torch not importable, decoded with numpy only");
   });
 
   it("we read what python writes, and rewrite it byte for byte", () => {

@@ -3,8 +3,14 @@
 
     lora_merge_check.py BASE_DIR ADAPTER_DIR [MERGED_DIR]
 
-Reads BASE_DIR/model.safetensors, ADAPTER_DIR/adapter_config.json and ADAPTER_DIR/adapter_model.safetensors
-itself (8-byte length, JSON header, raw little-endian data; no `safetensors` package). For every module with
+Reads BASE_DIR/model.safetensors (or the shards listed in model.safetensors.index.json),
+ADAPTER_DIR/adapter_config.json and ADAPTER_DIR/adapter_model.safetensors itself (8-byte length, JSON
+header, raw little-endian data; no `safetensors` package). Weight files may use Hugging Face's own names
+for any supported family: bare GPT-2 names (`h.0.attn.c_attn.weight`) or `transformer.` / `model.` /
+`bert.` / `roberta.` prefixes, matched to the adapter's module paths with or without that prefix; F32,
+F16 and BF16 are read, and buffers that are not float weights (BOOL / integer tensors such as GPT-2's
+`attn.bias` mask, its `attn.masked_bias`) are ignored. Adapter tensor names may carry PEFT's adapter-name
+infix (`lora_A.default.weight`). For every module with
 lora_A / lora_B it takes r and alpha from the config the way PEFT does (rank_pattern / alpha_pattern keys
 matched by `(.*\\.)?(key)$`, first key in file order; use_rslora → alpha / sqrt(r)), transposes GPT-2 Conv1D
 weights (fan_in_fan_out), and applies W' = W + scaling * B @ A (plus the bias) to the fixed input
@@ -14,6 +20,7 @@ Prints {"torch": bool, "modules": {path: {"r", "scaling", "y": [...], "y_merged"
 """
 import json
 import math
+import os
 import re
 import struct
 import sys
@@ -28,8 +35,14 @@ except ImportError:  # numpy computes the same thing
 ROWS = 3
 
 
+FLOAT_DTYPES = ("F64", "F32", "F16", "BF16")
+# Buffers of HF GPT-2 checkpoints that are not weights (a causal mask, a constant), whatever their dtype.
+IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
+MODEL_PREFIXES = ("transformer.", "model.", "bert.", "roberta.")
+
+
 def read_safetensors(path):
-    """name -> float32 numpy array; only float dtypes (what model and adapter files hold)."""
+    """name -> float32 numpy array of every float tensor; other dtypes and GPT-2's mask buffers are skipped."""
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
@@ -38,18 +51,58 @@ def read_safetensors(path):
     body = data[8 + n :]
     out = {}
     for name, info in header.items():
+        if info["dtype"] not in FLOAT_DTYPES or name.endswith(IGNORED_SUFFIXES):
+            continue
         begin, end = info["data_offsets"]
         raw = body[begin:end]
         if info["dtype"] == "F32":
             arr = torch.frombuffer(bytearray(raw), dtype=torch.float32).numpy() if torch is not None else np.frombuffer(raw, "<f4")
+        elif info["dtype"] == "F64":
+            arr = np.frombuffer(raw, "<f8").astype(np.float32)
         elif info["dtype"] == "F16":
             arr = np.frombuffer(raw, "<f2").astype(np.float32)
-        elif info["dtype"] == "BF16":
+        else:  # BF16: the upper half of a float32
             arr = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            raise SystemExit(f"{path}: tensor {name}: unexpected dtype {info['dtype']}")
         out[name] = np.array(arr, dtype=np.float32).reshape(info["shape"])
     return out
+
+
+def read_weights(folder):
+    """Every float tensor of a model folder: model.safetensors, or the shards its index lists."""
+    index = os.path.join(folder, "model.safetensors.index.json")
+    if not os.path.exists(os.path.join(folder, "model.safetensors")) and os.path.exists(index):
+        with open(index, encoding="utf-8") as f:
+            shards = sorted(set(json.load(f)["weight_map"].values()))
+        out = {}
+        for shard in shards:
+            out.update(read_safetensors(os.path.join(folder, shard)))
+        return out
+    return read_safetensors(os.path.join(folder, "model.safetensors"))
+
+
+def strip_model_prefix(name):
+    for p in MODEL_PREFIXES:
+        if name.startswith(p):
+            return name[len(p) :]
+    return name
+
+
+class Weights:
+    """A folder's tensors, found by a module path with or without the model prefix (`transformer.h.0` = `h.0`)."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.tensors = read_weights(folder)
+        self.bare = {}
+        for name in self.tensors:
+            self.bare.setdefault(strip_model_prefix(name), name)
+
+    def get(self, path, param):
+        name = f"{path}.{param}"
+        if name in self.tensors:
+            return self.tensors[name]
+        found = self.bare.get(strip_model_prefix(name))
+        return None if found is None else self.tensors[found]
 
 
 def pattern_value(pattern, path, fallback):
@@ -72,9 +125,14 @@ def linear(x, w, b):
     return y if b is None else y + b
 
 
-def base_weight(tensors, path, fan_in_fan_out):
-    w = tensors[f"{path}.weight"]
-    return (w.T.copy() if fan_in_fan_out else w), tensors.get(f"{path}.bias")
+def base_weight(weights, path, fan_in_fan_out):
+    w = weights.get(path, "weight")
+    if w is None:
+        raise SystemExit(f"{weights.folder}: no weight for module {path} (looked for {path}.weight with and without a model prefix)")
+    return (w.T.copy() if fan_in_fan_out else w), weights.get(path, "bias")
+
+
+LORA_A = re.compile(r"base_model\.model\.(.+)\.lora_A(\.[^.]+)?\.weight")
 
 
 def main(argv):
@@ -82,19 +140,19 @@ def main(argv):
     merged_dir = argv[3] if len(argv) > 3 else None
     with open(f"{adapter_dir}/adapter_config.json", encoding="utf-8") as f:
         config = json.load(f)
-    base = read_safetensors(f"{base_dir}/model.safetensors")
+    base = Weights(base_dir)
     adapter = read_safetensors(f"{adapter_dir}/adapter_model.safetensors")
-    merged = read_safetensors(f"{merged_dir}/model.safetensors") if merged_dir else None
+    merged = Weights(merged_dir) if merged_dir else None
     fan = bool(config.get("fan_in_fan_out", False))
     out = {}
     prefix = "base_model.model."
     for name in sorted(adapter):
-        m = re.fullmatch(r"base_model\.model\.(.+)\.lora_A\.weight", name)
+        m = LORA_A.fullmatch(name)
         if not m:
             continue
-        path = m.group(1)
+        path, infix = m.group(1), m.group(2) or ""
         a = adapter[name]
-        b_mat = adapter[f"{prefix}{path}.lora_B.weight"]
+        b_mat = adapter[f"{prefix}{path}.lora_B{infix}.weight"]
         r = pattern_value(config.get("rank_pattern") or {}, path, config["r"])
         alpha = pattern_value(config.get("alpha_pattern") or {}, path, config["lora_alpha"])
         if a.shape[0] != r:
