@@ -5,6 +5,12 @@
 // `peftlab/dsl` gives the language alone (no TensorFlow.js).
 export * from "./dsl/index.js";
 
+// Hugging Face folders in six calls: loadModel, saveModel, loadTokenizer, loadAdapter, saveAdapter, mergeAndUnload.
+export {
+  loadModel, saveModel, loadTokenizer, loadAdapter, saveAdapter, mergeAndUnload, adapterNames,
+  type LoadModelOptions, type SavedModel, type PublicTokenizer, type LoadedAdapter, type SaveAdapterOptions,
+} from "./api.js";
+
 export { train, type TrainOptions, type TrainResults } from "./runtime/run/train.js";
 export { runPlan, plannedJobs, type RunPlanOptions } from "./runtime/run/run-plan.js";
 export type { RunSink, PlannedJob, PlanOutcome, JobEnding } from "./runtime/run/sink.js";

@@ -6,6 +6,7 @@
 import * as tf from "./tf.js";
 import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "./nn.js";
 import { loraAdd, loraDelta } from "./ops/index.js";
+import { SKIP_INIT } from "./rng-util.js";
 
 export interface LoraOptions {
   name: string;
@@ -38,6 +39,7 @@ export function kaimingUniform(rows: number, fanIn: number, rand: () => number):
 /** Standard normal samples by Box–Muller from a uniform source. */
 export function gaussian(n: number, std: number, rand: () => number): Float32Array {
   const out = new Float32Array(n);
+  if (rand === SKIP_INIT) return out; // a loader fills these values next
   for (let i = 0; i < n; i += 2) {
     const u = Math.max(rand(), 1e-12);
     const v = rand();

@@ -14,7 +14,9 @@ import * as tf from "../tf.js";
 import type { FamilyConfig } from "../models/config.js";
 import { createModel } from "../models/index.js";
 import type { FamilyModel } from "../models/model.js";
-import { Rng, uniformOf } from "../rng-util.js";
+import { Rng, SKIP_INIT, uniformOf } from "../rng-util.js";
+import { gaussian } from "../lora.js";
+import { variableMemory } from "./tensor-memory.js";
 import { writeFileAtomic } from "./atomic.js";
 import { expectedTensors, exportTensorName, HfConfigError, linearModules, loadHfConfig, normaliseTensorName, toHfConfig } from "./hf-config.js";
 import { MAX_UNUSED_LISTED } from "./hf-tensors.js";
@@ -75,18 +77,23 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
   try {
     for (const w of source.warnings) warnings.push(w);
     checkSizesAgainstWeights(cfg, source, cfgFile, sizes !== null);
-    model = createModel(cfg, uniformOf(new Rng(opts.seed ?? 0)));
+    // The file fills every weight, so nothing is drawn at construction; tensors it lacks (a fresh
+    // head) are initialised afterwards.
+    model = createModel(cfg, SKIP_INIT);
     if (sizes) applyLayerSizes(model, sizes);
     const plan = matchTensors(model, source);
     for (const w of plan.warnings) warnings.push(w);
     const conv = conv1dWeights(cfg);
     const state = model.stateDict();
+    const fill = new TensorFiller(source);
     for (const [canon, fileName] of plan.sources) {
-      const bad = assignTensor(state.get(canon)!, source, fileName, conv.has(canon));
+      const bad = fill.assign(state.get(canon)!, fileName, conv.has(canon));
       if (bad) warnings.push(bad);
     }
+    initFresh(model, plan, opts.seed ?? 0);
     recordWeightsFile(model, source.path);
     sourceConfigs.set(model, raw);
+    sourceDirs.set(model, dir);
     const tok = path.join(dir, TOKENIZER_FILE);
     return { model, config: cfg, tokenizerPath: fs.existsSync(tok) ? tok : null, warnings };
   } catch (e) {
@@ -150,22 +157,117 @@ function transposeHint(actual: readonly number[], want: readonly number[], cfg: 
   return cfg.family === "gpt2" ? " (transposed: GPT-2 Conv1D weights are stored [in, out])" : " (transposed: Linear weights are stored [out, in])";
 }
 
-/** Reads one tensor into `v`; returns a warning when it holds NaN or Infinity. */
-function assignTensor(v: tf.Variable, source: TensorSource, fileName: string, transpose: boolean): string | null {
-  const t = source.read(fileName);
-  const bad = findNonFinite(t.data);
-  tf.tidy(() => {
-    const x = tf.tensor(t.data as Float32Array, t.shape, "float32");
-    v.assign(transpose ? tf.transpose(x) : x);
-  });
-  if (!bad) return null;
-  return `${source.path}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
+/**
+ * Reads tensors from the file into the model's variables: each straight into the backend memory of
+ * its variable when the backend allows (./tensor-memory.ts), GPT-2's Conv1D weights through one
+ * reused scratch buffer and a transposing copy; otherwise into a new tensor that is assigned.
+ */
+class TensorFiller {
+  private scratch = new Float32Array(0);
+  constructor(private readonly source: TensorSource) {}
+
+  /** Fills `v` from tensor `fileName`; returns a warning when it holds NaN or Infinity. */
+  assign(v: tf.Variable, fileName: string, transpose: boolean): string | null {
+    const n = v.size;
+    const target = variableMemory(v);
+    let values: Float32Array;
+    if (target && !transpose) {
+      this.source.readFloat32Into(fileName, target);
+      values = target;
+    } else {
+      if (this.scratch.length < n) this.scratch = new Float32Array(n);
+      const read = this.scratch.subarray(0, n);
+      this.source.readFloat32Into(fileName, read);
+      if (!transpose) {
+        values = read;
+        tf.tidy(() => v.assign(tf.tensor(read, v.shape, "float32")));
+      } else if (target) {
+        transposeInto(read, v.shape[1]!, v.shape[0]!, target);
+        values = target;
+      } else {
+        const t = new Float32Array(n);
+        transposeInto(read, v.shape[1]!, v.shape[0]!, t);
+        tf.tidy(() => v.assign(tf.tensor(t, v.shape, "float32")));
+        values = t;
+      }
+    }
+    if (allFinite(values)) return null;
+    const bad = findNonFinite(values)!;
+    return `${this.source.path}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
+  }
+}
+
+/** True when no element is NaN or infinite (x·0 is NaN exactly for those; one pass, no branches). */
+function allFinite(a: Float32Array): boolean {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * 0;
+  return s === 0;
+}
+
+/** `src` [rows, cols] row-major → `dst` [cols, rows], in blocks that stay in cache. */
+export function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
+  const B = 64;
+  for (let c0 = 0; c0 < cols; c0 += B) {
+    const c1 = Math.min(cols, c0 + B);
+    for (let r0 = 0; r0 < rows; r0 += B) {
+      const r1 = Math.min(rows, r0 + B);
+      for (let c = c0; c < c1; c++) {
+        let o = c * rows + r0;
+        let i = r0 * cols + c;
+        for (let r = r0; r < r1; r++, i += cols) dst[o++] = src[i]!;
+      }
+    }
+  }
+}
+
+/**
+ * Initialises what the file did not fill (a missing or mis-shaped head): weights N(0, 0.02) as the
+ * model's own initialisation draws them, seeded by `seed` and the tensor name; biases stay zero.
+ */
+function initFresh(model: FamilyModel, plan: TensorPlan, seed: number): void {
+  for (const [canon, v] of model.stateDict()) {
+    if (plan.sources.has(canon) || canon.endsWith(".bias")) continue;
+    const rng = new Rng(seed ^ nameHash(canon));
+    tf.tidy(() => v.assign(tf.tensor(gaussian(v.size, 0.02, uniformOf(rng)), v.shape, "float32")));
+  }
+}
+
+function nameHash(name: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  return h >>> 0;
 }
 
 // ---------------------------------------------------------------- saving
 
 /** The config.json a loaded model came from: its keys peftlab does not compute are written back. */
 const sourceConfigs = new WeakMap<FamilyModel, Record<string, unknown>>();
+/** The folder a loaded model came from. */
+const sourceDirs = new WeakMap<FamilyModel, string>();
+
+/** The folder `model` was loaded from by loadHfModel, or null. */
+export function sourceFolderOf(model: FamilyModel): string | null {
+  return sourceDirs.get(model) ?? null;
+}
+
+/** The tokenizer files of a Hugging Face folder (whichever of them it has). */
+export const TOKENIZER_FILES = [
+  TOKENIZER_FILE, "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+  "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model", "sentencepiece.bpe.model", "spiece.model",
+];
+
+/** Copies the tokenizer files `from` has into `to`; returns the paths written. */
+export function copyTokenizerFiles(from: string, to: string): string[] {
+  const written: string[] = [];
+  for (const name of TOKENIZER_FILES) {
+    const src = path.join(from, name);
+    if (!fs.existsSync(src)) continue;
+    const dst = path.join(to, name);
+    writeFileAtomic(dst, fs.readFileSync(src));
+    written.push(dst);
+  }
+  return written;
+}
 
 /**
  * The config.json to write: the keys of the file the model was loaded from (bos_token_id,
@@ -221,7 +323,7 @@ function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | n
     const given = replace(canon);
     const src = given ?? v;
     const t = conv.has(canon) ? tf.transpose(src) : src;
-    const data = Float32Array.from(t.dataSync() as Float32Array);
+    const data = t.dataSync() as Float32Array; // a copy on wasm; the cpu backend's own array, only read here
     if (t !== src) t.dispose();
     given?.dispose();
     out[exportTensorName(canon, model.config)] = { dtype: "F32", shape: [...t.shape], data };

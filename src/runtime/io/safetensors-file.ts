@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import {
   allocateFor, assertLittleEndianHost, DTYPE_SIZE, decodeInto, isDirectCopy, isSupportedDtype,
-  SUPPORTED_DTYPES, type KnownDtype, type Tensor,
+  SUPPORTED_DTYPES, type Dtype, type KnownDtype, type Tensor, type TensorData,
 } from "./safetensors-dtypes.js";
 import { checkHeaderLength, parseHeader, SafetensorsError, type HeaderEntry } from "./safetensors-header.js";
 
@@ -33,6 +33,11 @@ export interface TensorSource {
   info(name: string): TensorInfo;
   /** Reads one tensor: floats as Float32Array, I32 Int32Array, I64 BigInt64Array, U8/BOOL Uint8Array. */
   read(name: string): Tensor;
+  /**
+   * Reads a float tensor (F32, F16, BF16, F64) as float32 into `out` (exactly its element count), with
+   * no other buffer for F32; e.g. straight into the memory of the variable it fills.
+   */
+  readFloat32Into(name: string, out: Float32Array): void;
   close(): void;
 }
 
@@ -100,13 +105,27 @@ export class SafetensorsFile implements TensorSource {
 
   read(name: string): Tensor {
     const e = this.entry(name);
-    const fd = this.openFd(name);
     if (!isSupportedDtype(e.dtype)) {
       throw new SafetensorsError(this.path, "UnsupportedDtype", `dtype ${e.dtype} cannot be read by peftlab (supported: ${SUPPORTED_DTYPES.join(", ")})`, name);
     }
-    const dtype = e.dtype;
+    const out = allocateFor(e.dtype, e.shape.reduce((a, b) => a * b, 1));
+    this.readData(name, e, e.dtype, out);
+    return { dtype: e.dtype, shape: [...e.shape], data: out };
+  }
+
+  readFloat32Into(name: string, out: Float32Array): void {
+    const e = this.entry(name);
+    if (e.dtype !== "F32" && e.dtype !== "F16" && e.dtype !== "BF16" && e.dtype !== "F64") {
+      throw new SafetensorsError(this.path, "UnsupportedDtype", `dtype ${e.dtype} is not a float type`, name);
+    }
     const count = e.shape.reduce((a, b) => a * b, 1);
-    const out = allocateFor(dtype, count);
+    if (out.length !== count) throw new SafetensorsError(this.path, "InvalidShape", `holds ${count} elements, the buffer ${out.length}`, name);
+    this.readData(name, e, e.dtype, out);
+  }
+
+  /** The tensor's bytes into `out` (allocated for its dtype by allocateFor), in bounded chunks. */
+  private readData(name: string, e: HeaderEntry, dtype: Dtype, out: TensorData): void {
+    const fd = this.openFd(name);
     const total = e.end - e.begin;
     const pos = this.dataStart + e.begin;
     if (isDirectCopy(dtype)) {
@@ -114,16 +133,15 @@ export class SafetensorsFile implements TensorSource {
       for (let off = 0; off < total; off += this.chunkBytes) {
         readInto(fd, this.path, dst.subarray(off, Math.min(total, off + this.chunkBytes)), pos + off, name);
       }
-    } else {
-      const size = DTYPE_SIZE[dtype];
-      const scratch = new Uint8Array(new ArrayBuffer(Math.min(this.chunkBytes, total)));
-      for (let off = 0; off < total; off += this.chunkBytes) {
-        const len = Math.min(total - off, this.chunkBytes);
-        readInto(fd, this.path, scratch.subarray(0, len), pos + off, name);
-        decodeInto(dtype, scratch, len / size, out, off / size);
-      }
+      return;
     }
-    return { dtype, shape: [...e.shape], data: out };
+    const size = DTYPE_SIZE[dtype];
+    const scratch = new Uint8Array(new ArrayBuffer(Math.min(this.chunkBytes, total)));
+    for (let off = 0; off < total; off += this.chunkBytes) {
+      const len = Math.min(total - off, this.chunkBytes);
+      readInto(fd, this.path, scratch.subarray(0, len), pos + off, name);
+      decodeInto(dtype, scratch, len / size, out, off / size);
+    }
   }
 
   close(): void {

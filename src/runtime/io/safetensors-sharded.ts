@@ -37,6 +37,10 @@ class ShardedSource implements TensorSource {
     return this.shard(name).read(name);
   }
 
+  readFloat32Into(name: string, out: Float32Array): void {
+    this.shard(name).readFloat32Into(name, out);
+  }
+
   close(): void {
     for (const s of this.shards) s.close();
   }
