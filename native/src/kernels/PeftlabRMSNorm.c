@@ -4,8 +4,14 @@
  * PeftlabRMSNormGrad: with r = rsqrt(mean(x²) + eps) and g = dy · w,
  *   dx = r · g − x · r³ · (Σ g·x) / C
  *   Arguments: heap, dyOffset, xOffset, wOffset, dxOffset, rows, C, eps
- * Threads split rows; each row is reduced by one thread, so results do not depend on the split.
+ * PeftlabRMSNormGradWeight: dw[c] = Σ_rows dy · x · r (full-parameter training; in fine-tuning the
+ * norm weights are frozen and this is not called).
+ *   Arguments: heap, dyOffset, xOffset, dwOffset, rows, C, eps
+ * Threads split rows (each row reduced by one thread); the weight gradient, a sum over rows, is
+ * split by columns instead, each column summed over every row in row order. Results do not depend
+ * on the split.
  */
+#include <stdlib.h>
 #include "fused_math.h"
 
 typedef struct {
@@ -125,5 +131,53 @@ napi_value pl_kernel_PeftlabRMSNormGrad(napi_env env, napi_callback_info info) {
   j.out = pl_f32(&a, 4, rows * j.c);
   if (a.failed) return NULL;
   pl_parallel_for(rows, row_grain(j.c), rms_bwd_task, &j);
+  return pl_undefined(env);
+}
+
+typedef struct {
+  const float *x, *dy;
+  float *dw, *scale;
+  int64_t rows, c;
+  float eps;
+} rmsw_job;
+
+static void rmsw_scale_task(void *ctx, int64_t r0, int64_t r1) {
+  rmsw_job *j = ctx;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = j->x + r * j->c;
+    float ss = 0;
+    for (int64_t i = 0; i < j->c; i++) ss += x[i] * x[i];
+    j->scale[r] = 1.0f / sqrtf(ss / (float)j->c + j->eps);
+  }
+}
+
+static void rmsw_col_task(void *ctx, int64_t c0, int64_t c1) {
+  rmsw_job *j = ctx;
+  for (int64_t c = c0; c < c1; c++) j->dw[c] = 0;
+  for (int64_t r = 0; r < j->rows; r++) {
+    const float *x = j->x + r * j->c, *dy = j->dy + r * j->c;
+    const float s = j->scale[r];
+    for (int64_t c = c0; c < c1; c++) j->dw[c] += dy[c] * x[c] * s;
+  }
+}
+
+napi_value pl_kernel_PeftlabRMSNormGradWeight(napi_env env, napi_callback_info info) {
+  pl_args a;
+  if (!pl_args_read(env, info, "PeftlabRMSNormGradWeight", 7, &a)) return NULL;
+  rmsw_job j = {0};
+  j.rows = pl_int(&a, 4);
+  j.c = pl_int(&a, 5);
+  j.eps = (float)pl_num(&a, 6);
+  if (a.failed) return NULL;
+  if (j.rows < 0 || j.c < 1) return pl_throw(&a, "bad shape rows=%lld C=%lld", (long long)j.rows, (long long)j.c);
+  j.dy = pl_f32(&a, 1, j.rows * j.c);
+  j.x = pl_f32(&a, 2, j.rows * j.c);
+  j.dw = pl_f32(&a, 3, j.c);
+  if (a.failed) return NULL;
+  j.scale = malloc((size_t)(j.rows + 1) * sizeof(float));
+  if (!j.scale) return pl_throw(&a, "out of memory");
+  pl_parallel_for(j.rows, row_grain(j.c), rmsw_scale_task, &j);
+  pl_parallel_for(j.c, 16, rmsw_col_task, &j);
+  free(j.scale);
   return pl_undefined(env);
 }

@@ -9,5 +9,5 @@ export { SOFTMAX_CE, SOFTMAX_CE_GRAD, softmaxCrossEntropy, softmaxCrossEntropyCo
 export { GLOBAL_NORM, globalNorm, globalNormComposite } from "./global-norm.js";
 export { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormComposite } from "./layer-norm.js";
 export { LORA, LORA_GRAD, loraAdd, loraDelta, loraDeltaComposite } from "./lora-delta.js";
-export { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite } from "./rms-norm.js";
+export { RMS_NORM, RMS_NORM_GRAD, RMS_NORM_GRAD_WEIGHT, rmsNorm, rmsNormComposite } from "./rms-norm.js";
 export { ROPE, ROPE_GRAD, rope, ropeComposite } from "./rope.js";

@@ -6,6 +6,8 @@ import { expectShape, hasNative, registerFusedGradient, runBackward, runFused } 
 export const RMS_NORM = "PeftlabRMSNorm";
 /** Its backward: inputs {dy, x, weight}, attrs {eps} → dx. */
 export const RMS_NORM_GRAD = "PeftlabRMSNormGrad";
+/** The weight's gradient (full-parameter training): inputs {dy, x}, attrs {eps} → dw [C]. */
+export const RMS_NORM_GRAD_WEIGHT = "PeftlabRMSNormGradWeight";
 
 /** x [..., C], weight [C] → [..., C]. */
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
@@ -29,8 +31,9 @@ registerFusedGradient({
     const g = dy as tf.Tensor;
     return {
       x: () => runBackward("rmsNorm", RMS_NORM_GRAD, { dy: g, x, weight }, { eps })[0]!,
-      // Norm weights are frozen in fine-tuning, so this rarely runs: dw = Σ_rows dy · x · rsqrt(ms + eps).
+      // Norm weights are frozen in fine-tuning; pretraining trains them: dw = Σ_rows dy · x · rsqrt(ms + eps).
       weight: () => {
+        if (hasNative(RMS_NORM_GRAD_WEIGHT)) return runFused(RMS_NORM_GRAD_WEIGHT, { dy: g, x }, { eps })[0]!;
         const c = weight.shape[0]!;
         const x2 = x.reshape([-1, c]);
         const r = tf.rsqrt(tf.add(tf.mean(tf.square(x2), -1, true), eps));

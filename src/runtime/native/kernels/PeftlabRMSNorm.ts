@@ -20,3 +20,12 @@ export const rmsNormGradKernel = fusedKernel("PeftlabRMSNormGrad", (call, fn) =>
   const rows = sizeOf(x.shape) / c;
   if (rows > 0) call.run(fn, call.offset(dy), call.offset(x), call.offset(w), call.offset(dx), rows, c, call.attr<number>("eps"));
 });
+
+export const rmsNormGradWeightKernel = fusedKernel("PeftlabRMSNormGradWeight", (call, fn) => {
+  const dy = call.input("dy");
+  const x = call.input("x");
+  const c = x.shape[x.shape.length - 1]!;
+  const dw = call.output([c]);
+  const rows = sizeOf(x.shape) / c;
+  call.run(fn, call.offset(dy), call.offset(x), call.offset(dw), rows, c, call.attr<number>("eps"));
+});

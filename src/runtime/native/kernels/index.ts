@@ -1,7 +1,7 @@
 // The registry of native kernels, one line per kernel (by tfjs kernel name, like the C side's
 // native/src/registry.h). A kernel's JavaScript side lives in ./<KernelName>.ts.
 import { batchMatMul } from "./BatchMatMul.js";
-import { rmsNormKernel, rmsNormGradKernel } from "./PeftlabRMSNorm.js";
+import { rmsNormKernel, rmsNormGradKernel, rmsNormGradWeightKernel } from "./PeftlabRMSNorm.js";
 import { layerNormKernel, layerNormGradKernel } from "./PeftlabLayerNorm.js";
 import { ropeKernel, ropeGradKernel } from "./PeftlabRope.js";
 import { attentionKernel, attentionGradKernel } from "./PeftlabAttention.js";
@@ -22,6 +22,7 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
   batchMatMul,
   rmsNormKernel,
   rmsNormGradKernel,
+  rmsNormGradWeightKernel,
   layerNormKernel,
   layerNormGradKernel,
   ropeKernel,
