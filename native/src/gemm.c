@@ -33,7 +33,15 @@
 #define NC 3072  /* columns of B per packed block (a multiple of every kernel's nr) */
 #define MBIG 2048 /* rows of A packed at once */
 
-typedef void (*ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr, int add);
+/*
+ * A micro-kernel multiplies an mr×kc slice of op(A) by a kc×nr slice of op(B) and writes (add = 0)
+ * or adds (add = 1) the product into C. Element (i, k) of the A slice is a[i*ra + k*ka], element
+ * (k, j) of the B slice is b[k*kb + j]: packed strips have ra = 1, ka = tile rows, kb = tile columns;
+ * unpacked operands are read in place with their own strides (when packing would not pay). Rows
+ * past mr read row 0 (their results are dropped). B must hold a full tile's columns.
+ */
+typedef void (*ukernel_fn)(int64_t kc, const float *a, int64_t ra, int64_t ka, const float *b, int64_t kb, float *c,
+                           int64_t ldc, int mr, int nr, int add);
 
 /* ---- micro-kernels ---- */
 
@@ -48,23 +56,28 @@ static void store_tile(const float *acc, int acc_ld, float *c, int64_t ldc, int 
   }
 }
 
-static void ukernel_c(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr, int add) {
+static void ukernel_c(int64_t kc, const float *a, int64_t ra, int64_t ka, const float *b, int64_t kb, float *c,
+                      int64_t ldc, int mr, int nr, int add) {
   float acc[MR * NR];
+  int64_t off[MR];
+  for (int i = 0; i < MR; i++) off[i] = i < mr ? i * ra : 0;
   memset(acc, 0, sizeof acc);
   for (int64_t k = 0; k < kc; k++) {
     for (int i = 0; i < MR; i++) {
-      float ai = a[i];
+      float ai = a[off[i]];
       for (int j = 0; j < NR; j++) acc[i * NR + j] += ai * b[j];
     }
-    a += MR;
-    b += NR;
+    a += ka;
+    b += kb;
   }
   store_tile(acc, NR, c, ldc, mr, nr, add);
 }
 
 #if PL_X86
-PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
-                                 int add) {
+PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t ka, const float *b, int64_t kb,
+                                 float *c, int64_t ldc, int mr, int nr, int add) {
+  const int64_t o1 = mr > 1 ? ra : 0, o2 = mr > 2 ? 2 * ra : 0, o3 = mr > 3 ? 3 * ra : 0;
+  const int64_t o4 = mr > 4 ? 4 * ra : 0, o5 = mr > 5 ? 5 * ra : 0;
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -73,28 +86,28 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, const float *b, flo
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++) {
-    __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     __m256 x;
-    x = _mm256_broadcast_ss(a + 0);
+    x = _mm256_broadcast_ss(a);
     c00 = _mm256_fmadd_ps(x, b0, c00);
     c01 = _mm256_fmadd_ps(x, b1, c01);
-    x = _mm256_broadcast_ss(a + 1);
+    x = _mm256_broadcast_ss(a + o1);
     c10 = _mm256_fmadd_ps(x, b0, c10);
     c11 = _mm256_fmadd_ps(x, b1, c11);
-    x = _mm256_broadcast_ss(a + 2);
+    x = _mm256_broadcast_ss(a + o2);
     c20 = _mm256_fmadd_ps(x, b0, c20);
     c21 = _mm256_fmadd_ps(x, b1, c21);
-    x = _mm256_broadcast_ss(a + 3);
+    x = _mm256_broadcast_ss(a + o3);
     c30 = _mm256_fmadd_ps(x, b0, c30);
     c31 = _mm256_fmadd_ps(x, b1, c31);
-    x = _mm256_broadcast_ss(a + 4);
+    x = _mm256_broadcast_ss(a + o4);
     c40 = _mm256_fmadd_ps(x, b0, c40);
     c41 = _mm256_fmadd_ps(x, b1, c41);
-    x = _mm256_broadcast_ss(a + 5);
+    x = _mm256_broadcast_ss(a + o5);
     c50 = _mm256_fmadd_ps(x, b0, c50);
     c51 = _mm256_fmadd_ps(x, b1, c51);
-    a += MR;
-    b += NR;
+    a += ka;
+    b += kb;
   }
   if (mr == MR && nr == NR) {
 #define ROW(i, r0, r1)                                                                   \
@@ -132,25 +145,28 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, const float *b, flo
   store_tile(acc, NR, c, ldc, mr, nr, add);
 }
 
-/* 12×32 with AVX-512F: 24 accumulators, A broadcast from memory inside the FMA. Each element is
-   accumulated exactly as in the 6×16 kernels (one FMA per k, in order), so the bits are the same. */
+/* 12×32 with AVX-512F: 24 accumulators. Each element is accumulated exactly as in the 6×16
+   kernels (one FMA per k, in order), so the bits are the same. A must be packed (ra = 1, rows
+   zero-padded); B may be in place. */
 #define MR512 12
 #define NR512 32
-__attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const float *a, const float *b, float *c,
-                                                              int64_t ldc, int mr, int nr, int add) {
+__attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const float *a, int64_t ra, int64_t ka,
+                                                              const float *b, int64_t kb, float *c, int64_t ldc,
+                                                              int mr, int nr, int add) {
+  (void)ra; /* A is always packed for this kernel (pl_sgemm never reads A in place with it) */
   __m512 acc[MR512][2];
   for (int i = 0; i < MR512; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; k++) {
-    __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
     for (int i = 0; i < MR512; i++) {
       __m512 x = _mm512_set1_ps(a[i]);
       acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
     }
-    a += MR512;
-    b += NR512;
+    a += ka;
+    b += kb;
   }
   if (mr == MR512 && nr == NR512) {
 #pragma GCC unroll 12
@@ -251,6 +267,7 @@ typedef struct {
   int64_t i0, rows, p0, kc, j0, cols;
   float *ap, *bp;
   int add, split_rows; /* split_rows: tasks are row strips (else column strips) */
+  int direct_a, direct_b; /* read op(A) / op(B) in place instead of packing them */
   int64_t pack_split;   /* pack_task: items below it are B strips, the rest A strips */
 } gemm_job;
 
@@ -270,22 +287,28 @@ static void pack_b_task(void *ctx, int64_t s0, int64_t s1) {
 static void pack_task(void *ctx, int64_t s0, int64_t s1) {
   gemm_job *g = ctx;
   int64_t split = g->pack_split;
-  if (s0 < split) pack_b_task(g, s0, s1 < split ? s1 : split);
-  if (s1 > split) pack_a_task(g, (s0 > split ? s0 : split) - split, s1 - split);
+  if (s0 < split && !g->direct_b) pack_b_task(g, s0, s1 < split ? s1 : split);
+  if (s1 > split && !g->direct_a) pack_a_task(g, (s0 > split ? s0 : split) - split, s1 - split);
 }
 
 /* Micro-tiles of row strips [r0, r1) × column strips [c0, c1) of the current block. */
 static void compute_tiles(gemm_job *g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   const int64_t tm = g->mr, tn = g->nr, mc_strips = MC / tm;
+  /* where op(A) and op(B) are read: packed strips, or in place (see pl_sgemm) */
+  const int64_t ra = g->direct_a ? (g->transA ? 1 : g->lda) : 1, ka = g->direct_a ? (g->transA ? g->lda : 1) : tm;
+  const int64_t kb = g->direct_b ? g->ldb : tn;
   for (int64_t rb = r0; rb < r1; rb += mc_strips) {
     int64_t re = rb + mc_strips < r1 ? rb + mc_strips : r1;
     for (int64_t cs = c0; cs < c1; cs++) {
-      const float *b = g->bp + cs * tn * g->kc;
       int64_t col = cs * tn, nr = g->cols - col < tn ? g->cols - col : tn;
+      const float *b = g->direct_b ? g->B + g->p0 * g->ldb + g->j0 + col : g->bp + cs * tn * g->kc;
       for (int64_t rs = rb; rs < re; rs++) {
         int64_t row = rs * tm, mr = g->rows - row < tm ? g->rows - row : tm;
+        const float *a = !g->direct_a ? g->ap + rs * tm * g->kc
+                         : g->transA  ? g->A + g->p0 * g->lda + g->i0 + row
+                                      : g->A + (g->i0 + row) * g->lda + g->p0;
         float *c = g->C + (g->i0 + row) * g->ldc + g->j0 + col;
-        g->uk(g->kc, g->ap + rs * tm * g->kc, b, c, g->ldc, (int)mr, (int)nr, g->add);
+        g->uk(g->kc, a, ra, ka, b, kb, c, g->ldc, (int)mr, (int)nr, g->add);
       }
     }
   }
@@ -300,6 +323,12 @@ static void compute_task(void *ctx, int64_t t0, int64_t t1) {
   else
     compute_tiles(g, 0, rstrips, t0, t1);
 }
+
+#if PL_X86
+#define UKERNEL_AVX512 ukernel_avx512
+#else
+#define UKERNEL_AVX512 NULL
+#endif
 
 /* The AVX-512 kernel is used when the CPU has AVX-512F, unless switched off (tests, benchmarks). */
 static int avx512_allowed = 1;
@@ -350,6 +379,11 @@ int pl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, const floa
       g.rows = m - g.i0 < MBIG ? m - g.i0 : MBIG;
       int64_t rstrips = (g.rows + tm - 1) / tm;
       g.split_rows = rstrips >= cstrips || rstrips >= 4 * threads;
+      /* Packing pays when a packed strip is used many times. One column strip (n ≤ tn: LoRA's
+         x·Aᵀ) uses each A strip once, one or two row strips (m ≤ 2·tm: LoRA's Aᵀ gradient) each
+         B strip at most twice: then they are read in place. The arithmetic is the same. */
+      g.direct_a = cstrips == 1 && g.uk != UKERNEL_AVX512;
+      g.direct_b = !transB && rstrips <= 2 && g.cols % tn == 0;
       for (g.p0 = 0; g.p0 < k; g.p0 += KC) {
         g.kc = k - g.p0 < KC ? k - g.p0 : KC;
         g.add = g.p0 > 0;
@@ -358,8 +392,8 @@ int pl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, const floa
           pl_parallel_for(cstrips + rstrips, 4, pack_task, &g);
           pl_parallel_for(g.split_rows ? rstrips : cstrips, 1, compute_task, &g);
         } else {
-          pack_b_task(&g, 0, cstrips);
-          pack_a_task(&g, 0, rstrips);
+          if (!g.direct_b) pack_b_task(&g, 0, cstrips);
+          if (!g.direct_a) pack_a_task(&g, 0, rstrips);
           compute_task(&g, 0, g.split_rows ? rstrips : cstrips);
         }
       }

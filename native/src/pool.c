@@ -8,6 +8,7 @@
  * owns the pool; another one that calls meanwhile runs its job alone.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -90,7 +91,8 @@ static void *worker(void *arg) {
     /* (checking stop too: a thread that starts after its pool was stopped must not wait) */
     while (atomic_load_explicit(&P.gen, memory_order_acquire) == seen && !atomic_load(&P.stop)) {
       CPU_RELAX();
-      if ((++spins & 255) == 0 && now_ns() - t0 > SPIN_NS) {
+      if ((++spins & 255) == 0) sched_yield(); /* let a thread holding work run on an oversubscribed core */
+      if ((spins & 255) == 0 && now_ns() - t0 > SPIN_NS) {
         pthread_mutex_lock(&P.mu);
         atomic_fetch_add(&P.sleepers, 1);
         while (atomic_load(&P.gen) == seen && !atomic_load(&P.stop)) pthread_cond_wait(&P.wake, &P.mu);
@@ -164,6 +166,13 @@ void pl_parallel_for(int64_t n, int64_t grain, pl_range_fn fn, void *ctx) {
   atomic_store_explicit(&P.ticket, (P.job << 40) | ((uint64_t)chunks << 20), memory_order_release);
   publish();
   run_chunks();
-  while (atomic_load_explicit(&P.done, memory_order_acquire) < chunks) CPU_RELAX();
+  /* Wait for chunks still running elsewhere; yield the core after a short spin, in case the thread
+     running one is waiting for it (more threads than free cores). */
+  for (unsigned spins = 0; atomic_load_explicit(&P.done, memory_order_acquire) < chunks; spins++) {
+    if (spins < 4096)
+      CPU_RELAX();
+    else
+      sched_yield();
+  }
   atomic_flag_clear(&busy);
 }

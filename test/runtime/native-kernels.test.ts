@@ -71,6 +71,12 @@ const CASES: Case[] = [
   { name: "attention scores: [B, H, T, d]·[B, H, T, d]ᵀ", a: [2, 4, 33, 16], b: [2, 4, 33, 16], tb: true },
   { name: "attention values: [B, H, T, T]·[B, H, T, d]", a: [2, 4, 33, 33], b: [2, 4, 33, 16] },
   { name: "one batch of one", a: [1, 1, 1, 5], b: [1, 1, 5, 1] },
+  // n ≤ 16 and m ≤ 12: the product reads A (resp. B) in place instead of packing it
+  { name: "LoRA down-projection x·Aᵀ (A in place)", a: [1027, 129], b: [8, 129], tb: true },
+  { name: "A in place, transposed", a: [300, 37], b: [300, 5], ta: true },
+  { name: "LoRA gradient gᵀ·x (B in place)", a: [600, 8], b: [600, 64], ta: true },
+  { name: "B in place, a wide product", a: [7, 260], b: [260, 160] },
+  { name: "B in place, batched", a: [3, 11, 40], b: [3, 40, 48] },
 ];
 
 let addon: ReturnType<typeof loadAddon>["addon"];
