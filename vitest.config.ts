@@ -14,6 +14,7 @@ export const SLOW_TESTS = [
   "test/io/python-hf-names.test.ts",
   "test/pretrain.test.ts",
   "test/cli/run.test.ts",
+  "test/cli/model-folders.test.ts",
   "test/io/weights-at-scale.test.ts",
   "test/runtime/data.test.ts",
   "test/runtime/beamlora.test.ts",

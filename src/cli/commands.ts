@@ -1,6 +1,9 @@
 // The command table of `peftlab`. To add a command, write it in its own file and list it here.
 
 import { checkCommand } from "./check.js";
+import { inspectCommand } from "./inspect.js";
+import { mergeCommand } from "./merge.js";
+import { tokenizeCommand } from "./tokenize.js";
 import type { ArgsSpec } from "./args.js";
 import type { CliIO } from "./io.js";
 import { planCommand } from "./plan.js";
@@ -21,4 +24,4 @@ export interface Command {
 }
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [checkCommand, planCommand, runCliCommand, reportCliCommand, pretrainCliCommand];
+export const COMMANDS: Command[] = [checkCommand, planCommand, runCliCommand, reportCliCommand, pretrainCliCommand, tokenizeCommand, mergeCommand, inspectCommand];

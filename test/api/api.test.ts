@@ -4,78 +4,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALPHA, D, gpt2Folder, LAYERS, loraFolder, R, type Tensors } from "../fixtures/hf-folders.js";
 import {
   adapterNames, initBackend, loadAdapter, loadModel, loadTokenizer, mergeAndUnload, safetensors, saveAdapter, saveModel, tf,
 } from "peftlab";
 
 const FIXTURES = path.resolve(__dirname, "../fixtures/tokenizers");
 let tmp: string;
-
-/** Deterministic values in [-scale, scale). */
-function values(n: number, seed: number, scale = 0.1): Float32Array {
-  const a = new Float32Array(n);
-  let x = seed * 2654435761 >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    a[i] = ((x / 4294967296) * 2 - 1) * scale;
-  }
-  return a;
-}
-
-type Tensors = Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }>;
-
-function tensors(shapes: Record<string, number[]>, seed: number): Tensors {
-  const out: Tensors = {};
-  let s = seed;
-  for (const [name, shape] of Object.entries(shapes)) out[name] = { dtype: "F32", shape, data: values(shape.reduce((a, b) => a * b, 1), s++) };
-  return out;
-}
-
-const D = 16;
-const LAYERS = 2;
-
-/** A GPT-2 LM folder as openai-community/gpt2 stores it (bare names, Conv1D weights [in, out]). */
-function gpt2Folder(dir: string): Tensors {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({
-    architectures: ["GPT2LMHeadModel"], model_type: "gpt2", n_layer: LAYERS, n_embd: D, n_head: 4, n_positions: 32, vocab_size: 50,
-    bos_token_id: 7, eos_token_id: 7, task_specific_params: { "text-generation": { max_length: 50 } },
-  }));
-  const shapes: Record<string, number[]> = { "wte.weight": [50, D], "wpe.weight": [32, D], "ln_f.weight": [D], "ln_f.bias": [D] };
-  for (let i = 0; i < LAYERS; i++) {
-    Object.assign(shapes, {
-      [`h.${i}.ln_1.weight`]: [D], [`h.${i}.ln_1.bias`]: [D], [`h.${i}.ln_2.weight`]: [D], [`h.${i}.ln_2.bias`]: [D],
-      [`h.${i}.attn.c_attn.weight`]: [D, 3 * D], [`h.${i}.attn.c_attn.bias`]: [3 * D],
-      [`h.${i}.attn.c_proj.weight`]: [D, D], [`h.${i}.attn.c_proj.bias`]: [D],
-      [`h.${i}.mlp.c_fc.weight`]: [D, 4 * D], [`h.${i}.mlp.c_fc.bias`]: [4 * D],
-      [`h.${i}.mlp.c_proj.weight`]: [4 * D, D], [`h.${i}.mlp.c_proj.bias`]: [D],
-    });
-  }
-  const t = tensors(shapes, 1);
-  safetensors.writeSafetensors(path.join(dir, "model.safetensors"), t, { format: "pt" });
-  for (const f of ["tokenizer.json", "tokenizer_config.json"]) fs.copyFileSync(path.join(FIXTURES, "gpt2-bytelevel", f), path.join(dir, f));
-  return t;
-}
-
-const R = 4;
-const ALPHA = 8;
-
-/** A PEFT LoRA folder for the GPT-2 folder: c_attn of every layer, fan_in_fan_out as PEFT writes it for Conv1D. */
-function loraFolder(dir: string): Tensors {
-  fs.mkdirSync(dir, { recursive: true });
-  const shapes: Record<string, number[]> = {};
-  for (let i = 0; i < LAYERS; i++) {
-    shapes[`base_model.model.transformer.h.${i}.attn.c_attn.lora_A.weight`] = [R, D];
-    shapes[`base_model.model.transformer.h.${i}.attn.c_attn.lora_B.weight`] = [3 * D, R];
-  }
-  const t = tensors(shapes, 100);
-  safetensors.writeSafetensors(path.join(dir, "adapter_model.safetensors"), t);
-  fs.writeFileSync(path.join(dir, "adapter_config.json"), JSON.stringify({
-    peft_type: "LORA", task_type: "CAUSAL_LM", r: R, lora_alpha: ALPHA, lora_dropout: 0, fan_in_fan_out: true,
-    target_modules: ["c_attn"], bias: "none", base_model_name_or_path: "gpt2",
-  }));
-  return t;
-}
 
 function readAll(file: string): Record<string, { shape: number[]; data: Float32Array }> {
   const f = safetensors.SafetensorsFile.open(file);
