@@ -38,12 +38,12 @@ function leakSource(steps) {
 }
 
 /** Slope of numTensors over the last 30 % of each job's steps, and tensors left after each job. */
-async function planWindows(steps) {
+async function planWindows(steps, backend) {
   const plan = compileOrThrow(leakSource(steps), "bench/leaks.peft");
   const perJob = {};
   let startCount = 0;
   await train(plan, {
-    backend: "wasm",
+    backend,
     onJobStart: () => {
       startCount = tf.memory().numTensors;
     },
@@ -74,14 +74,19 @@ async function planWindows(steps) {
 /** Runs the leak checks; returns the `leaks` JSON section (tensors_per_step is the worst case). */
 export async function runLeaks(ctx) {
   const budget = BUDGET[ctx.mode];
-  await initBackend("wasm");
-  ctx.log?.(`leaks: ${budget.window} LoRA steps`);
+  // The backend users get without a GPU: native when the addon loads, else wasm.
+  const backend = await initBackend("native").then(
+    () => "native",
+    () => initBackend("wasm").then(() => "wasm"),
+  );
+  ctx.log?.(`leaks: ${budget.window} LoRA steps on ${backend}`);
   const trainer = trainerWindow(budget.window);
   ctx.log?.(`leaks: LoRA, BeamLoRA and Light-PEFT jobs of ${budget.planSteps} steps`);
-  const jobs = await planWindows(budget.planSteps);
+  const jobs = await planWindows(budget.planSteps, backend);
   const slopes = [trainer.tensors_per_step, ...Object.values(jobs).map((j) => j.tensors_per_step)].filter((x) => typeof x === "number");
   const leftovers = Object.values(jobs).map((j) => j.leaked_after_job).filter((x) => typeof x === "number");
   return {
+    backend,
     tensors_per_step: slopes.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a), 0),
     window_steps: budget.window,
     trainer: { ...trainer, tensors_per_step: sig(trainer.tensors_per_step), bytes_per_step: sig(trainer.bytes_per_step) },
