@@ -2,9 +2,10 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 /**
  * Test files left out of the fast tier (`npm run test:unit`): builds of system packages, notebooks
- * run by Jupyter, browsers, Python cross-checks, benchmarks, and files whose trainings or data take
- * more than a few seconds. `npm test` (what CI runs) runs every file, these included. A new slow
- * test file goes in this list (see "Tests" in README.md).
+ * run by Jupyter, browsers, Python cross-checks, benchmarks, tests that spawn the built CLI or
+ * import the built package ("peftlab"; they need `npm run build` first), and files whose trainings
+ * or data take more than a few seconds. `npm test` (what CI runs) builds, then runs every file,
+ * these included. A new slow test file goes in this list (see "Tests" in README.md).
  */
 export const SLOW_TESTS = [
   "test/bench/**",
@@ -14,6 +15,8 @@ export const SLOW_TESTS = [
   "test/io/python-hf-names.test.ts",
   "test/pretrain.test.ts",
   "test/cli/run.test.ts",
+  "test/cli/model-folders.test.ts",
+  "test/api/api.test.ts",
   "test/cli/model-folders.test.ts",
   "test/io/weights-at-scale.test.ts",
   "test/runtime/data.test.ts",
