@@ -105,6 +105,16 @@ describe("runPlan", () => {
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   }, 60_000);
 
+  it("refuses a run folder another live process holds, before training anything", async () => {
+    const dir = path.join(tmp, "locked");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, ".lock"), `${process.ppid}\n`); // a live process that is not this one
+    const rec = recorder();
+    await expect(runPlan(plan(), { folder: dir, sinks: [rec] })).rejects.toThrow(`in use by another peftlab run (pid ${process.ppid})`);
+    expect(rec.calls).toEqual([]);
+    expect(fs.readFileSync(path.join(dir, ".lock"), "utf8")).toBe(`${process.ppid}\n`);
+  });
+
   it("without a folder writes nothing; `only` picks runs and names a run the plan lacks", async () => {
     const out = await runPlan(plan(), { only: ["two"] });
     expect(out.folder).toBeNull();
