@@ -8,7 +8,8 @@ export class LockError extends Error {}
 
 /**
  * Takes DIR/.lock for this process. A second run on the same DIR gets a clear error; a
- * lock left by a process that no longer exists (killed) is taken over. Returns the release function.
+ * lock left by a process that no longer exists (killed) is taken over. Returns the release function,
+ * which also runs if the process exits first (process.exit on a second Ctrl-C).
  */
 export function acquireLock(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
@@ -19,15 +20,18 @@ export function acquireLock(dir: string): () => void {
       fs.writeSync(fd, `${process.pid}\n`);
       fs.closeSync(fd);
       let released = false;
-      return () => {
+      const release = () => {
         if (released) return;
         released = true;
+        process.off("exit", release);
         try {
           if (fs.readFileSync(lock, "utf8").trim() === String(process.pid)) fs.unlinkSync(lock);
         } catch {
           /* already gone */
         }
       };
+      process.on("exit", release);
+      return release;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const holder = Number.parseInt(fs.readFileSync(lock, "utf8").trim(), 10);

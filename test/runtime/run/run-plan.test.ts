@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { compileSource } from "../../../src/dsl/index.js";
 import type { Plan } from "../../../src/dsl/plan.js";
 import type { RunResult } from "../../../src/results/events.js";
+import { acquireLock } from "../../../src/runtime/run/folder-io.js";
 import { runPlan } from "../../../src/runtime/run/run-plan.js";
 import type { JobEnding, PlannedJob, RunSink } from "../../../src/runtime/run/sink.js";
 
@@ -113,6 +114,22 @@ describe("runPlan", () => {
     await expect(runPlan(plan(), { folder: dir, sinks: [rec] })).rejects.toThrow(`in use by another peftlab run (pid ${process.ppid})`);
     expect(rec.calls).toEqual([]);
     expect(fs.readFileSync(path.join(dir, ".lock"), "utf8")).toBe(`${process.ppid}\n`);
+  });
+
+  it("a process that exits while holding a run folder leaves no lock behind", () => {
+    const dir = path.join(tmp, "exits");
+    const before = process.listeners("exit");
+    const release = acquireLock(dir);
+    const added = process.listeners("exit").filter((l) => !before.includes(l));
+    expect(added).toHaveLength(1);
+    expect(fs.existsSync(path.join(dir, ".lock"))).toBe(true);
+    (added[0] as () => void)(); // what process.exit() runs
+    expect(fs.existsSync(path.join(dir, ".lock"))).toBe(false);
+    expect(process.listeners("exit").filter((l) => !before.includes(l))).toEqual([]);
+    release(); // a second release is harmless
+    const again = acquireLock(dir);
+    again();
+    expect(process.listeners("exit")).toEqual(before);
   });
 
   it("without a folder writes nothing; `only` picks runs and names a run the plan lacks", async () => {
