@@ -145,6 +145,60 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t
   store_tile(acc, NR, c, ldc, mr, nr, add);
 }
 
+/* 12×8 for narrow products (n ≤ 8: LoRA's rank-r sides), where 6×16 tiles would compute half zeros.
+   Full 12-row strips run twelve accumulators; an edge strip runs row by row. Each element is
+   accumulated as in the other kernels (one FMA per k, in order): the same bits. */
+#define MRN 12
+#define NRN 8
+PL_AVX2 static void ukernel_avx2_narrow(int64_t kc, const float *a, int64_t ra, int64_t ka, const float *b, int64_t kb,
+                                        float *c, int64_t ldc, int mr, int nr, int add) {
+  float tmp[MRN * NRN] __attribute__((aligned(32)));
+  if (mr < MRN) {
+    for (int i = 0; i < mr; i++) {
+      __m256 acc = _mm256_setzero_ps();
+      const float *ai = a + i * ra, *bk = b;
+      for (int64_t k = 0; k < kc; k++, ai += ka, bk += kb) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(ai), _mm256_loadu_ps(bk), acc);
+      _mm256_store_ps(tmp + i * NRN, acc);
+    }
+    store_tile(tmp, NRN, c, ldc, mr, nr, add);
+    return;
+  }
+  const float *a6 = a + 6 * ra;
+  const int64_t o1 = ra, o2 = 2 * ra, o3 = 3 * ra, o4 = 4 * ra, o5 = 5 * ra;
+  __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
+  __m256 c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps(), c6 = _mm256_setzero_ps(), c7 = _mm256_setzero_ps();
+  __m256 c8 = _mm256_setzero_ps(), c9 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; k++) {
+    __m256 bv = _mm256_loadu_ps(b);
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a), bv, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + o1), bv, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + o2), bv, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + o3), bv, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + o4), bv, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + o5), bv, c5);
+    c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(a6), bv, c6);
+    c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(a6 + o1), bv, c7);
+    c8 = _mm256_fmadd_ps(_mm256_broadcast_ss(a6 + o2), bv, c8);
+    c9 = _mm256_fmadd_ps(_mm256_broadcast_ss(a6 + o3), bv, c9);
+    c10 = _mm256_fmadd_ps(_mm256_broadcast_ss(a6 + o4), bv, c10);
+    c11 = _mm256_fmadd_ps(_mm256_broadcast_ss(a6 + o5), bv, c11);
+    a += ka;
+    a6 += ka;
+    b += kb;
+  }
+  __m256 r[MRN] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  if (nr == NRN) {
+    for (int i = 0; i < MRN; i++) {
+      float *p = c + i * ldc;
+      _mm256_storeu_ps(p, add ? _mm256_add_ps(_mm256_loadu_ps(p), r[i]) : r[i]);
+    }
+    return;
+  }
+  for (int i = 0; i < MRN; i++) _mm256_store_ps(tmp + i * NRN, r[i]);
+  store_tile(tmp, NRN, c, ldc, mr, nr, add);
+}
+
 /* 12×32 with AVX-512F: 24 accumulators. Each element is accumulated exactly as in the 6×16
    kernels (one FMA per k, in order), so the bits are the same. A must be packed (ra = 1, rows
    zero-padded); B may be in place. */
@@ -330,12 +384,13 @@ static void compute_task(void *ctx, int64_t t0, int64_t t1) {
 #define UKERNEL_AVX512 NULL
 #endif
 
-/* The AVX-512 kernel is used when the CPU has AVX-512F, unless switched off (tests, benchmarks). */
-static int avx512_allowed = 1;
-void pl_gemm_allow_avx512(int on) { avx512_allowed = on != 0; }
+/* The 12×8 and AVX-512 kernels are used unless switched off: then every product runs on the 6×16
+   AVX2 kernel, which tests compare them with. */
+static int variants_allowed = 1;
+void pl_gemm_allow_variants(int on) { variants_allowed = on != 0; }
 int pl_gemm_kernel(void) {
 #if PL_X86
-  if (pl_use_avx2()) return cpu_has_avx512f() && avx512_allowed ? 2 : 1;
+  if (pl_use_avx2()) return cpu_has_avx512f() && variants_allowed ? 2 : 1;
 #endif
   return 0;
 }
@@ -353,10 +408,14 @@ int pl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, const floa
   gemm_job g = {.transA = transA, .transB = transB, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc,
                 .A = A, .B = B, .C = C, .uk = ukernel_c, .mr = MR, .nr = NR};
 #if PL_X86
-  if (pl_use_avx2()) {
+  if (pl_use_avx2() && variants_allowed && n <= NRN) {
+    g.uk = ukernel_avx2_narrow;
+    g.mr = MRN;
+    g.nr = NRN;
+  } else if (pl_use_avx2()) {
     /* 12×32 tiles pay on wide products (1024²: ~15 % faster); on narrow ones (n ≤ 128, most of a
        small model's layers) the 6×16 AVX2 kernel measured as fast or faster. Same bits either way. */
-    if (cpu_has_avx512f() && avx512_allowed && n > 128) {
+    if (cpu_has_avx512f() && variants_allowed && n > 128) {
       g.uk = ukernel_avx512;
       g.mr = MR512;
       g.nr = NR512;

@@ -3,7 +3,7 @@
  *   info()          → { abi, avx2, simd, threads, gemm, kernels }
  *   setThreads(n)   → sets the pool size (1 = the calling thread only)
  *   setSimd(on)     → off forces the plain C paths (for tests)
- *   setAvx512(on)   → off keeps the matrix product on its AVX2 kernel (for tests)
+ *   setGemmVariants(on) → off runs every matrix product on the 6×16 AVX2 kernel (for tests)
  * The loader (src/runtime/native/addon.ts) checks `abi` against the version it was written for.
  */
 #include <stdatomic.h>
@@ -94,16 +94,16 @@ static napi_value set_simd_fn(napi_env env, napi_callback_info info) {
   return pl_undefined(env);
 }
 
-static napi_value set_avx512_fn(napi_env env, napi_callback_info info) {
+static napi_value set_gemm_variants_fn(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   bool on = true;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc != 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) {
-    napi_throw_type_error(env, NULL, "setAvx512 (native): expected a boolean");
+    napi_throw_type_error(env, NULL, "setGemmVariants (native): expected a boolean");
     return NULL;
   }
-  pl_gemm_allow_avx512(on);
+  pl_gemm_allow_variants(on);
   return pl_undefined(env);
 }
 
@@ -122,7 +122,7 @@ NAPI_MODULE_INIT() {
   const struct {
     const char *name;
     napi_callback fn;
-  } extra[] = {{"info", info_fn}, {"setThreads", set_threads_fn}, {"setSimd", set_simd_fn}, {"setAvx512", set_avx512_fn}};
+  } extra[] = {{"info", info_fn}, {"setThreads", set_threads_fn}, {"setSimd", set_simd_fn}, {"setGemmVariants", set_gemm_variants_fn}};
   for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
     napi_value f;
     napi_create_function(env, extra[i].name, NAPI_AUTO_LENGTH, extra[i].fn, NULL, &f);

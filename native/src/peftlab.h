@@ -109,14 +109,16 @@ void pl_scratch_free_all(void);
  * A[k*lda + i] (transA = 1); likewise B with ldb. C has row stride ldc. Overwrites C.
  * `parallel` = 1 lets it split the work over the pool (results do not depend on the split).
  * Returns 0, or -1 when its packing buffers cannot be allocated.
- * Micro-kernels: 12×32 AVX-512F where the CPU has it, else 6×16 AVX2+FMA, else 6×16 plain C. Each
- * accumulates every element in the same order; the two SIMD ones (one FMA per k) give the same bits.
+ * Micro-kernels: 12×8 AVX2+FMA for n ≤ 8, 12×32 AVX-512F for n > 128 where the CPU has it, else
+ * 6×16 AVX2+FMA, else 6×16 plain C. Each accumulates every element in the same order; the SIMD
+ * ones (one FMA per k) give the same bits.
  */
 int pl_sgemm(int transA, int transB, int64_t m, int64_t n, int64_t k, const float *A, int64_t lda, const float *B,
               int64_t ldb, float *C, int64_t ldc, int parallel);
 
-/* Which sgemm micro-kernel runs: 0 plain C, 1 AVX2+FMA, 2 AVX-512F. on = 0 keeps it off AVX-512. */
+/* The widest sgemm micro-kernel in use: 0 plain C, 1 AVX2+FMA, 2 AVX-512F. */
 int pl_gemm_kernel(void);
-void pl_gemm_allow_avx512(int on);
+/* on = 0: every product on the 6×16 AVX2 kernel (no 12×8 narrow or 12×32 AVX-512 tiles), for tests. */
+void pl_gemm_allow_variants(int on);
 
 #endif

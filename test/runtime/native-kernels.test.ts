@@ -72,7 +72,8 @@ const CASES: Case[] = [
   { name: "attention values: [B, H, T, T]·[B, H, T, d]", a: [2, 4, 33, 33], b: [2, 4, 33, 16] },
   { name: "one batch of one", a: [1, 1, 1, 5], b: [1, 1, 5, 1] },
   // n ≤ 16 and m ≤ 12: the product reads A (resp. B) in place instead of packing it
-  { name: "LoRA down-projection x·Aᵀ (A in place)", a: [1027, 129], b: [8, 129], tb: true },
+  { name: "LoRA down-projection x·Aᵀ (12×8 tiles, A in place)", a: [1027, 129], b: [8, 129], tb: true },
+  { name: "n ≤ 8 with B packed", a: [130, 300], b: [300, 7] },
   { name: "A in place, transposed", a: [300, 37], b: [300, 5], ta: true },
   { name: "LoRA gradient gᵀ·x (B in place)", a: [600, 8], b: [600, 64], ta: true },
   { name: "B in place, a wide product", a: [7, 260], b: [260, 160] },
@@ -147,10 +148,13 @@ describe("BatchMatMul", () => {
     }
   });
 
-  it("the AVX-512 product gives the same bits as the AVX2 one (wide products use it where the CPU has it)", async () => {
-    if (addon.info().gemm !== "AVX-512F") return; // this CPU has no AVX-512F: one SIMD kernel only
+  it("the 12×8 (n ≤ 8) and AVX-512 (n > 128) tiles give the same bits as the 6×16 AVX2 one", async () => {
+    if (!addon.info().avx2) return; // plain C only: no tile variants
     const cases: [number[], number[], boolean, boolean][] = [
-      [[300, 600], [600, 700], false, false],
+      [[1027, 129], [8, 129], false, true], // LoRA x·Aᵀ: 12×8, A in place
+      [[600, 8], [600, 5], true, false], // 12×8, transposed A in place, an edge strip
+      [[130, 300], [300, 7], false, false], // 12×8 with packed B
+      [[300, 600], [600, 700], false, false], // AVX-512 where the CPU has it
       [[1000, 37], [1000, 259], true, false],
       [[2, 129, 65], [2, 333, 65], false, true],
     ];
@@ -159,16 +163,16 @@ describe("BatchMatMul", () => {
       for (const [a, b, ta, tb] of cases) {
         const av = randn(a);
         const bv = randn(b);
-        const wide = tf.tidy(() => tf.matMul(av, bv, ta, tb).dataSync() as Float32Array);
-        addon.setAvx512(false);
+        const variant = tf.tidy(() => tf.matMul(av, bv, ta, tb).dataSync() as Float32Array);
+        addon.setGemmVariants(false);
         expect(addon.info().gemm).toBe("AVX2+FMA");
-        const avx2 = tf.tidy(() => tf.matMul(av, bv, ta, tb).dataSync() as Float32Array);
-        addon.setAvx512(true);
-        expect(Buffer.from(wide.buffer).equals(Buffer.from(avx2.buffer)), `[${a}]·[${b}]`).toBe(true);
+        const reference = tf.tidy(() => tf.matMul(av, bv, ta, tb).dataSync() as Float32Array);
+        addon.setGemmVariants(true);
+        expect(Buffer.from(variant.buffer).equals(Buffer.from(reference.buffer)), `[${a}]·[${b}]`).toBe(true);
         tf.dispose([av, bv]);
       }
     } finally {
-      addon.setAvx512(true);
+      addon.setGemmVariants(true);
     }
   });
 
