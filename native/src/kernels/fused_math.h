@@ -1,7 +1,8 @@
 /*
  * Helpers shared by the fused-op kernels (Peftlab*.c): a vectorised exp for AVX2, horizontal
- * sums, and the row loops they are built from. Each helper has an AVX2/FMA form (call it only
- * when pl_use_avx2() is true) and a plain C form.
+ * sums, dot products and a small register-blocked matrix product (pl_mm_avx2) for the narrow or
+ * tiny products where pl_sgemm's packing costs more than the arithmetic. The AVX2/FMA forms may be
+ * called only when pl_use_avx2() is true; the kernels' plain C paths do not use them.
  */
 #ifndef PEFTLAB_FUSED_MATH_H
 #define PEFTLAB_FUSED_MATH_H
