@@ -93,7 +93,9 @@ export interface DataDecl extends StatementBase {
 export interface AdapterDecl extends StatementBase {
   kind: "AdapterDecl";
   name: Ident;
+  /** lora, dora, adalora, or peft (an adapter folder, `path`). */
   method: Ident;
+  path: StringArg | null;
   block: Block | null;
 }
 

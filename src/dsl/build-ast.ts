@@ -90,8 +90,9 @@ export class AstBuilder extends BaseVisitor {
     const head = spanOf(ctx.Adapter, 0);
     const name = ident(ctx.name, head.end);
     const method = ident(ctx.method, name.span.end);
+    const path = ctx.path ? this.stringArg(ctx.path[0]!) : null;
     const block = ctx.block ? this.block(ctx.block[0]!.children, head.end) : null;
-    return { kind: "AdapterDecl", file: this.file, name, method, block, span: cover(head, name, method, block) };
+    return { kind: "AdapterDecl", file: this.file, name, method, path, block, span: cover(head, name, method, path, block) };
   }
 
   beamDecl(ctx: Cst.BeamDeclCstChildren): Ast.BeamDecl {

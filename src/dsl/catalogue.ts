@@ -107,6 +107,8 @@ export const CATALOGUE = {
   includeTooDeep: e("PEFT5006", "includes nested too deeply", "includes are nested more than {max} deep"),
   jsonlNoFormat: e("PEFT5007", "a JSONL file whose keys fit no format", "line {line} of '{path}' has the keys {keys}, which fit neither generation (keys prompt, completion) nor classification (keys text, label): {hint}"),
   hfBadTokenizer: e("PEFT5008", "a model folder whose tokenizer the data needs but cannot be loaded", "the tokenizer of '{path}' cannot be loaded, and data '{data}' is encoded with it: {reason}"),
+  adapterFolder: e("PEFT5010", "an adapter folder that cannot be used", "'{path}' is not a usable PEFT adapter folder: {reason}"),
+  adapterFamily: e("PEFT5011", "an adapter made for another model family", "adapter '{adapter}' targets {modules}, modules of {family} models, but run '{run}' uses model '{model}' ({modelFamily})"),
   hfUnusedBadTokenizer: w("PEFT5009", "a model folder whose tokenizer cannot be loaded (not used)", "the tokenizer of '{path}' cannot be loaded (no run encodes its data with it, so this is not an error yet): {reason}"),
 } as const satisfies Record<string, CatalogueEntry>;
 

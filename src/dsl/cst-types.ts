@@ -69,6 +69,7 @@ export type AdapterDeclCstChildren = {
   name: IToken[];
   Equals: IToken[];
   method: IToken[];
+  path?: IToken[];
   block?: BlockCstNode[];
 };
 

@@ -39,7 +39,7 @@ const RULE_DOCS: Record<string, string> = {
   stray: "Tokens that cannot start a statement. The grammar accepts them only so that parsing resumes at the next statement; each run of them is reported as an error (PEFT1004).",
   modelDecl: "A base model: a built-in architecture (`decoder`/`llama`, `gpt2`, `encoder`/`bert`), a Hugging Face folder (`hf \"path\"`), or the project's pretrained base (`pretrained`).",
   dataDecl: "A data set: a built-in task generator (`addition`, `subtraction`, `multiplication`, `arithmetic`, `code`, `spam`) or a JSONL file (`jsonl \"path\"`).",
-  adapterDecl: "An adapter: `lora`, `dora` or `adalora`.",
+  adapterDecl: "An adapter: `lora`, `dora` or `adalora`, or `peft \"folder\"` for an existing PEFT adapter folder.",
   beamDecl: "A BeamLoRA constraint on an adapter.",
   pruneDecl: "A Light-PEFT pruning schedule.",
   trainDecl: "Training settings: unnamed, they are the defaults of every run; named, a run picks them with `with NAME`.",

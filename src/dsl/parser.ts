@@ -88,13 +88,14 @@ export class PeftParser extends CstParser {
     this.OPTION2(() => this.SUBRULE(this.block));
   });
 
-  /** `adapter lora8 = lora { rank 8 }`. */
+  /** `adapter lora8 = lora { rank 8 }` or `adapter old = peft "path/to/adapter"`. */
   public adapterDecl = this.RULE("adapterDecl", () => {
     this.CONSUME(Adapter);
     this.CONSUME(Name, { LABEL: "name" });
     this.CONSUME(Equals);
     this.CONSUME(Key, { LABEL: "method" });
-    this.OPTION(() => this.SUBRULE(this.block));
+    this.OPTION(() => this.CONSUME(StringLit, { LABEL: "path" }));
+    this.OPTION2(() => this.SUBRULE(this.block));
   });
 
   /** `beam wide on lora8 { every 200 steps }`. */

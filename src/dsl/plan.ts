@@ -154,6 +154,12 @@ export interface AdapterSpec {
   alphaPattern: Record<string, number>;
   /** AdaLoRA only (null otherwise). */
   adalora: AdaLoraSpec | null;
+  /**
+   * `adapter old = peft "folder"`: the PEFT adapter folder whose weights the adapter starts from (a
+   * plan path, like a model folder's). The fields above are read from its adapter_config.json.
+   * Absent: a fresh adapter.
+   */
+  from?: string;
 }
 
 export interface AdaLoraSpec {

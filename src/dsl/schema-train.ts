@@ -16,7 +16,7 @@ function readLength(c: ArgCursor): Read<Length> | undefined {
     const n = c.number({ min: 0, max: 1e6, above: true, allowed: "a number of epochs above 0" });
     return n && { value: { kind: "epochs", epochs: n.value }, node: n.node };
   }
-  const n = c.int(1, 1e9, "a number of steps");
+  const n = c.int(0, 1e9, "a number of steps (0: evaluate only, no training)");
   return n && { value: { kind: "steps", steps: n.value }, node: n.node };
 }
 

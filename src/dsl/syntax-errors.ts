@@ -75,7 +75,7 @@ export function decodeSyntaxError(message: string): SyntaxErrorInfo {
 const KIND_WORDS: Record<string, string> = {
   modelDecl: "a model kind (decoder, llama, gpt2, encoder, bert, hf or pretrained)",
   dataDecl: "a data kind (addition, subtraction, multiplication, arithmetic, code, spam or jsonl)",
-  adapterDecl: "an adapter method (lora, dora or adalora)",
+  adapterDecl: "an adapter method (lora, dora, adalora, or peft \"folder\")",
 };
 
 export const syntaxErrorProvider: IParserErrorMessageProvider = {

@@ -112,6 +112,8 @@ const CASES: Case[] = [
   { id: "batchAboveTrainSplit", text: `${BASE}data small = addition { digits 2, train 20 }\nrun r = base + lora8 on small with { batch 32 }\n`, at: "32", says: "batch 32 is larger than the training split of data 'small' (20 examples)" },
   { id: "hfBadTokenizer", text: `model h = hf "m"\ndata d = addition { digits 2 }\nadapter a = lora { rank 8 }\nrun r = h + a on d`, files: { "m/config.json": "{}", "m/tokenizer.json": '{"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "Spaceship"}}' }, at: '"m"', says: "data 'd' is encoded with it: tokenizer.json: cannot load this tokenizer: Unknown PreTokenizer type: Spaceship" },
   { id: "hfUnusedBadTokenizer", text: `model h = hf "m"\ndata d = addition { digits 2, tokenizer char }\nadapter a = lora { rank 8 }\nrun r = h + a on d`, files: { "m/config.json": "{}", "m/tokenizer.json": "{ nope" }, at: '"m"', says: "tokenizer.json: not valid JSON" },
+  { id: "adapterFolder", text: `${BASE}adapter old = peft "a"\nrun r = base + old on sums`, files: { "a/adapter_config.json": '{"peft_type": "IA3"}' }, at: '"a"', says: "peft_type \"IA3\"; peftlab reads LORA and ADALORA adapters" },
+  { id: "adapterFamily", text: `${BASE}adapter old = peft "a"\nrun r = base + old on sums`, files: { "a/adapter_config.json": '{"peft_type": "LORA", "r": 8, "target_modules": ["query", "value"]}' }, at: '"a"', says: "targets 'query' or 'value', modules of BERT-style (bert, roberta) models" },
   { id: "jsonlNoFormat", text: 'data d = jsonl "x.jsonl" {}', files: { "x.jsonl": '{"question": "a", "answer": "b"}\n' }, at: '"x.jsonl"', says: 'prompt "question", completion "answer"' },
 ];
 

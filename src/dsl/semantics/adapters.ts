@@ -1,4 +1,4 @@
-// Adapters: `adapter NAME = lora | dora | adalora { … }`.
+// Adapters: `adapter NAME = lora | dora | adalora { … }`, or `adapter NAME = peft "folder"` (./peft-adapter.ts).
 
 import type * as Ast from "../ast.js";
 import { ADALORA_DEFAULTS, ADAPTER_DEFAULTS } from "../defaults.js";
@@ -7,9 +7,14 @@ import { regexError } from "../../peft/targets.js";
 import type { AdapterMethod, AdapterSpec, Selector } from "../plan.js";
 import { ADALORA_SCHEMA, LORA_SCHEMA, type PatternEntry, type SelectorValue } from "../schema-adapters.js";
 import { didYouMean, quoteList } from "../suggest.js";
+import { familyName, familyOfModel, peftAdapter, targetFamilies, type PeftAdapterInfo } from "./peft-adapter.js";
 import { defineCheck } from "./registry.js";
 
 const METHODS: AdapterMethod[] = ["lora", "dora", "adalora"];
+/** The form of an existing adapter folder. */
+const PEFT_FORM = "peft";
+
+const peftInfos = new WeakMap<Ast.AdapterDecl, PeftAdapterInfo>();
 
 /** A selector value as the plan holds it: several regexes become one alternation. */
 export function toSelector(value: SelectorValue | undefined): Selector {
@@ -27,9 +32,20 @@ function toPattern(entries: PatternEntry[] | undefined): Record<string, number> 
 
 defineCheck("interpret", "AdapterDecl", "adapter-method", (decl, a) => {
   const method = decl.method.name as AdapterMethod;
-  if (!METHODS.includes(method)) {
-    a.reporter.report("unknownKind", { what: "adapter method", name: method, allowed: quoteList(METHODS), hint: didYouMean(method, METHODS) }, decl.file, decl.method);
+  if (decl.method.name === PEFT_FORM) {
+    const info = peftAdapter(decl, a);
+    if (!info) return;
+    peftInfos.set(decl, info);
+    a.adapters.set(decl, { spec: info.spec, fields: {} });
     return;
+  }
+  if (!METHODS.includes(method)) {
+    const forms = [...METHODS, PEFT_FORM];
+    a.reporter.report("unknownKind", { what: "adapter method", name: method, allowed: quoteList(forms), hint: didYouMean(method, forms) }, decl.file, decl.method);
+    return;
+  }
+  if (decl.path) {
+    a.reporter.report("extraValue", { found: `string "${decl.path.value}"`, prop: `'${method}'`, hint: ": only 'peft' adapters take a folder path" }, decl.file, decl.path);
   }
   const title = `a ${method} adapter`;
   const f: Fields<typeof ADALORA_SCHEMA> = method === "adalora"
@@ -102,3 +118,17 @@ export function targetItems(f: Fields<typeof LORA_SCHEMA>): { text: string; rege
   if (!v) return [];
   return [...v.names.map((n) => ({ text: n.value, regex: false, node: n.node })), ...v.regexes.map((r) => ({ text: r.value, regex: true, node: r.node }))];
 }
+
+defineCheck("validate", "AdapterDecl", "peft-adapter-family", (decl, a) => {
+  const info = peftInfos.get(decl);
+  const targets = targetFamilies(info?.targetList ?? null);
+  if (!info || !targets) return;
+  for (const run of a.runsUsingAdapter(decl)) {
+    const family = familyOfModel(run.model, a);
+    if (family === null || targets.families.includes(family)) continue;
+    a.reporter.report("adapterFamily", {
+      adapter: decl.name.name, modules: quoteList(targets.modules), family: targets.families.map(familyName).join(" or "),
+      run: run.decl.name.name, model: run.model.name.name, modelFamily: familyName(family),
+    }, decl.file, decl.path ?? decl.method);
+  }
+});

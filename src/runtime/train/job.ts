@@ -1,12 +1,14 @@
 // One job = one run × seed × learning rate of a plan: build the model and data, inject the
 // adapters, attach the plug-ins, train with periodic evaluation and checkpoints, and evaluate
 // on the validation and test splits at the end.
+import * as path from "node:path";
 import type { Plan, RunSpec } from "../../dsl/plan.js";
 import type { Batch } from "../batch.js";
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { evaluateAccuracy, evaluateLoss, greedyExactMatch } from "./evaluate.js";
 import type { RunEvent, RunResult } from "../../results/events.js";
 import { injectAdapter } from "../adapters/inject.js";
+import { importAdapter } from "../adapters/peft-io.js";
 import type { FamilyModel } from "../models/model.js";
 import { buildModel } from "./base-model.js";
 import { type Dataset, type Example, batchesOf, Batcher, loadDataset } from "../data/index.js";
@@ -119,7 +121,12 @@ export async function executeJob(spec: JobSpec, opts: JobOptions): Promise<JobOu
     }
     model = built.make(dataset);
     const rng = new Rng(seed);
-    for (const name of run.adapters) injectAdapter(model, name, plan.adapters[name], { rand: uniformOf(rng.fork(`adapter:${name}`)) });
+    for (const name of run.adapters) {
+      const adapter = plan.adapters[name]!;
+      // `adapter old = peft "folder"`: the folder's weights, trained further or only evaluated.
+      if (adapter.from !== undefined) importAdapter(model, path.resolve(opts.baseDir, adapter.from), name);
+      else injectAdapter(model, name, adapter, { rand: uniformOf(rng.fork(`adapter:${name}`)) });
+    }
     trainer = new Trainer({ model, train: run.train, lr, seed, plugins: pluginsFor(spec, rng), emit });
     const batcher = new Batcher(dataset.train, dataset, { batch: run.train.batch, maxLength: run.train.maxLength || model.config.maxPositions, seed });
 
