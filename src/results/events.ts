@@ -120,4 +120,22 @@ export interface RunResult {
   wallMs: number;
   status: "finished" | "failed";
   error?: string;
+  /**
+   * Examples each split really had in this job: the whole training split, and the validation and
+   * test examples scored (after any `eval_examples` cap). Absent in results of older versions.
+   */
+  examples?: SplitSizes;
+  /**
+   * Scores of the trivial predictor on the same scored examples, keyed like `metrics`
+   * (e.g. test_accuracy): always answer the training split's most common label (classification)
+   * or most common completion (generation). Absent in results of older versions.
+   */
+  baselines?: Record<string, number>;
+}
+
+/** Number of examples per split. */
+export interface SplitSizes {
+  train: number;
+  validation: number;
+  test: number;
 }

@@ -3,6 +3,7 @@
 
 import type { MetricName } from "../dsl/plan.js";
 import type { RunResult } from "./events.js";
+import type { Scale } from "./statistics.js";
 
 /** How to read each metric a `compare` can name. */
 export const METRICS: Record<MetricName, { label: string; unit: string; higherIsBetter: boolean }> = {
@@ -37,4 +38,14 @@ export function metricKey(metric: MetricName, available: ReadonlySet<string>): s
   if (!EVAL_METRICS.has(metric)) return metric;
   for (const key of [`test_${metric}`, `validation_${metric}`]) if (available.has(key)) return key;
   return null;
+}
+
+/**
+ * The scale of a summary key: fractions (accuracy, exact match, F1, with or without a split
+ * prefix) are proportions in [0, 1]; costs and losses are positive; anything else is real.
+ */
+export function scaleOf(key: string): Scale {
+  if (/(^|_)(accuracy|exact_match|f1)$/.test(key)) return "proportion";
+  if (/(^|_)loss$/.test(key) || /^(step_time|tokens_per_s|peak_memory|wall_time|trainable_params|foundation_params)$/.test(key)) return "positive";
+  return "real";
 }

@@ -1,5 +1,6 @@
 // Bar charts of per-run statistics: compared metrics, parameter counts, step time, memory.
-// Bars show the mean over seeds; error bars the Student-t 95 % confidence interval.
+// Bars show the mean over seeds; error bars the 95 % confidence interval of summary.ts (Student t on
+// the logit scale for fractions, on the log scale for positive quantities).
 
 import type { MetricName } from "../dsl/plan.js";
 import type { RunResult } from "../results/events.js";
@@ -17,7 +18,7 @@ export interface BarOptions {
   title?: string;
 }
 
-const SUBTITLE = "mean over seeds; error bars: Student-t 95% CI";
+const SUBTITLE = "mean over seeds; error bars: 95% CI kept in the metric's range";
 const BAR_LAYOUT = { height: 340, showlegend: false, bargap: 0.45 };
 
 interface BarPoint {
@@ -29,8 +30,9 @@ interface BarPoint {
 function errorBars(points: BarPoint[], floor = -Infinity): Record<string, unknown> {
   return {
     type: "data", symmetric: false, visible: true, color: "#374151", thickness: 1.5, width: 6,
-    array: points.map((p) => (p.stats.ci95 ? p.stats.ci95[1] - p.stats.mean : 0)),
-    arrayminus: points.map((p) => (p.stats.ci95 ? p.stats.mean - Math.max(p.stats.ci95[0], floor) : 0)),
+    // Intervals on the logit or log scale are asymmetric and centred on that scale: clamp at 0.
+    array: points.map((p) => (p.stats.ci95 ? Math.max(0, p.stats.ci95[1] - p.stats.mean) : 0)),
+    arrayminus: points.map((p) => (p.stats.ci95 ? Math.max(0, p.stats.mean - Math.max(p.stats.ci95[0], floor)) : 0)),
   };
 }
 
@@ -85,7 +87,7 @@ function perRun(results: readonly RunResult[], field: (r: RunResult) => number, 
   const done = results.filter((r) => r.status === "finished");
   const points = runNames(done).flatMap((run) => {
     const values = done.filter((r) => r.run === run).map(field).filter(Number.isFinite);
-    return values.length > 0 ? [{ run, stats: describe(values) }] : [];
+    return values.length > 0 ? [{ run, stats: describe(values, { scale: "positive" }) }] : [];
   });
   return pickRuns(points, runs);
 }

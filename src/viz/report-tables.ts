@@ -37,10 +37,16 @@ function fmtSpread(key: string, x: number): string {
   return fmt(x, 2);
 }
 
+/** How each interval method is named in a table cell. */
+const INTERVAL_NOTE: Record<string, string> = { "logit-t": "logit-t", "log-t": "log-t", "t-clamped": "t, cut to range", t: "t" };
+
 function statCell(key: string, s: MetricStats | undefined): string {
   if (!s) return `<td class="num muted">—</td>`;
   const spread = s.std === null ? "" : ` ± ${fmtSpread(key, s.std)}`;
-  const ci = s.ci95 ? `95% CI [${fmtValue(key, s.ci95[0])}, ${fmtValue(key, s.ci95[1])}]` : "no CI (1 seed)";
+  const method = s.interval && INTERVAL_NOTE[s.interval] ? ` (${INTERVAL_NOTE[s.interval]})` : "";
+  const ci = s.ci95
+    ? s.ci95[0] === s.ci95[1] ? "every seed equal" : `95% CI${method} [${fmtValue(key, s.ci95[0])}, ${fmtValue(key, s.ci95[1])}]`
+    : "no CI (1 seed)";
   const nonFinite = s.nonFinite > 0 ? ` · ${s.nonFinite} non-finite left out` : "";
   return `<td class="num">${fmtValue(key, s.mean)}${spread}<span class="ci">${ci} · n=${s.n}${nonFinite}</span></td>`;
 }
@@ -56,12 +62,26 @@ function seedsCell(r: RunSummary): string {
   return `<td class="num">${r.seeds.length}${failed}</td>`;
 }
 
+function sizesCell(r: RunSummary): string {
+  const x = r.examples;
+  return x ? `<td class="num">${fmtCount(x.train)} / ${fmtCount(x.validation)} / ${fmtCount(x.test)}</td>` : `<td class="num muted">not recorded</td>`;
+}
+
+function baselineRows(runs: readonly RunSummary[], keys: readonly string[]): string[][] {
+  return keys.filter((k) => runs.some((r) => r.baselines?.[k] !== undefined)).map((k) => [
+    `<th>${e(metricLabel(k).title)} of the majority answer</th>`,
+    ...runs.map((r) => (r.baselines?.[k] !== undefined ? `<td class="num muted">${fmtValue(k, r.baselines[k]!)}</td>` : `<td class="num muted">—</td>`)),
+  ]);
+}
+
 /** Metrics as rows, runs as columns (reads well for the usual 2–5 runs). */
-function statsMatrix(runs: readonly RunSummary[], keys: readonly string[], palette: Palette): string {
+function statsMatrix(runs: readonly RunSummary[], keys: readonly string[], palette: Palette, withData = false): string {
   const rows = [
     [`<th>chosen lr</th>`, ...runs.map((r) => `<td class="num mono">${e(fmtLr(r.lr))}</td>`)],
     [`<th>finished seeds</th>`, ...runs.map(seedsCell)],
+    ...(withData ? [[`<th>examples train / validation / test</th>`, ...runs.map(sizesCell)]] : []),
     ...keys.map((k) => [`<th>${e(metricLabel(k).title)}</th>`, ...runs.map((r) => statCell(k, r.metrics[k]))]),
+    ...(withData ? baselineRows(runs, keys) : []),
   ];
   return table(["", ...runs.map((r) => runCell(r.run, palette))], rows);
 }
@@ -72,9 +92,12 @@ export function runTables(summary: Summary, palette: Palette): string {
   const quality = [...keys.filter((k) => k.startsWith("test_")).sort(), ...keys.filter((k) => k.startsWith("validation_")).sort()];
   const cost = COST_KEYS.filter((k) => keys.includes(k));
   return (
-    `<p class="muted small">Mean ± sample std over the finished seeds at each run's chosen learning rate; below it, the Student-t 95% confidence interval of the mean and the number of seeds.</p>` +
+    `<p class="muted small">Mean ± sample std over the finished seeds at each run's chosen learning rate; below it, the 95% confidence interval and the number of seeds. ` +
+    `Intervals stay in each metric's range: fractions (accuracy, exact match) use a Student-t interval on the logit scale, ` +
+    `positive quantities (loss, times, throughput, memory) one on the log scale, both mapped back; "t, cut to range" when a value sits on the bound. ` +
+    `The majority answer always gives the training split's most common label or completion: a model should beat it.</p>` +
     `<h3>Quality</h3>` +
-    (quality.length ? statsMatrix(summary.runs, quality, palette) : `<p class="muted">No evaluation metrics were recorded.</p>`) +
+    (quality.length ? statsMatrix(summary.runs, quality, palette, true) : `<p class="muted">No evaluation metrics were recorded.</p>`) +
     `<h3>Cost</h3>` +
     (cost.length ? statsMatrix(summary.runs, cost, palette) : `<p class="muted">No cost metrics were recorded.</p>`)
   );
@@ -103,6 +126,7 @@ function verdictBadge(p: PairedComparison): string {
     case "better": return `<span class="badge better">${e(p.other)} better</span>`;
     case "worse": return `<span class="badge worse">${e(p.other)} worse</span>`;
     case "not significant": return `<span class="badge ns">not significant (CI contains 0)</span>`;
+    case "identical": return `<span class="badge ns">identical on every seed</span>`;
     case "insufficient data": return `<span class="badge na">insufficient data (need ≥ 2 shared seeds)</span>`;
   }
 }
@@ -115,6 +139,7 @@ function diffRow(p: PairedComparison, palette: Palette): string[] {
     `<td>${runCell(p.other, palette)} − ${runCell(p.baseline, palette)}</td>`,
     `<td class="num">${d ? fmtDiff(key, d.mean) : "—"}</td>`,
     `<td class="num">${d?.ci95 ? `[${fmtDiff(key, d.ci95[0])}, ${fmtDiff(key, d.ci95[1])}]` : "—"}</td>`,
+    `<td class="num">${d?.detectable != null && !d.identical ? `±${fmtDiff(key, d.detectable).slice(1)}` : "—"}</td>`,
     `<td class="num">${d ? `${d.n} <span class="muted small">(seeds ${e(d.seeds.join(", "))})</span>` : "0"}</td>`,
     `<td>${verdictBadge(p)}</td>`,
   ];
@@ -131,7 +156,15 @@ export function comparisonBlock(c: ComparisonSummary, summary: Summary, palette:
     statsMatrix(runs, keys, palette) +
     (missingKeys.length ? `<p class="muted small">No result has ${e(missingKeys.join(", "))}.</p>` : "") +
     `<p class="small"><b>Paired differences</b> <span class="muted">(by seed, later-listed run minus earlier; a claim is significant only when the 95% CI excludes 0)</span></p>` +
-    (c.pairs.length ? table(["metric", "difference", "mean", "95% CI", "seeds", "verdict"], c.pairs.map((p) => diffRow(p, palette)), 2) : `<p class="muted">Fewer than two runs: nothing to pair.</p>`)
+    `<p class="muted small">Smallest detectable: the smallest mean difference these seeds would call significant given the spread seen, t(0.975, n−1)·sd/√n (the interval's half-width); fractions' intervals are cut to [−100, +100] pp.</p>` +
+    (c.pairs.length ? table(["metric", "difference", "mean", "95% CI", "smallest detectable", "seeds", "verdict"], c.pairs.map((p) => diffRow(p, palette)), 2) : `<p class="muted">Fewer than two runs: nothing to pair.</p>`)
   );
 }
 
+
+/** The summary's warnings (few seeds, lr at the grid's edge), or nothing when there are none. */
+export function warningsBox(summary: Summary): string {
+  const ws = summary.warnings ?? [];
+  if (ws.length === 0) return "";
+  return `<div class="problems warnings"><h3>Warnings (${ws.length})</h3><ul>${ws.map((w) => `<li>${e(w)}</li>`).join("")}</ul></div>`;
+}

@@ -12,7 +12,7 @@ import { makePalette, type Palette } from "./palette.js";
 import { plotlyLibraryHtml } from "./display.js";
 import { reproSection } from "./report-repro.js";
 import { REPORT_CSS } from "./report-style.js";
-import { comparisonBlock, lrTable, runTables } from "./report-tables.js";
+import { comparisonBlock, lrTable, runTables, warningsBox } from "./report-tables.js";
 import type { ReportInput } from "../results/run-folder.js";
 
 
@@ -78,7 +78,7 @@ function sections(input: ReportInput, figs: FigureSet, palette: Palette, results
   const place = (name: Parameters<typeof figureForPlot>[0], caption: string) =>
     figureForPlot(name, ctx).map((f) => figs.place(f.figure, caption)).join("\n");
   const out: Section[] = [
-    { id: "results", title: "Results", body: runTables(input.summary, palette) + `<h3>Learning-rate choice</h3>` + lrTable(input.summary, palette) },
+    { id: "results", title: "Results", body: warningsBox(input.summary) + runTables(input.summary, palette) + `<h3>Learning-rate choice</h3>` + lrTable(input.summary, palette) },
     { id: "comparisons", title: "Comparisons", body: comparisonsSection(input.summary, palette) },
     {
       id: "curves", title: "Training curves",

@@ -2,7 +2,7 @@ import { describe as group, expect, test } from "vitest";
 import type { CompareSpec } from "../../src/dsl/plan.js";
 import type { RunResult } from "../../src/results/events.js";
 import { chooseLearningRates, chosenResults } from "../../src/results/learning-rate.js";
-import { metricKey } from "../../src/results/metrics.js";
+import { metricKey, scaleOf } from "../../src/results/metrics.js";
 import { describe, incompleteBeta, pairedDiff, tCdf, tQuantile } from "../../src/results/statistics.js";
 import { buildSummary } from "../../src/results/summary.js";
 
@@ -67,12 +67,77 @@ group("describe", () => {
   });
 
   test("n = 1 has no std and no interval", () => {
-    expect(describe([0.7])).toEqual({ mean: 0.7, std: null, ci95: null, n: 1, min: 0.7, max: 0.7 });
+    expect(describe([0.7])).toEqual({ mean: 0.7, std: null, ci95: null, interval: "none", n: 1, min: 0.7, max: 0.7 });
   });
 
   test("empty and non-finite samples are errors naming the problem", () => {
     expect(() => describe([])).toThrow(/no values/);
     expect(() => describe([1, Number.NaN])).toThrow(/value 1 is NaN/);
+  });
+});
+
+group("intervals stay in the metric's range", () => {
+  const tHalf = (xs: number[]) => {
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+    return [m, (tQuantile(0.975, xs.length - 1) * sd) / Math.sqrt(xs.length)] as const;
+  };
+
+  test("a plain t interval of accuracies 0.95, 1, 1 would reach above 100 %; logit-t stays below 1", () => {
+    const xs = [0.95, 1, 1];
+    const [m, half] = tHalf(xs);
+    expect(m + half).toBeGreaterThan(1);
+    const d = describe(xs, { scale: "proportion", epsilon: 0.5 / 200 });
+    expect(d.interval).toBe("logit-t");
+    expect(d.ci95![0]).toBeGreaterThan(0);
+    expect(d.ci95![1]).toBeLessThan(1);
+    expect(d.ci95![0]).toBeLessThan(0.95);
+    // Back-transform of the t interval of logit(clip(x)) computed by hand.
+    const l = xs.map((x) => Math.log(Math.min(x, 1 - 0.0025) / (1 - Math.min(x, 1 - 0.0025))));
+    const [lm, lh] = tHalf(l);
+    expect(d.ci95![1]).toBeCloseTo(1 / (1 + Math.exp(-(lm + lh))), 12);
+  });
+
+  test("proportions near 0 never go negative", () => {
+    const d = describe([0, 0.02, 0.1], { scale: "proportion" });
+    const [m, half] = tHalf([0, 0.02, 0.1]);
+    expect(m - half).toBeLessThan(0);
+    expect(d.ci95![0]).toBeGreaterThan(0);
+    expect(d.ci95![1]).toBeLessThan(1);
+  });
+
+  test("positive quantities use the log scale: step times never negative", () => {
+    const xs = [3, 40, 9];
+    const [m, half] = tHalf(xs);
+    expect(m - half).toBeLessThan(0);
+    const d = describe(xs, { scale: "positive" });
+    expect(d.interval).toBe("log-t");
+    const logs = xs.map(Math.log);
+    const [lm, lh] = tHalf(logs);
+    expect(d.ci95![0]).toBeCloseTo(Math.exp(lm - lh), 12);
+    expect(d.ci95![1]).toBeCloseTo(Math.exp(lm + lh), 12);
+    expect(d.ci95![0]).toBeGreaterThan(0);
+  });
+
+  test("a value on the bound that a transform cannot take: t cut to the range", () => {
+    const d = describe([0, 5, 1], { scale: "positive" });
+    expect(d.interval).toBe("t-clamped");
+    expect(d.ci95![0]).toBe(0);
+    const p = describe([0.9, 1.2], { scale: "proportion" });
+    expect(p.interval).toBe("t-clamped");
+    expect(p.ci95![1]).toBe(1);
+  });
+
+  test("equal values: the interval is the value; the real scale keeps the plain t interval", () => {
+    expect(describe([0.1, 0.1, 0.1], { scale: "proportion" })).toMatchObject({ mean: 0.1, std: 0, ci95: [0.1, 0.1], interval: "none" });
+    expect(describe([1, 2, 3]).interval).toBe("t");
+  });
+
+  test.each([
+    ["test_accuracy", "proportion"], ["validation_exact_match", "proportion"], ["test_f1", "proportion"],
+    ["test_loss", "positive"], ["step_time", "positive"], ["tokens_per_s", "positive"], ["peak_memory", "positive"], ["score", "real"],
+  ])("scaleOf(%s) = %s", (key, scale) => {
+    expect(scaleOf(key)).toBe(scale);
   });
 });
 
@@ -85,6 +150,18 @@ group("pairedDiff", () => {
     expect(d.mean).toBe(1);
     expect(d.std).toBeCloseTo(1, 12);
     expect(d.ci95![1] - d.mean).toBeCloseTo(4.302652729749464 / Math.sqrt(3), 9);
+  });
+
+  test("the smallest detectable difference is the interval's half-width; a range cuts the interval", () => {
+    const a = [{ seed: 0, value: 0.1 }, { seed: 1, value: 0.1 }];
+    const b = [{ seed: 0, value: 0.9 }, { seed: 1, value: 0.5 }];
+    const d = pairedDiff(a, b, [-1, 1])!;
+    expect(d.detectable).toBeCloseTo((12.706204736174707 * Math.sqrt(0.08)) / Math.sqrt(2), 9);
+    expect(d.ci95![1]).toBe(1);
+    expect(d.ci95![0]).toBe(-1); // 0.6 − 2.54 would be below the possible −1
+    expect(d.identical).toBe(false);
+    expect(pairedDiff(a, a)).toMatchObject({ mean: 0, identical: true, ci95: [0, 0] });
+    expect(pairedDiff(a.slice(0, 1), b)).toMatchObject({ n: 1, detectable: null, identical: false });
   });
 
   test("no shared seed gives null; a repeated seed is an error", () => {
@@ -173,13 +250,13 @@ group("buildSummary", () => {
     expect(summary.runs[2]).toMatchObject({ lr: null, seeds: [], metrics: {}, lrChoice: null });
   });
 
-  test("paired differences: better, not significant, and a constant difference", () => {
+  test("paired differences: better, not significant, and a zero difference on every seed (identical)", () => {
     const byMetric = Object.fromEntries(summary.comparisons[0]!.pairs.map((p) => [p.metric, p]));
     expect(byMetric.accuracy).toMatchObject({ key: "test_accuracy", baseline: "a", other: "b", verdict: "better" });
     expect(byMetric.accuracy!.diff!.mean).toBeCloseTo(0.102, 12);
     expect(byMetric.loss!.verdict).toBe("not significant");
     expect(byMetric.step_time!.diff!.mean).toBe(0);
-    expect(byMetric.step_time!.verdict).toBe("not significant");
+    expect(byMetric.step_time!.verdict).toBe("identical");
   });
 
   test("lower-is-better metrics turn a decrease into 'better'; one shared seed is insufficient", () => {
@@ -214,5 +291,49 @@ group("buildSummary", () => {
 
   test("summary is plain JSON", () => {
     expect(JSON.parse(JSON.stringify(summary))).toEqual(summary);
+  });
+
+  test("three seeds and a single lr: no warnings; a grid whose smallest lr wins: one", () => {
+    expect(summary.runs[0]!.warnings).toEqual([]);
+    expect(summary.warnings).toEqual(["run a: the chosen learning rate 0.0001 is the smallest of its grid (0.0001, 0.001): the best may lie beyond it; extend the grid"]);
+  });
+});
+
+group("buildSummary: small n, grid edges, sizes and baselines", () => {
+  const sizes = { train: 80, validation: 10, test: 20 };
+  const rs = [
+    ...[0, 1].map((s) => res("few", 1e-3, s, { validation_accuracy: 0.6, test_accuracy: [0.95, 1][s]! }, { examples: sizes, baselines: { test_accuracy: 0.55 } })),
+    ...[0, 1].map((s) => res("few", 1e-4, s, { validation_accuracy: 0.5, test_accuracy: 0.5 })),
+    ...[0, 1].map((s) => res("other", 1e-3, s, { test_accuracy: 0.9 })),
+  ];
+  const s = buildSummary(rs, { runs: [], comparisons: [{ name: "c", runs: ["few", "other"], metrics: ["accuracy"], plots: [] }] });
+  const few = s.runs[0]!;
+
+  test("fewer than 3 seeds is a warning in the run and the summary, and so is a pair with 2 seeds", () => {
+    expect(few.warnings.some((w) => /only 2 finished seeds/.test(w))).toBe(true);
+    expect(s.warnings).toContain(`run few: ${few.warnings[0]}`);
+    expect(s.warnings.some((w) => /^compare c: other − few pairs only 2 seed\(s\)/.test(w))).toBe(true);
+  });
+
+  test("a chosen lr at the edge of its grid is a warning", () => {
+    expect(few.lr).toBe(1e-3);
+    expect(few.warnings.some((w) => /0\.001 is the largest of its grid \(0\.0001, 0\.001\)/.test(w))).toBe(true);
+    expect(s.runs[1]!.warnings.some((w) => /grid/.test(w))).toBe(false);
+  });
+
+  test("sizes and baselines come from the results; the logit interval uses 0.5 / test examples", () => {
+    expect(few.examples).toEqual(sizes);
+    expect(few.baselines).toEqual({ test_accuracy: 0.55 });
+    expect(s.runs[1]!.examples).toBeNull();
+    expect(few.metrics.test_accuracy).toMatchObject({ interval: "logit-t" });
+    expect(few.metrics.test_accuracy!.ci95).toEqual(describe([0.95, 1], { scale: "proportion", epsilon: 0.5 / 20 }).ci95);
+    expect(few.metrics.test_accuracy!.ci95![1]).toBeLessThan(1);
+  });
+
+  test("paired differences of fractions stay within ±1", () => {
+    const p = s.comparisons[0]!.pairs[0]!;
+    expect(p.diff!.ci95![0]).toBeGreaterThanOrEqual(-1);
+    expect(p.diff!.ci95![1]).toBeLessThanOrEqual(1);
+    expect(p.diff!.detectable).toBeGreaterThan(0);
   });
 });

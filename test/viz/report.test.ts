@@ -36,12 +36,30 @@ describe("renderReport", () => {
 
   test("comparison table: mean ± std, 95% CI, chosen lr and paired differences with verdicts", () => {
     expect(page).toContain("<h3>beam_vs_light</h3>");
-    expect(page).toMatch(/\d+(\.\d+)?% ± \d+(\.\d+)?%<span class="ci">95% CI \[/);
+    expect(page).toMatch(/\d+(\.\d+)?% ± \d+(\.\d+)?%<span class="ci">95% CI \(logit-t\) \[/);
+    expect(page).toMatch(/ms<span class="ci">95% CI \(log-t\) \[/);
     expect(page).toContain("<th>chosen lr</th>");
     expect(page).toMatch(/0\.0003 <span class="badge ok">chosen<\/span>/);
     expect(page).toContain("Paired differences");
     expect(page).toMatch(/badge (ns|better|worse)/);
     expect(page).toContain("not significant (CI contains 0)");
+  });
+
+  test("sizes, majority-answer baselines, the smallest detectable difference and a constant difference are shown", () => {
+    expect(page).toContain("<th>examples train / validation / test</th>");
+    expect(page).toContain('<td class="num">800 / 100 / 100</td>');
+    expect(page).toContain('<th>Test accuracy of the majority answer</th><td class="num muted">58%</td>');
+    expect(page).toContain("<th class=\"num\">smallest detectable</th>");
+    // trainable_params is the same on every seed of both runs: a constant, non-zero difference.
+    expect(page).toMatch(/Trainable parameters<\/td>[^\n]*\[−2\.59k, −2\.59k\]<\/td><td class="num">±0<\/td>[^\n]*badge better/);
+  });
+
+  test("warnings: fewer than 3 seeds and a chosen lr at the edge of its grid", () => {
+    const few = fixture({ seeds: [0, 1], beamLrs: [1e-3, 3e-4] });
+    const p2 = outsideScripts(renderReport(loadRunDir(few.dir)));
+    expect(p2).toMatch(/<h3>Warnings \(\d+\)<\/h3>/);
+    expect(p2).toContain("only 2 finished seeds at the chosen learning rate");
+    expect(p2).toMatch(/the chosen learning rate 0\.0003 is the smallest of its grid \(0\.0003, 0\.001\)/);
   });
 
   test("a failed run is said so, with its error", () => {
