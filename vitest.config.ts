@@ -2,9 +2,9 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 /**
  * Test files left out of the fast tier (`npm run test:unit`): builds of system packages, notebooks
- * run by Jupyter, browsers, Python cross-checks, benchmarks, tests that spawn the built CLI or
- * import the built package ("peftlab"; they need `npm run build` first), and files whose trainings
- * or data take more than a few seconds. `npm test` (what CI runs) builds, then runs every file,
+ * run by Jupyter, browsers, Python cross-checks, benchmarks, tests that use a build (the CLI,
+ * the "peftlab" package or the native addon), and files whose trainings or data take more than a
+ * few seconds. `npm test` (what CI runs) builds, then runs every file,
  * these included. A new slow test file goes in this list (see "Tests" in README.md).
  */
 export const SLOW_TESTS = [
@@ -25,6 +25,7 @@ export const SLOW_TESTS = [
   "test/runtime/baselines.test.ts",
   "test/runtime/native-backend.test.ts",
   "test/runtime/native-ops.test.ts",
+  "test/runtime/native-kernels.test.ts",
 ];
 
 export default defineConfig({
