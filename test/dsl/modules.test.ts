@@ -1,6 +1,6 @@
 // Module paths of the built-in families and HF PEFT target matching.
 import { describe, expect, it } from "vitest";
-import { builtinModulePaths, matchesSelector, selectModules } from "../../src/dsl/index.js";
+import { builtinModulePaths, compileSource, matchesSelector, selectModules } from "../../src/dsl/index.js";
 
 describe("builtinModulePaths", () => {
   it("lists the linear layers of each family with Hugging Face names", () => {
@@ -55,5 +55,16 @@ describe("plan paths", () => {
     expect(planPath("a/b.peft", "/abs/x", "a/b.peft")).toEqual({ read: "/abs/x", record: "/abs/x" });
     expect([relativeTo("examples", "data/x"), relativeTo("..", "../x"), relativeTo("/a/b", "/c")]).toEqual(["../data/x", "x", "../../c"]);
     expect([resolveFrom("x/y.peft", "./z/../w"), resolveFrom("y.peft", "../w"), resolveFrom("C:\\p\\y.peft", "C:\\q")]).toEqual(["x/w", "../w", "C:/q"]);
+  });
+});
+
+describe("checks know only modules an adapter can target", () => {
+  it.each([
+    ['model m = decoder { layers 1, head classifier }\ndata mail = spam {}', "score", "mail"],
+    ['model m = gpt2 { layers 1 }\ndata sums = addition { digits 2 }', "lm_head", "sums"],
+    ['model m = bert { layers 1, hidden 32, heads 2 }\ndata mail = spam {}', "classifier", "mail"],
+  ])("%s: target %s matches nothing (PEFT4001)", (decls, target, data) => {
+    const { diagnostics } = compileSource(`${decls}\nadapter a = lora { target "${target}" }\nrun r = m + a on ${data}`, "t.peft");
+    expect(diagnostics.filter((d) => d.severity === "error").map((d) => d.code)).toEqual(["PEFT4001"]);
   });
 });

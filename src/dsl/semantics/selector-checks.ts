@@ -15,7 +15,6 @@ import { defineCheck } from "./registry.js";
 type KnownShape = Pick<BuiltinModelSpec, "family" | "head" | "layers">;
 
 const shapeCache = new WeakMap<object, KnownShape>();
-const autoHead = new WeakSet<KnownShape>();
 const pathCache = new WeakMap<KnownShape, string[]>();
 
 /**
@@ -28,7 +27,6 @@ function knownShape(spec: ModelSpec | undefined): KnownShape | null {
   let shape = shapeCache.get(spec);
   if (!shape) {
     shape = { family: spec.family, head: spec.head === "classifier" ? "classifier" : "causal_lm", layers: DEFAULT_BASE_LAYERS };
-    if (spec.head === "auto") autoHead.add(shape);
     shapeCache.set(spec, shape);
   }
   return shape;
@@ -37,9 +35,8 @@ function knownShape(spec: ModelSpec | undefined): KnownShape | null {
 function modulePaths(spec: KnownShape): string[] {
   let paths = pathCache.get(spec);
   if (!paths) {
+    // Classifier heads (`score`, `classifier`) are not among them: they are trained whole, not adapted.
     paths = builtinModulePaths(spec);
-    // A default base with head "auto" gets the head its data needs: either name may be targeted.
-    if (autoHead.has(spec)) paths.push("score");
     pathCache.set(spec, paths);
   }
   return paths;
