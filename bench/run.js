@@ -16,6 +16,7 @@ import { beamloraSection } from "./beamlora.js";
 import { lightpeftSection } from "./lightpeft.js";
 import { runLeaks } from "./leaks.js";
 import { runProfile } from "./profile.js";
+import { runIoBench } from "./io.js";
 import { parseArgs, selected, USAGE } from "./lib/args.js";
 import { defaultParallel, runEvidence } from "./lib/evidence-pool.js";
 import { machineInfo, versionInfo } from "./lib/machine.js";
@@ -45,6 +46,7 @@ function benchmarks(ctx) {
     lightpeft: async () => lightpeftSection(await evidence()),
     leaks: () => runLeaks(ctx),
     profile: () => runProfile(ctx),
+    io: () => runIoBench(ctx),
   };
 }
 

@@ -72,7 +72,7 @@ describe("examples", () => {
     expectAll("statement", ["ModelDecl", "DataDecl", "AdapterDecl", "BeamDecl", "PruneDecl", "TrainDecl", "RunDecl", "CompareDecl", "IncludeDecl", "BackendDecl"]);
     expectAll("model form", Object.keys(MODEL_FORMS));
     expectAll("data form", [...Object.keys(TASK_PARAMS), "jsonl"]);
-    expectAll("adapter method", ["lora", "dora", "adalora"]);
+    expectAll("adapter method", ["lora", "dora", "adalora", "peft"]);
     expectAll("builtin model", [...keysOf(LLAMA_MODEL_SCHEMA), ...keysOf(BUILTIN_MODEL_SCHEMA)]);
     expectAll("hf model", keysOf(HF_MODEL_SCHEMA));
     expectAll("pretrained model", keysOf(PRETRAINED_MODEL_SCHEMA));
