@@ -139,3 +139,14 @@ export interface SplitSizes {
   validation: number;
   test: number;
 }
+
+/** One line of a job's predictions.jsonl: a scored test example and what the model answered. */
+export interface Prediction {
+  /** The prompt (generation) or the text (classification). */
+  input: string;
+  /** The expected completion or label name. */
+  target: string;
+  /** The greedy completion or the predicted label name. */
+  prediction: string;
+  correct: boolean;
+}

@@ -1,7 +1,7 @@
 // The events and result of one run × seed × lr gathered in one object. A notebook builds it live
 // with recordEvent while the job trains; run-folder.ts loads it from a finished run folder.
 
-import type { EvalEvent, RunEvent, RunResult, StepEvent } from "./events.js";
+import type { EvalEvent, Prediction, RunEvent, RunResult, StepEvent } from "./events.js";
 
 /** Everything known about one run × seed × lr (so far, while it trains). */
 export interface RunData {
@@ -20,6 +20,10 @@ export interface RunData {
   problems: string[];
   /** Folder relative to the run directory, when loaded from disk. */
   path?: string;
+  /** The first test predictions of predictions.jsonl (a sample for the report), when loaded from disk. */
+  predictions?: Prediction[];
+  /** Lines of predictions.jsonl and how many were correct; absent without the file. */
+  predictionCounts?: { total: number; correct: number };
 }
 
 /** An empty RunData. */

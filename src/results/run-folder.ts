@@ -1,7 +1,7 @@
 // The run folder: its layout, and loading one back. Written by runPlan (src/runtime/run/), whoever
 // called it (`peftlab run`, the notebook's run(), train() with a folder):
 //   DIR/plan.json  DIR/source.peft  DIR/summary.json  DIR/report.html
-//   DIR/<run>/<seed>[-lr<value>]/{config.json, metrics.jsonl, events.jsonl, result.json,
+//   DIR/<run>/<seed>[-lr<value>]/{config.json, metrics.jsonl, events.jsonl, result.json, predictions.jsonl,
 //                                 adapter/, adapter-adalora/, pruned-base/, checkpoint/}
 // Loading is tolerant of runs that failed or stopped early: what is missing becomes a `problem`
 // the report shows.
@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Plan } from "../dsl/plan.js";
-import type { RunEvent, RunResult } from "./events.js";
+import type { Prediction, RunEvent, RunResult } from "./events.js";
 import { buildSummary, type Summary } from "./summary.js";
 import { newRunData, recordEvent, type RunData } from "./run-data.js";
 
@@ -29,6 +29,7 @@ export const RUN_FOLDER = {
   metrics: "metrics.jsonl",
   events: "events.jsonl",
   result: "result.json",
+  predictions: "predictions.jsonl",
   adapter: "adapter",
   adaloraAdapter: "adapter-adalora",
   prunedBase: "pruned-base",
@@ -92,6 +93,41 @@ function readEvents(path: string, label: string, data: RunData): void {
   });
 }
 
+/** How many predictions of each job the report shows. */
+export const PREDICTION_SAMPLE = 5;
+
+function isPrediction(v: unknown): v is Prediction {
+  const p = v as Partial<Prediction> | null;
+  return typeof p === "object" && p !== null && typeof p.input === "string" && typeof p.target === "string" && typeof p.prediction === "string" && typeof p.correct === "boolean";
+}
+
+/** The first PREDICTION_SAMPLE lines of predictions.jsonl and the counts over every line. */
+function readPredictions(path: string, data: RunData): void {
+  if (!existsSync(path)) return;
+  const sample: Prediction[] = [];
+  let total = 0;
+  let correct = 0;
+  readFileSync(path, "utf8").split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let p: unknown;
+    try {
+      p = JSON.parse(line);
+    } catch {
+      data.problems.push(`predictions.jsonl line ${i + 1} is not JSON`);
+      return;
+    }
+    if (!isPrediction(p)) {
+      data.problems.push(`predictions.jsonl line ${i + 1} lacks input, target, prediction or correct`);
+      return;
+    }
+    total++;
+    if (p.correct) correct++;
+    if (sample.length < PREDICTION_SAMPLE) sample.push(p);
+  });
+  data.predictions = sample;
+  data.predictionCounts = { total, correct };
+}
+
 function isResult(v: unknown): v is RunResult {
   const r = v as Partial<RunResult> | null;
   return typeof r === "object" && r !== null && typeof r.run === "string" && typeof r.seed === "number" && typeof r.lr === "number" && typeof r.metrics === "object";
@@ -107,6 +143,7 @@ function loadSeed(root: string, runDir: string, seedDir: string, m: RegExpExecAr
   if (data.config === null && !existsSync(join(full, "config.json"))) data.problems.push("config.json is missing");
   readEvents(join(full, "metrics.jsonl"), "metrics.jsonl", data);
   readEvents(join(full, "events.jsonl"), "events.jsonl", data);
+  readPredictions(join(full, RUN_FOLDER.predictions), data);
   const result = readJson(join(full, "result.json"), data.problems, "result.json");
   if (result === undefined && !existsSync(join(full, "result.json"))) data.problems.push("no result.json: the run did not finish");
   else if (result !== undefined && !isResult(result)) data.problems.push("result.json lacks run, seed, lr or metrics");

@@ -38,6 +38,7 @@ td:first-child, th:first-child { white-space: nowrap; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 tbody tr:hover { background: #f3f4f6; }
 td .ci { display: block; color: var(--muted); font-size: 0.78rem; }
+td.pre { white-space: pre-wrap; word-break: break-word; max-width: 32rem; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 0.78rem; font-weight: 600; white-space: nowrap; }
 .badge.better { background: var(--good-bg); color: var(--good); }

@@ -1,5 +1,6 @@
 // The report's tables: per-run statistics, learning-rate choice, paired differences.
 
+import type { RunData } from "../results/run-data.js";
 import type { ComparisonSummary, MetricStats, PairedComparison, RunSummary, Summary } from "../results/summary.js";
 import { metricLabel } from "./bars.js";
 import { fmt, fmtBytes, fmtCount, fmtLr, fmtMs } from "./format.js";
@@ -167,4 +168,35 @@ export function warningsBox(summary: Summary): string {
   const ws = summary.warnings ?? [];
   if (ws.length === 0) return "";
   return `<div class="problems warnings"><h3>Warnings (${ws.length})</h3><ul>${ws.map((w) => `<li>${e(w)}</li>`).join("")}</ul></div>`;
+}
+
+/** Long inputs are cut to this many characters in the predictions table. */
+const PREDICTION_CHARS = 240;
+
+function cut(text: string): string {
+  return text.length > PREDICTION_CHARS ? `${text.slice(0, PREDICTION_CHARS)}… (${text.length} characters)` : text;
+}
+
+/**
+ * A sample of test predictions per run (its lowest seed with a predictions.jsonl), so a low score
+ * can be read off the answers themselves. `runs` are the jobs at each run's chosen lr.
+ */
+export function predictionsSection(runs: readonly RunData[], palette: Palette): string {
+  const names = [...new Set(runs.map((d) => d.run))];
+  const blocks = names.flatMap((name) => {
+    const d = runs.filter((x) => x.run === name && x.predictions).sort((a, b) => a.seed - b.seed)[0];
+    if (!d || !d.predictions || !d.predictionCounts) return [];
+    const { total, correct } = d.predictionCounts;
+    const rows = d.predictions.map((p) => [
+      `<td class="mono pre">${e(cut(p.input))}</td>`,
+      `<td class="mono pre">${e(cut(p.target))}</td>`,
+      `<td class="mono pre">${e(cut(p.prediction))}</td>`,
+      `<td>${p.correct ? '<span class="badge ok">yes</span>' : '<span class="badge failed">no</span>'}</td>`,
+    ]);
+    return [`<h3>${runCell(name, palette)} <span class="muted small">seed ${d.seed} · first ${d.predictions.length} of ${total} test examples · ${correct} of ${total} correct</span></h3>` +
+      table(["input", "target", "prediction", "correct"], rows, 4)];
+  });
+  return blocks.length
+    ? `<p class="muted small">The first test examples of one seed per run at its chosen learning rate; every prediction is in the job folder's predictions.jsonl.</p>${blocks.join("\n")}`
+    : `<p class="muted">No job folder has a predictions.jsonl (runs of older versions, or no job finished).</p>`;
 }

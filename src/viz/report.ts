@@ -12,7 +12,7 @@ import { makePalette, type Palette } from "./palette.js";
 import { plotlyLibraryHtml } from "./display.js";
 import { reproSection } from "./report-repro.js";
 import { REPORT_CSS } from "./report-style.js";
-import { comparisonBlock, lrTable, runTables, warningsBox } from "./report-tables.js";
+import { comparisonBlock, lrTable, predictionsSection, runTables, warningsBox } from "./report-tables.js";
 import type { ReportInput } from "../results/run-folder.js";
 
 
@@ -80,6 +80,7 @@ function sections(input: ReportInput, figs: FigureSet, palette: Palette, results
   const out: Section[] = [
     { id: "results", title: "Results", body: warningsBox(input.summary) + runTables(input.summary, palette) + `<h3>Learning-rate choice</h3>` + lrTable(input.summary, palette) },
     { id: "comparisons", title: "Comparisons", body: comparisonsSection(input.summary, palette) },
+    { id: "predictions", title: "Predictions", body: predictionsSection(chosen, palette) },
     {
       id: "curves", title: "Training curves",
       body: (place("loss", "Mean over seeds at each run's chosen learning rate; the shaded band is ±1 std over seeds.") || `<p class="muted">No step events were recorded.</p>`) +

@@ -28,7 +28,7 @@ describe("renderReport", () => {
 
   test.each([
     ["results", "Results"], ["comparisons", "Comparisons"], ["curves", "Training curves"], ["metric-bars", "Compared metrics"],
-    ["beamlora", "BeamLoRA"], ["lightpeft", "Light-PEFT"], ["cost", "Parameters, time and memory"], ["reproducibility", "Reproducibility"],
+    ["predictions", "Predictions"], ["beamlora", "BeamLoRA"], ["lightpeft", "Light-PEFT"], ["cost", "Parameters, time and memory"], ["reproducibility", "Reproducibility"],
   ])("has section #%s with a heading and a table-of-contents entry", (id, title) => {
     expect(html).toContain(`<section id="${id}"><h2>${title}</h2>`);
     expect(html).toContain(`<li><a href="#${id}">${title}</a></li>`);
@@ -60,6 +60,15 @@ describe("renderReport", () => {
     expect(p2).toMatch(/<h3>Warnings \(\d+\)<\/h3>/);
     expect(p2).toContain("only 2 finished seeds at the chosen learning rate");
     expect(p2).toMatch(/the chosen learning rate 0\.0003 is the smallest of its grid \(0\.0003, 0\.001\)/);
+  });
+
+  test("predictions: the first 5 test examples of the lowest seed per run, escaped, with the counts of the whole file", () => {
+    expect(html).toContain('<section id="predictions"><h2>Predictions</h2>');
+    expect(page).toContain("seed 0 · first 5 of 7 test examples · 4 of 7 correct");
+    expect(page).toContain("&lt;script&gt;alert(&#39;prediction&#39;)&lt;/script&gt; &amp; more");
+    expect(page).not.toContain("<script>alert('prediction')");
+    expect(page).toContain("message 4 of lightpeft");
+    expect(page).not.toContain("message 5 of lightpeft");
   });
 
   test("a failed run is said so, with its error", () => {

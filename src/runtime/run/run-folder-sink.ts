@@ -90,6 +90,7 @@ export class RunFolderSink implements RunSink {
         fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
       }
       fs.rmSync(path.join(dir, RUN_FOLDER.result), { force: true });
+      fs.rmSync(path.join(dir, RUN_FOLDER.predictions), { force: true });
       this.metrics = new JsonlWriter(path.join(dir, RUN_FOLDER.metrics), null);
       this.events = new JsonlWriter(path.join(dir, RUN_FOLDER.events), null);
     }
@@ -125,6 +126,8 @@ export class RunFolderSink implements RunSink {
     const plan = this.plan!;
     writeJson(path.join(this.jobDir(job), RUN_FOLDER.config), jobConfig(plan, job, this.backend, outcome.dataset));
     if (outcome.interrupted || outcome.result.status !== "finished" || !outcome.model) return;
+    // Every scored test example with the model's answer, one JSON object a line.
+    writeFileAtomic(path.join(this.jobDir(job), RUN_FOLDER.predictions), outcome.predictions.map((p) => `${JSON.stringify(p)}\n`).join(""));
     try {
       exportJobAdapters(plan, job.spec, outcome.model, path.join(this.jobDir(job), RUN_FOLDER.adapter), { baseDir: this.opts.baseDir });
     } catch (e) {

@@ -34,20 +34,26 @@ export function evaluateLoss(model: FamilyModel, batches: Iterable<Batch>): numb
   return weight > 0 ? total / weight : NaN;
 }
 
-/** Fraction of classification examples whose argmax matches the label. */
-export function evaluateAccuracy(model: FamilyModel, batches: Iterable<Batch>): number {
-  let right = 0;
-  let n = 0;
+/** The argmax class of every classification example, in batch order. */
+export function classify(model: FamilyModel, batches: Iterable<Batch>): number[] {
+  const out: number[] = [];
   for (const b of batches) {
     const t = toTensors(b);
     const pred = tf.tidy(() => tf.argMax(model.forward(t.ids, t.mask, inferenceCtx()), -1));
     const p = pred.dataSync();
-    for (let i = 0; i < b.size; i++) if (p[i] === b.labels[i]) right++;
-    n += b.size;
+    for (let i = 0; i < b.size; i++) out.push(p[i]!);
     pred.dispose();
     disposeBatch(t);
   }
-  return n > 0 ? right / n : NaN;
+  return out;
+}
+
+/** Fraction of classification examples whose argmax matches the label. */
+export function evaluateAccuracy(model: FamilyModel, batches: Iterable<Batch>): number {
+  const list = [...batches];
+  const labels = list.flatMap((b) => Array.from(b.labels.slice(0, b.size)));
+  const predicted = classify(model, list);
+  return labels.length > 0 ? predicted.filter((p, i) => p === labels[i]).length / labels.length : NaN;
 }
 
 export interface GenerationResult {
@@ -112,4 +118,19 @@ export function greedyExactMatch(
     });
   }
   return { exactMatch: examples.length ? right / examples.length : NaN, predictions };
+}
+
+/**
+ * The answer a model that learnt nothing but the training split's majority would give: its most
+ * common label (classification) or completion (generation), the first seen on a tie. Returns that
+ * answer's accuracy on `scored` (a fraction, NaN when nothing is scored).
+ */
+export function majorityScore<E>(train: readonly E[], scored: readonly E[], answerOf: (e: E) => string | number): number {
+  const counts = new Map<string | number, number>();
+  for (const e of train) counts.set(answerOf(e), (counts.get(answerOf(e)) ?? 0) + 1);
+  let best: string | number | undefined;
+  let bestCount = 0;
+  for (const [answer, c] of counts) if (c > bestCount) [best, bestCount] = [answer, c];
+  if (scored.length === 0) return NaN;
+  return best === undefined ? 0 : scored.filter((e) => answerOf(e) === best).length / scored.length;
 }

@@ -5,14 +5,14 @@ import * as path from "node:path";
 import type { Plan, RunSpec } from "../../dsl/plan.js";
 import type { Batch } from "../batch.js";
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import { evaluateAccuracy, evaluateLoss, greedyExactMatch } from "./evaluate.js";
-import type { RunEvent, RunResult } from "../../results/events.js";
+import { classify, evaluateLoss, greedyExactMatch, majorityScore } from "./evaluate.js";
+import type { Prediction, RunEvent, RunResult } from "../../results/events.js";
 import { injectAdapter } from "../adapters/inject.js";
 import { importAdapter } from "../adapters/peft-io.js";
 import type { FamilyModel } from "../models/model.js";
 import { buildModel } from "./base-model.js";
-import { type Dataset, type Example, batchesOf, Batcher, loadDataset } from "../data/index.js";
-import { Rng, uniformOf } from "../rng-util.js";
+import { type ClassificationExample, type Dataset, type Example, type GenerationExample, batchesOf, Batcher, loadDataset } from "../data/index.js";
+import { Rng, uniformOf } from "../rng.js";
 import { Trainer, type TrainerPlugin } from "../trainer.js";
 import { createBeamLoraPlugin } from "../plugins/beamlora/index.js";
 import { createLightPeftPlugin } from "../plugins/lightpeft/index.js";
@@ -52,6 +52,8 @@ export interface JobOutcome {
   dataset: Dataset | null;
   /** True when the job stopped on request before finishing (a checkpoint was written). */
   interrupted: boolean;
+  /** Every scored test example with the model's answer (empty unless the job finished). */
+  predictions: Prediction[];
 }
 
 /**
@@ -84,21 +86,46 @@ function pluginsFor(spec: JobSpec, rng: Rng): TrainerPlugin[] {
   return out;
 }
 
-/** Metrics of one split: loss always; exact match (generation) or accuracy (classification). */
-export function evaluateSplit(model: FamilyModel, dataset: Dataset, examples: Example[], spec: JobSpec, prefix: string): Record<string, number> {
+/** What scoring one split gives: its metrics, each scored example's answer, and the majority baseline. */
+export interface SplitScore {
+  metrics: Record<string, number>;
+  predictions: Prediction[];
+  /** Keyed like metrics: the score of always giving the training split's most common answer. */
+  baselines: Record<string, number>;
+  /** Examples scored (after the `eval_examples` cap). */
+  scored: number;
+}
+
+/** Scores one split: loss always; exact match (generation) or accuracy (classification). */
+export function scoreSplit(model: FamilyModel, dataset: Dataset, examples: Example[], spec: JobSpec, prefix: string): SplitScore {
   const train = spec.run.train;
   const capped = train.evalExamples > 0 ? examples.slice(0, train.evalExamples) : examples;
   const maxLength = train.maxLength || model.config.maxPositions;
   const batches: Batch[] = batchesOf(capped, dataset, { batch: train.batch, maxLength });
   const metrics: Record<string, number> = { [`${prefix}_loss`]: evaluateLoss(model, batches) };
+  const baselines: Record<string, number> = {};
+  let predictions: Prediction[];
   if (dataset.kind === "classification") {
-    metrics[`${prefix}_accuracy`] = evaluateAccuracy(model, batches);
+    const scored = capped as ClassificationExample[];
+    const names = dataset.labelNames;
+    const predicted = classify(model, batches);
+    predictions = scored.map((e, i) => ({ input: e.text, target: names[e.label] ?? String(e.label), prediction: names[predicted[i]!] ?? String(predicted[i]), correct: predicted[i] === e.label }));
+    metrics[`${prefix}_accuracy`] = scored.length ? predictions.filter((p) => p.correct).length / scored.length : NaN;
+    baselines[`${prefix}_accuracy`] = majorityScore(dataset.train, scored, (e) => e.label);
   } else {
-    const gen = greedyExactMatch(model, capped as { prompt: string; completion: string }[], dataset.tokenizer, { batch: train.batch });
+    const scored = capped as GenerationExample[];
+    const gen = greedyExactMatch(model, scored, dataset.tokenizer, { batch: train.batch });
+    predictions = gen.predictions.map((p) => ({ input: p.prompt, target: p.expected, prediction: p.predicted, correct: p.predicted === p.expected }));
     metrics[`${prefix}_exact_match`] = gen.exactMatch;
     metrics[`${prefix}_accuracy`] = gen.exactMatch;
+    baselines[`${prefix}_exact_match`] = baselines[`${prefix}_accuracy`] = majorityScore(dataset.train, scored, (e) => e.completion);
   }
-  return metrics;
+  return { metrics, predictions, baselines, scored: capped.length };
+}
+
+/** Metrics of one split: loss always; exact match (generation) or accuracy (classification). */
+export function evaluateSplit(model: FamilyModel, dataset: Dataset, examples: Example[], spec: JobSpec, prefix: string): Record<string, number> {
+  return scoreSplit(model, dataset, examples, spec, prefix).metrics;
 }
 
 export async function executeJob(spec: JobSpec, opts: JobOptions): Promise<JobOutcome> {
@@ -165,15 +192,15 @@ export async function executeJob(spec: JobSpec, opts: JobOptions): Promise<JobOu
       if (run.train.checkpointEvery > 0 && s % run.train.checkpointEvery === 0 && s < run.train.steps) checkpoint();
       if (opts.shouldStop?.()) {
         checkpoint();
-        return { result: { ...base, steps: s, status: "failed", error: "interrupted", metrics: {}, wallMs: Date.now() - t0 }, model, trainer, dataset, interrupted: true };
+        return { result: { ...base, steps: s, status: "failed", error: "interrupted", metrics: {}, wallMs: Date.now() - t0 }, model, trainer, dataset, interrupted: true, predictions: [] };
       }
       if (s % 20 === 0) await new Promise((r) => setImmediate(r)); // let signals and I/O through
     }
-    const validation = evaluateSplit(model, dataset, dataset.validation, spec, "validation");
-    emit({ type: "eval", step: trainer.step, split: "validation", metrics: validation });
-    const test = evaluateSplit(model, dataset, dataset.test, spec, "test");
-    emit({ type: "eval", step: trainer.step, split: "test", metrics: test });
-    const metrics = { ...validation, ...test };
+    const validation = scoreSplit(model, dataset, dataset.validation, spec, "validation");
+    emit({ type: "eval", step: trainer.step, split: "validation", metrics: validation.metrics });
+    const test = scoreSplit(model, dataset, dataset.test, spec, "test");
+    emit({ type: "eval", step: trainer.step, split: "test", metrics: test.metrics });
+    const metrics = { ...validation.metrics, ...test.metrics };
     emit({ type: "end", step: trainer.step, metrics });
     const stepMs = stepTimeN > 0 ? stepTimeSum / stepTimeN : 0;
     const result: RunResult = {
@@ -186,13 +213,15 @@ export async function executeJob(spec: JobSpec, opts: JobOptions): Promise<JobOu
       peakBytes: trainer.peakBytes,
       wallMs: Date.now() - t0,
       status: "finished",
+      examples: { train: dataset.train.length, validation: validation.scored, test: test.scored },
+      baselines: { ...validation.baselines, ...test.baselines },
     };
-    return { result, model, trainer, dataset, interrupted: false };
+    return { result, model, trainer, dataset, interrupted: false, predictions: test.predictions };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     return {
       result: { ...base, steps: trainer?.step ?? 0, metrics: {}, status: "failed", error, wallMs: Date.now() - t0, peakBytes: trainer?.peakBytes ?? 0 },
-      model, trainer, dataset, interrupted: false,
+      model, trainer, dataset, interrupted: false, predictions: [],
     };
   }
 }
