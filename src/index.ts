@@ -24,7 +24,7 @@ export { describe, pairedDiff } from "./results/statistics.js";
 export { Trainer, NonFiniteLossError, type TrainerPlugin, type TrainContext } from "./runtime/trainer.js";
 export { AdamW, learningRateAt, clipByGlobalNorm } from "./runtime/optim.js";
 export { Linear, type Adapter, type ForwardCtx } from "./runtime/nn.js";
-export { LoraAdapter, loraScaling } from "./runtime/lora.js";
+export { LoraAdapter, loraScaling } from "./runtime/adapters/lora.js";
 export { injectAdapter, loraAdapters, SelectorError } from "./runtime/adapters/inject.js";
 export { createModel, LlamaModel, Gpt2Model, BertModel, type FamilyModel, type Block } from "./runtime/models/index.js";
 export { familyConfigFromSpec, type FamilyConfig } from "./runtime/models/config.js";

@@ -20,7 +20,7 @@ import { exportAdapter, importAdapter } from "../src/runtime/adapters/peft-io.js
 import { loadHfModel, mergeAndUnload } from "../src/runtime/io/hf-model.js";
 import { builtinCorpus, randomWindows, tokenStreams } from "../src/runtime/pretrain-data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec } from "../src/runtime/pretrain.js";
-import { Rng } from "../src/runtime/rng-util.js";
+import { Rng } from "../src/runtime/rng.js";
 import { Trainer } from "../src/runtime/trainer.js";
 import * as tf from "../src/runtime/tf.js";
 import { canCrossCheck, pythonCrossCheck } from "./io/lora-crosscheck.js";

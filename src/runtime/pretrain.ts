@@ -16,7 +16,7 @@ import { familyConfigFromSpec, type FamilyConfig } from "./models/config.js";
 import { createModel } from "./models/index.js";
 import type { FamilyModel } from "./models/model.js";
 import { randomWindows, tokenStreams, unigramLoss, validationWindows } from "./pretrain-data.js";
-import { Rng, uniformOf } from "./rng-util.js";
+import { Rng, uniformOf } from "./rng.js";
 import type * as tf from "./tf.js";
 import { Trainer } from "./trainer.js";
 

@@ -4,7 +4,7 @@
 import * as tf from "../../src/runtime/tf.js";
 import { disposeBatch, toTensors } from "../../src/runtime/batch.js";
 import { parseHfConfig } from "../../src/runtime/io/hf-config.js";
-import { LoraAdapter } from "../../src/runtime/lora.js";
+import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import type { FamilyConfig } from "../../src/runtime/models/config.js";
 import { createModel } from "../../src/runtime/models/index.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";

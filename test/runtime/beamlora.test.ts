@@ -2,7 +2,7 @@ import * as tf from "../../src/runtime/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { BeamSpec, TrainSpec } from "../../src/dsl/plan.js";
 import type { BeamImportanceEvent, BeamPruneEvent, RunEvent } from "../../src/results/events.js";
-import { LoraAdapter } from "../../src/runtime/lora.js";
+import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import { inferenceCtx } from "../../src/runtime/nn.js";
 import { disposeBatch, toTensors } from "../../src/runtime/batch.js";
 import { Trainer, type TrainContext, type TrainerPlugin } from "../../src/runtime/trainer.js";

@@ -6,7 +6,7 @@ import * as tf from "../../src/runtime/tf.js";
 import { DoraAdapter, detach } from "../../src/runtime/adapters/dora.js";
 import { injectAdapter } from "../../src/runtime/adapters/inject.js";
 import { exportAsLora } from "../../src/runtime/adapters/peft-io.js";
-import { LoraAdapter, loraScaling } from "../../src/runtime/lora.js";
+import { LoraAdapter, loraScaling } from "../../src/runtime/adapters/lora.js";
 import { Linear, inferenceCtx } from "../../src/runtime/nn.js";
 import { adapterSpec, maxDiff, perturb } from "./baselines-util.js";
 import { seeded, tinyModel, useCpu } from "./helpers.js";

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { PruneSpec, TrainSpec } from "../../src/dsl/plan.js";
 import { disposeBatch, taskLoss, toTensors } from "../../src/runtime/batch.js";
 import type { LightPruneEvent, MaskEvent, RunEvent } from "../../src/results/events.js";
-import { LoraAdapter } from "../../src/runtime/lora.js";
+import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import type { ForwardCtx } from "../../src/runtime/nn.js";
 import { inferenceCtx } from "../../src/runtime/nn.js";
 import type { FamilyConfig } from "../../src/runtime/models/config.js";

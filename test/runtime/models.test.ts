@@ -1,6 +1,6 @@
 import * as tf from "../../src/runtime/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LoraAdapter } from "../../src/runtime/lora.js";
+import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import { inferenceCtx } from "../../src/runtime/nn.js";
 import { toTensors, disposeBatch } from "../../src/runtime/batch.js";
 import { NonFiniteLossError, Trainer } from "../../src/runtime/trainer.js";

@@ -8,7 +8,7 @@ import { initBackend } from "../../src/runtime/backend.js";
 import { loadAddon } from "../../src/runtime/native/index.js";
 import { Rng } from "../../src/runtime/rng.js";
 import { benchCases, gradInputs, type OpCase, opCases, outputAndGrads, outputWeights, relError } from "./ops-cases.js";
-import { LoraAdapter } from "../../src/runtime/lora.js";
+import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import { Trainer, adapterVariables } from "../../src/runtime/trainer.js";
 import { randomBatch, seeded, tinyModel, trainSpec } from "./helpers.js";
 

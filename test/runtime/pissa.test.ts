@@ -6,7 +6,7 @@ import { PissaLoraAdapter, pissaFactors } from "../../src/runtime/adapters/pissa
 import { reconstruct, svd, truncateSvd } from "../../src/runtime/adapters/svd.js";
 import { injectAdapter } from "../../src/runtime/adapters/inject.js";
 import { exportAsLora } from "../../src/runtime/adapters/peft-io.js";
-import { loraScaling } from "../../src/runtime/lora.js";
+import { loraScaling } from "../../src/runtime/adapters/lora.js";
 import { Linear, inferenceCtx } from "../../src/runtime/nn.js";
 import { adapterSpec, maxDiff, perturb } from "./baselines-util.js";
 import { seeded, tinyModel, useCpu } from "./helpers.js";

@@ -8,7 +8,7 @@
 // nothing. The rank allocator (plugins/adalora/) zeroes entries of E and records which it keeps.
 import * as tf from "../tf.js";
 import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "../nn.js";
-import { gaussian } from "../lora.js";
+import { gaussian } from "../rng.js";
 
 export interface AdaLoraOptions {
   name: string;

@@ -10,7 +10,7 @@
 // The file name of m is `lora_magnitude_vector` (PEFT strips the layer's `.weight`).
 import * as tf from "../tf.js";
 import { type Adapter, type ForwardCtx, type Linear, reassign, takeIndices, trainableVar } from "../nn.js";
-import type { LoraAdapter } from "../lora.js";
+import type { LoraAdapter } from "./lora.js";
 
 /** Identity in the forward pass, zero gradient in the backward pass (torch's `.detach()`). */
 export const detach = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({

@@ -14,7 +14,7 @@
 // AdaLoRA form (peft_type "ADALORA"), per module: A, E, B sliced to the kept ranks and the keep flags.
 import * as tf from "../tf.js";
 import type { WritableTensor } from "../io/safetensors-dtypes.js";
-import { LoraAdapter } from "../lora.js";
+import { LoraAdapter } from "./lora.js";
 import type { Adapter, Linear } from "../nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { AdaLoraAdapter } from "./adalora.js";

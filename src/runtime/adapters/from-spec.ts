@@ -3,7 +3,7 @@
 // by plugins/adalora/). injectAdapter (inject.ts) selects the modules and calls this.
 import type { AdapterSpec } from "../../dsl/plan.js";
 import { resolvePattern } from "../../peft/targets.js";
-import { LoraAdapter } from "../lora.js";
+import { LoraAdapter } from "./lora.js";
 import type { Adapter, Linear } from "../nn.js";
 import { AdaLoraAdapter } from "./adalora.js";
 import { DoraAdapter } from "./dora.js";

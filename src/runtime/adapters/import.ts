@@ -5,7 +5,7 @@
 // Each function checks every module before it changes the model.
 import * as tf from "../tf.js";
 import type { Tensor } from "../io/safetensors-dtypes.js";
-import { LoraAdapter } from "../lora.js";
+import { LoraAdapter } from "./lora.js";
 import type { Adapter, Linear } from "../nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { AdaLoraAdapter } from "./adalora.js";

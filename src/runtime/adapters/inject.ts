@@ -4,7 +4,7 @@
 import type { AdapterSpec, Selector } from "../../dsl/plan.js";
 import { selectModules } from "../../dsl/modules.js";
 import { buildAdapter, checkAdapterSpec } from "./from-spec.js";
-import { LoraAdapter } from "../lora.js";
+import { LoraAdapter } from "./lora.js";
 import type { FamilyModel } from "../models/model.js";
 
 export class SelectorError extends Error {

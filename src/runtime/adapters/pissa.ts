@@ -10,7 +10,7 @@
 //   W_res + s·B·A = W + s·(B·A − B₀·A₀) = W + s·[B, −B₀]·[A; A₀]   (a rank r + r₀ LoRA).
 import * as tf from "../tf.js";
 import type { Linear } from "../nn.js";
-import { LoraAdapter, type LoraOptions, loraScaling } from "../lora.js";
+import { LoraAdapter, type LoraOptions, loraScaling } from "./lora.js";
 import { svd, truncateSvd } from "./svd.js";
 
 /** PiSSA's factors of one weight: A [r, in], B [out, r] and the residual W − s·B·A [out, in], row-major. */

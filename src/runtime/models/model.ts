@@ -3,7 +3,7 @@
 // structural pruning, and the state dict under HF tensor names.
 import * as tf from "../tf.js";
 import { type ForwardCtx, Linear, frozen, trainableVar } from "../nn.js";
-import { gaussian } from "../lora.js";
+import { gaussian } from "../rng.js";
 import type { FamilyConfig } from "./config.js";
 
 /** One transformer layer, as the model and the pruning plug-ins see it. */

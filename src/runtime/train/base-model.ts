@@ -12,7 +12,7 @@ import { loadHfModel, TOKENIZER_FILE } from "../io/hf-model.js";
 import { familyConfigFromSpec } from "../models/config.js";
 import { createModel } from "../models/index.js";
 import type { FamilyModel } from "../models/model.js";
-import { Rng, uniformOf } from "../rng-util.js";
+import { Rng, uniformOf } from "../rng.js";
 
 export interface BuiltModel {
   /** The tokenizer that comes with the model (HF folders, read on first use), or null when the data decides. */

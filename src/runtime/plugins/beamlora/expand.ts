@@ -2,7 +2,7 @@
 // p_j's SNAPSHOT row of A, column of B and their AdamW moments; the pair's gate logits are set to
 // their average. Gate moments and the optimiser's step counter are left to the caller.
 import * as tf from "../../tf.js";
-import type { LoraAdapter } from "../../lora.js";
+import type { LoraAdapter } from "../../adapters/lora.js";
 import type { AdamW } from "../../optim.js";
 import { sourceIndex } from "./importance.js";
 import { type ModuleSnapshot, requireGate } from "./snapshot.js";

@@ -15,7 +15,7 @@
 //   does not grow with the batch size.
 import * as tf from "../../tf.js";
 import type { BeamImportance } from "../../../dsl/plan.js";
-import type { LoraAdapter } from "../../lora.js";
+import type { LoraAdapter } from "../../adapters/lora.js";
 import { type PlainTensor, fromPlain, toPlain } from "./plain.js";
 
 export const FIRST_ORDER_BETA1 = 0.85;

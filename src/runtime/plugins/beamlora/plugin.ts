@@ -10,7 +10,7 @@
 // module is expanded, every module's gate moments are zeroed, then the events are emitted.
 import type { BeamSpec } from "../../../dsl/plan.js";
 import type { BeamImportanceEvent, BeamPruneEvent } from "../../../results/events.js";
-import { LoraAdapter } from "../../lora.js";
+import { LoraAdapter } from "../../adapters/lora.js";
 import type { Adapter, ForwardCtx } from "../../nn.js";
 import type { TrainContext, TrainerPlugin } from "../../trainer.js";
 import type * as tf from "../../tf.js";

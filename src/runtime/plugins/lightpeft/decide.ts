@@ -1,7 +1,7 @@
 // Light-PEFT decisions: which heads, neurons, adapter modules and ranks survive the estimation
 // window (pure functions of the recorded numbers), and applying them to a model.
 import type { PruneScope, PruneSpec } from "../../../dsl/plan.js";
-import { LoraAdapter } from "../../lora.js";
+import { LoraAdapter } from "../../adapters/lora.js";
 import type { FamilyModel } from "../../models/model.js";
 import { keepByQuantile, quantile } from "./quantile.js";
 

@@ -5,7 +5,7 @@ import * as tf from "../../tf.js";
 import type { PruneSpec } from "../../../dsl/plan.js";
 import type { BatchTensors } from "../../batch.js";
 import type { LightPruneEvent, MaskEvent, ParamCounts } from "../../../results/events.js";
-import { LoraAdapter } from "../../lora.js";
+import { LoraAdapter } from "../../adapters/lora.js";
 import type { ForwardCtx } from "../../nn.js";
 import type { FamilyModel } from "../../models/model.js";
 import type { TrainContext, TrainerPlugin } from "../../trainer.js";

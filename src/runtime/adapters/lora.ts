@@ -3,10 +3,10 @@
 // A [r, in] Kaiming-uniform (a = √5), B [out, r] zeros, so a fresh adapter changes nothing.
 // An optional per-rank gate g [r] (BeamLoRA) weights the ranks with s = r · softmax(g / τ):
 //   y = base(x) + scaling · B((A x) ⊙ s)
-import * as tf from "./tf.js";
-import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "./nn.js";
-import { loraAdd, loraDelta } from "./ops/index.js";
-import { SKIP_INIT } from "./rng-util.js";
+import * as tf from "../tf.js";
+import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "../nn.js";
+import { loraAdd, loraDelta } from "../ops/index.js";
+import { gaussian, kaimingUniform } from "../rng.js";
 
 export interface LoraOptions {
   name: string;
@@ -26,28 +26,6 @@ export interface LoraOptions {
 /** PEFT's scaling rule. */
 export function loraScaling(alpha: number, r: number, rslora: boolean): number {
   return rslora ? alpha / Math.sqrt(r) : alpha / r;
-}
-
-/** Kaiming-uniform with a = √5 for a [rows, fanIn] matrix: U(-1/√fanIn, 1/√fanIn). */
-export function kaimingUniform(rows: number, fanIn: number, rand: () => number): Float32Array {
-  const bound = 1 / Math.sqrt(fanIn); // sqrt(6 / ((1 + a²) fanIn)) with a² = 5
-  const out = new Float32Array(rows * fanIn);
-  for (let i = 0; i < out.length; i++) out[i] = (rand() * 2 - 1) * bound;
-  return out;
-}
-
-/** Standard normal samples by Box–Muller from a uniform source. */
-export function gaussian(n: number, std: number, rand: () => number): Float32Array {
-  const out = new Float32Array(n);
-  if (rand === SKIP_INIT) return out; // a loader fills these values next
-  for (let i = 0; i < n; i += 2) {
-    const u = Math.max(rand(), 1e-12);
-    const v = rand();
-    const m = Math.sqrt(-2 * Math.log(u));
-    out[i] = m * Math.cos(2 * Math.PI * v) * std;
-    if (i + 1 < n) out[i + 1] = m * Math.sin(2 * Math.PI * v) * std;
-  }
-  return out;
 }
 
 export class LoraAdapter implements Adapter {
