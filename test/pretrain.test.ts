@@ -21,7 +21,7 @@ import { loadHfModel, mergeAndUnload } from "../src/runtime/io/hf-model.js";
 import { builtinCorpus, randomWindows, tokenStreams } from "../src/runtime/pretrain-data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec } from "../src/runtime/pretrain.js";
 import { Rng } from "../src/runtime/rng.js";
-import { Trainer } from "../src/runtime/trainer.js";
+import { Trainer } from "../src/runtime/train/trainer.js";
 import * as tf from "../src/runtime/tf.js";
 import { canCrossCheck, pythonCrossCheck } from "./io/lora-crosscheck.js";
 import { maxAbsDiff, outputsOf } from "./io/model-fixtures.js";

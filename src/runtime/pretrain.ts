@@ -18,7 +18,7 @@ import type { FamilyModel } from "./models/model.js";
 import { randomWindows, tokenStreams, unigramLoss, validationWindows } from "./pretrain-data.js";
 import { Rng, uniformOf } from "./rng.js";
 import type * as tf from "./tf.js";
-import { Trainer } from "./trainer.js";
+import { Trainer } from "./train/trainer.js";
 
 /** Sizes and training settings of a pretraining run. */
 export interface PretrainSpec {

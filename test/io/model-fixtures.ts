@@ -2,7 +2,7 @@
 // models built from them with every weight randomised (so a lost or transposed tensor shows), and
 // the model's outputs on a fixed batch.
 import * as tf from "../../src/runtime/tf.js";
-import { disposeBatch, toTensors } from "../../src/runtime/batch.js";
+import { disposeBatch, toTensors } from "../../src/runtime/train/batch.js";
 import { parseHfConfig } from "../../src/runtime/io/hf-config.js";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import type { FamilyConfig } from "../../src/runtime/models/config.js";

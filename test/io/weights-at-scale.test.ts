@@ -7,7 +7,7 @@ import { loadHfModel, saveHfModel } from "../../src/runtime/io/hf-model.js";
 import { SafetensorsError, SafetensorsFile, writeSafetensors, type WritableTensor } from "../../src/runtime/io/safetensors.js";
 import { repeatedTopLevelKey } from "../../src/runtime/io/safetensors-header.js";
 import { nonFiniteWeights, weightsFileOf } from "../../src/runtime/io/weight-health.js";
-import { NonFiniteLossError, Trainer } from "../../src/runtime/trainer.js";
+import { NonFiniteLossError, Trainer } from "../../src/runtime/train/trainer.js";
 import { randomBatch, trainSpec, useCpu } from "../runtime/helpers.js";
 import { rawSafetensors, tempDir } from "./helpers.js";
 import { addLora, hfModel } from "./model-fixtures.js";

@@ -15,7 +15,7 @@ import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   type AdaLoraPlugin, ImportanceEma, adaloraPluginsFor, budgetAt, clipCoefficient, createAdaLoraPlugin, maskToBudget, phaseAt, validateAdaLoraSchedule,
 } from "../../src/runtime/plugins/adalora/plugin.js";
-import { type TrainerPlugin, Trainer } from "../../src/runtime/trainer.js";
+import { type TrainerPlugin, Trainer } from "../../src/runtime/train/trainer.js";
 import { ADALORA, adapterSpec, maxDiff, perturb, tempDir, trainSpec } from "./baselines-util.js";
 import { randomBatch, seeded, tinyModel, useCpu } from "./helpers.js";
 

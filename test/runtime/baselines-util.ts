@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterAll } from "vitest";
 import * as tf from "../../src/runtime/tf.js";
 import type { AdaLoraSpec, AdapterSpec, TrainSpec } from "../../src/dsl/plan.js";
-import { disposeBatch, toTensors } from "../../src/runtime/batch.js";
+import { disposeBatch, toTensors } from "../../src/runtime/train/batch.js";
 import { inferenceCtx } from "../../src/runtime/nn.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import { randomBatch, trainSpec as baseTrainSpec } from "./helpers.js";

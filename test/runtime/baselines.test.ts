@@ -11,7 +11,7 @@ import { injectAdapter } from "../../src/runtime/adapters/inject.js";
 import { exportAdapter, importAdapter } from "../../src/runtime/adapters/peft-io.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import { createAdaLoraPlugin } from "../../src/runtime/plugins/adalora/plugin.js";
-import { Trainer, type TrainerPlugin } from "../../src/runtime/trainer.js";
+import { Trainer, type TrainerPlugin } from "../../src/runtime/train/trainer.js";
 import { ADALORA, FAMILIES, adapterSpec, frozenSnapshot, maxDiff, outputs, perturb, tempDir, trainSpec } from "./baselines-util.js";
 import { randomBatch, seeded, tinyModel, useCpu } from "./helpers.js";
 

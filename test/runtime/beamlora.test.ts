@@ -4,8 +4,8 @@ import type { BeamSpec, TrainSpec } from "../../src/dsl/plan.js";
 import type { BeamImportanceEvent, BeamPruneEvent, RunEvent } from "../../src/results/events.js";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import { inferenceCtx } from "../../src/runtime/nn.js";
-import { disposeBatch, toTensors } from "../../src/runtime/batch.js";
-import { Trainer, type TrainContext, type TrainerPlugin } from "../../src/runtime/trainer.js";
+import { disposeBatch, toTensors } from "../../src/runtime/train/batch.js";
+import { Trainer, type TrainContext, type TrainerPlugin } from "../../src/runtime/train/trainer.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {
   capFor, createBeamLoraPlugin, globalTopPMask, pairParents, planPrune, resolveTau, topPAt,

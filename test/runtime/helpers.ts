@@ -4,7 +4,7 @@ import * as tf from "../../src/runtime/tf.js";
 import type { FamilyConfig } from "../../src/runtime/models/config.js";
 import { createModel } from "../../src/runtime/models/index.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
-import type { Batch } from "../../src/runtime/batch.js";
+import type { Batch } from "../../src/runtime/data/types.js";
 import type { TrainSpec } from "../../src/dsl/plan.js";
 import { Rng } from "../../src/runtime/rng.js";
 

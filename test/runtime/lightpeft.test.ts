@@ -2,7 +2,7 @@ import * as path from "node:path";
 import * as tf from "../../src/runtime/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PruneSpec, TrainSpec } from "../../src/dsl/plan.js";
-import { disposeBatch, taskLoss, toTensors } from "../../src/runtime/batch.js";
+import { disposeBatch, taskLoss, toTensors } from "../../src/runtime/train/batch.js";
 import type { LightPruneEvent, MaskEvent, RunEvent } from "../../src/results/events.js";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import type { ForwardCtx } from "../../src/runtime/nn.js";
@@ -13,7 +13,7 @@ import {
   applyLightPeftDecisions, averagedSteps, checkPruneSpec, createLightPeftPlugin, decideHeads, decideLightPeft, decideModules, decideRanks,
   keepByQuantile, type LightPeftDecisions, loraAdaptersNamed, maskVariables, quantile,
 } from "../../src/runtime/plugins/lightpeft/index.js";
-import { Trainer } from "../../src/runtime/trainer.js";
+import { Trainer } from "../../src/runtime/train/trainer.js";
 import { exportAdapter, hfModulePath, importAdapter } from "../../src/runtime/adapters/peft-io.js";
 import type { LoraAdapterConfig } from "../../src/runtime/io/peft-format.js";
 import { tempDir } from "../io/helpers.js";

@@ -9,7 +9,7 @@ import { loadAddon } from "../../src/runtime/native/index.js";
 import { Rng } from "../../src/runtime/rng.js";
 import { benchCases, gradInputs, type OpCase, opCases, outputAndGrads, outputWeights, relError } from "./ops-cases.js";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
-import { Trainer, adapterVariables } from "../../src/runtime/trainer.js";
+import { Trainer, adapterVariables } from "../../src/runtime/train/trainer.js";
 import { randomBatch, seeded, tinyModel, trainSpec } from "./helpers.js";
 
 const FUSED = [ops.RMS_NORM, ops.RMS_NORM_GRAD, ops.RMS_NORM_GRAD_WEIGHT, ops.LAYER_NORM, ops.LAYER_NORM_GRAD, ops.ROPE, ops.ROPE_GRAD, ops.ATTENTION, ops.ATTENTION_GRAD,

@@ -1,7 +1,7 @@
 // Examples → padded int32 batches (plain typed arrays; the trainer makes the tensors).
 //
 // Causal LM:       ids    = <bos> prompt completion <eos> <pad>…
-//                  labels = IGNORE for <bos>, prompt and padding; the token itself for completion
+//                  labels = IGNORE_INDEX for <bos>, prompt and padding; the token itself for completion
 //                           and <eos> (aligned with ids: the loss predicts labels[t+1] at t)
 // Classification:  ids    = <bos> text <eos> <pad>…, labels = [label] per row
 // mask is 1 on real tokens. Rows are right-padded to the longest row of the batch.
@@ -10,13 +10,9 @@
 // completion stays; if even the completion does not fit, its end is cut. Classification text is
 // cut at the right. Either way the batcher counts it and reports once through `log`.
 
-import type { Batch } from "../batch.js";
 import { Rng } from "../rng.js";
 import type { Tokenizer } from "./tokenizers.js";
-import type { Dataset, Example } from "./types.js";
-
-/** Label of positions the loss ignores (PyTorch's convention; equals batch.ts IGNORE). */
-export const IGNORE_INDEX = -100;
+import { type Batch, type Dataset, type Example, IGNORE_INDEX } from "./types.js";
 
 /** Options of {@link Batcher} and {@link batchesOf}. */
 export interface BatchOptions {

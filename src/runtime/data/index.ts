@@ -7,4 +7,4 @@ export { TASK_DEFAULTS, generateTask, resolveTaskParams } from "./tasks.js";
 export { arithmeticAnswer } from "./arithmetic.js";
 export { SPAM_LABELS, cleanEmail } from "./spam.js";
 export { readJsonlLines, readGenerationJsonl, readClassificationJsonl, readClassificationFiles, cutShares, jsonlSplits } from "./jsonl.js";
-export { Batcher, batchesOf, IGNORE_INDEX, type BatchOptions, type BatcherState, type TruncationReport } from "./batching.js";
+export { Batcher, batchesOf, type BatchOptions, type BatcherState, type TruncationReport } from "./batching.js";

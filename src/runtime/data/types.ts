@@ -51,3 +51,25 @@ export type Dataset = GenerationDataset | ClassificationDataset;
 export type TaskExamples =
   | ({ kind: "generation"; alphabet: string } & SplitExamples<GenerationExample>)
   | ({ kind: "classification"; alphabet: string; labelNames: string[] } & SplitExamples<ClassificationExample>);
+
+/** Label of positions the loss ignores (prompt tokens, padding): the PyTorch convention. */
+export const IGNORE_INDEX = -100;
+
+/** A batch as the data layer produces it: no tensors. */
+export interface Batch {
+  kind: "causal" | "classification";
+  size: number;
+  length: number;
+  /** [size·length] token ids. */
+  ids: Int32Array;
+  /** [size·length]: 1 for real tokens, 0 for padding. */
+  mask: Float32Array;
+  /**
+   * causal: [size·length] aligned with ids — labels[t] is the token at position t when it is
+   * scored (completion and eos), IGNORE_INDEX otherwise; the loss predicts labels[t+1] from position t.
+   * classification: [size] class indices.
+   */
+  labels: Int32Array;
+  /** Number of real (non-padding) tokens. */
+  tokens: number;
+}

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as tf from "../tf.js";
 import { SafetensorsFile, writeSafetensors, type WritableTensor } from "../io/safetensors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import type { Trainer } from "../trainer.js";
+import type { Trainer } from "./trainer.js";
 
 export const CHECKPOINT_VERSION = 1;
 

@@ -1,7 +1,8 @@
 // Evaluation: loss over batches, exact match with greedy decoding for generation tasks, and
 // accuracy for classification. Everything runs in inference mode (no dropout, no tape).
 import * as tf from "../tf.js";
-import { type Batch, disposeBatch, taskLoss, toTensors } from "../batch.js";
+import type { Batch } from "../data/types.js";
+import { disposeBatch, taskLoss, toTensors } from "./batch.js";
 import { inferenceCtx } from "../nn.js";
 import type { FamilyModel } from "../models/model.js";
 

@@ -3,7 +3,7 @@
 // on the validation and test splits at the end.
 import * as path from "node:path";
 import type { Plan, RunSpec } from "../../dsl/plan.js";
-import type { Batch } from "../batch.js";
+import type { Batch } from "../data/types.js";
 import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { classify, evaluateLoss, greedyExactMatch, majorityScore } from "./evaluate.js";
 import type { Prediction, RunEvent, RunResult } from "../../results/events.js";
@@ -13,7 +13,7 @@ import type { FamilyModel } from "../models/model.js";
 import { buildModel } from "./base-model.js";
 import { type ClassificationExample, type Dataset, type Example, type GenerationExample, batchesOf, Batcher, loadDataset } from "../data/index.js";
 import { Rng, uniformOf } from "../rng.js";
-import { Trainer, type TrainerPlugin } from "../trainer.js";
+import { Trainer, type TrainerPlugin } from "./trainer.js";
 import { createBeamLoraPlugin } from "../plugins/beamlora/index.js";
 import { createLightPeftPlugin } from "../plugins/lightpeft/index.js";
 import { adaloraPluginsFor } from "../plugins/adalora/plugin.js";

@@ -14,7 +14,7 @@
 import type { AdaLoraSpec, Plan, RunSpec } from "../../../dsl/plan.js";
 import * as tf from "../../tf.js";
 import { AdaLoraAdapter } from "../../adapters/adalora.js";
-import type { TrainContext, TrainerPlugin } from "../../trainer.js";
+import type { TrainContext, TrainerPlugin } from "../../train/trainer.js";
 import { ImportanceEma, type PlainEma, adaloraVarNames } from "./importance.js";
 import { type BudgetSchedule, budgetAt, maskToBudget, phaseAt, validateAdaLoraSchedule } from "./schedule.js";
 

@@ -3,7 +3,7 @@
 // their average. Gate moments and the optimiser's step counter are left to the caller.
 import * as tf from "../../tf.js";
 import type { LoraAdapter } from "../../adapters/lora.js";
-import type { AdamW } from "../../optim.js";
+import type { AdamW } from "../../train/optim.js";
 import { sourceIndex } from "./importance.js";
 import { type ModuleSnapshot, requireGate } from "./snapshot.js";
 

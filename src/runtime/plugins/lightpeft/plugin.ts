@@ -3,12 +3,12 @@
 // the rules and how they map onto each model family.
 import * as tf from "../../tf.js";
 import type { PruneSpec } from "../../../dsl/plan.js";
-import type { BatchTensors } from "../../batch.js";
+import type { BatchTensors } from "../../train/batch.js";
 import type { LightPruneEvent, MaskEvent, ParamCounts } from "../../../results/events.js";
 import { LoraAdapter } from "../../adapters/lora.js";
 import type { ForwardCtx } from "../../nn.js";
 import type { FamilyModel } from "../../models/model.js";
-import type { TrainContext, TrainerPlugin } from "../../trainer.js";
+import type { TrainContext, TrainerPlugin } from "../../train/trainer.js";
 import { applyLightPeftDecisions, decideLightPeft, type EstimationResult, type LightPeftDecisions, loraAdaptersNamed } from "./decide.js";
 import { averagedSteps, maskedMean, rankImportance, rowMask, tokenRatios, WindowMean, type WindowMeanState } from "./importance.js";
 import { summarize } from "./quantile.js";

@@ -1,9 +1,9 @@
 // AdamW (decoupled weight decay, bias correction) whose per-variable moments code can read and
 // write — BeamLoRA copies rows of them — plus global gradient-norm clipping and LR schedules.
-import * as tf from "./tf.js";
-import { ownVariable } from "./nn.js";
-import { adamwUpdate, globalNorm } from "./ops/index.js";
-import type { TrainSpec } from "../dsl/plan.js";
+import * as tf from "../tf.js";
+import { ownVariable } from "../nn.js";
+import { adamwUpdate, globalNorm } from "../ops/index.js";
+import type { TrainSpec } from "../../dsl/plan.js";
 
 export interface AdamWOptions {
   beta1: number;
@@ -144,8 +144,9 @@ export function clipByGlobalNorm(grads: Map<tf.Variable, tf.Tensor>, maxNorm: nu
 }
 
 /**
- * Learning rate at 0-based step `step` of `total`, following Hugging Face's schedules: linear
- * warm-up from 0, then constant, linear decay to 0, or cosine decay to `minLrRatio`·lr.
+ * Learning rate at 0-based step `step` of `total`: linear warm-up from 0 over `warmupSteps`, then
+ * constant at `base`, or a linear or cosine decay from `base` to `minLrRatio`·`base` at the last
+ * step (with `minLrRatio` 0 these are Hugging Face's linear and cosine schedules).
  */
 export function learningRateAt(step: number, total: number, base: number, sched: TrainSpec["schedule"]): number {
   const warm = sched.warmupSteps;

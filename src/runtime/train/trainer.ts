@@ -1,13 +1,14 @@
 // The training loop. It knows nothing about BeamLoRA or Light-PEFT: they are plug-ins that add
 // variables and loss terms, see gradients, and act after each optimiser step. Everything a
 // progress bar, plot or checkpoint needs leaves the loop as an event.
-import * as tf from "./tf.js";
-import type { TrainSpec } from "../dsl/plan.js";
-import { type Batch, type BatchTensors, disposeBatch, taskLoss, toTensors } from "./batch.js";
-import type { RunEvent } from "./events.js";
-import type { ForwardCtx } from "./nn.js";
-import type { FamilyModel } from "./models/model.js";
-import { nonFiniteWeights } from "./io/weight-health.js";
+import * as tf from "../tf.js";
+import type { TrainSpec } from "../../dsl/plan.js";
+import type { Batch } from "../data/types.js";
+import { type BatchTensors, disposeBatch, taskLoss, toTensors } from "./batch.js";
+import type { RunEvent } from "../../results/events.js";
+import type { ForwardCtx } from "../nn.js";
+import type { FamilyModel } from "../models/model.js";
+import { nonFiniteWeights } from "../io/weight-health.js";
 import { AdamW, clipByGlobalNorm, learningRateAt, type ParamSettings } from "./optim.js";
 
 /** A group of trainable variables with their own optimiser settings. */

@@ -1,34 +1,13 @@
 // The tensor side of a batch: plain typed arrays from the data layer become tensors here,
 // and the two losses (causal LM with prompt tokens masked out, classification) live here.
-import * as tf from "./tf.js";
-import { softmaxCrossEntropy } from "./ops/index.js";
-
-/** Ignored target (prompt tokens, padding) — the PyTorch convention. */
-export const IGNORE = -100;
-
-/** A batch as the data layer produces it: no tensors. */
-export interface Batch {
-  kind: "causal" | "classification";
-  size: number;
-  length: number;
-  /** [size·length] token ids. */
-  ids: Int32Array;
-  /** [size·length]: 1 for real tokens, 0 for padding. */
-  mask: Float32Array;
-  /**
-   * causal: [size·length] aligned with ids — labels[t] is the token at position t when it is
-   * scored (completion and eos), IGNORE otherwise; the loss predicts labels[t+1] from position t.
-   * classification: [size] class indices.
-   */
-  labels: Int32Array;
-  /** Number of real (non-padding) tokens. */
-  tokens: number;
-}
+import * as tf from "../tf.js";
+import { softmaxCrossEntropy } from "../ops/index.js";
+import { type Batch, IGNORE_INDEX } from "../data/types.js";
 
 export interface BatchTensors {
   ids: tf.Tensor2D;
   mask: tf.Tensor2D;
-  /** causal: shifted targets [size·length] (IGNORE → 0) and weights; classification: [size]. */
+  /** causal: shifted targets [size·length] (IGNORE_INDEX → 0) and weights; classification: [size]. */
   targets: tf.Tensor1D;
   weights: tf.Tensor1D;
 }
@@ -46,7 +25,7 @@ export function toTensors(b: Batch): BatchTensors {
   for (let i = 0; i < b.size; i++) {
     for (let j = 0; j < b.length - 1; j++) {
       const label = b.labels[i * b.length + j + 1];
-      if (label !== IGNORE) {
+      if (label !== IGNORE_INDEX) {
         t[i * b.length + j] = label;
         w[i * b.length + j] = 1;
       }
