@@ -2,6 +2,7 @@
 
 import { didYouMean } from "../dsl/index.js";
 import { COMMANDS } from "./commands.js";
+import { fsErrorMessage } from "./fs-errors.js";
 import { processIO, type CliIO } from "./io.js";
 
 function usage(): string {
@@ -26,5 +27,13 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.stderr(`peftlab: unknown command '${name}'${didYouMean(name, COMMANDS.map((c) => c.name))}\n${usage()}`);
     return 2;
   }
-  return command.run(rest, io);
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    // A full disk, a read-only mount or an --out under a file: one line naming the path and cause.
+    const message = fsErrorMessage(err);
+    if (message === null) throw err;
+    io.stderr(`peftlab ${name}: ${message}\n`);
+    return 1;
+  }
 }

@@ -6,6 +6,7 @@ import { loadRunDir, RUN_FOLDER, RunDirError } from "../results/run-folder.js";
 import { renderReport } from "../viz/report.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";
+import { fsErrorMessage } from "./fs-errors.js";
 import { processIO, type CliIO } from "./io.js";
 
 const ARGS: ArgsSpec = {
@@ -37,7 +38,7 @@ export function reportCommand(argv: string[], io: CliIO = processIO()): Promise<
     try {
       writeFileSync(out, renderReport(input));
     } catch (err) {
-      io.stderr(`peftlab report: could not write ${out}: ${(err as Error).message}\n`);
+      io.stderr(`peftlab report: ${fsErrorMessage(err) ?? `could not write ${out}: ${(err as Error).message}`}\n`);
       return 1;
     }
     const failed = input.runs.filter((d) => d.result?.status !== "finished").length;

@@ -9,6 +9,7 @@ import { BACKEND_NAMES } from "../runtime/backend.js";
 import { plannedJobs, runPlan } from "../runtime/run/run-plan.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";
+import { fsErrorMessage } from "./fs-errors.js";
 import { compileFile, processIO, type CliIO } from "./io.js";
 import { formatDuration, TerminalProgress } from "./progress.js";
 
@@ -70,8 +71,8 @@ export function runCommand(argv: string[], io: CliIO = processIO()): Promise<num
       io.stdout(closingTable(outcome.summary, outcome.results, out, path.join(out, RUN_FOLDER.report)));
       return outcome.results.every((r) => r.status === "finished") && outcome.results.length === outcome.jobs.length ? 0 : 1;
     } catch (e) {
-      // The folder is locked by another run, or no backend could start.
-      io.stderr(`peftlab run: ${(e as Error).message}\n`);
+      // The folder is locked by another run, cannot be written (fsErrorMessage), or no backend could start.
+      io.stderr(`peftlab run: ${fsErrorMessage(e) ?? (e as Error).message}\n`);
       return 1;
     } finally {
       process.off("SIGINT", onSignal);
