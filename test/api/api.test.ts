@@ -70,6 +70,34 @@ describe("loadModel / saveModel", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it.each(["wasm", "native"])("on the %s backend (weights read into and written from its memory) the tensors are the same", async (backend) => {
+    try {
+      await initBackend(backend as "wasm");
+    } catch (e) {
+      if (backend === "native") return; // the addon is not built here
+      throw e;
+    }
+    try {
+      const model = await loadModel(gptDir);
+      loadAdapter(model, loraDir);
+      mergeAndUnload(model);
+      const out = path.join(tmp, `merged-${backend}`);
+      saveModel(model, out);
+      model.dispose();
+      const plain = await loadModel(gptDir);
+      const out2 = path.join(tmp, `saved-${backend}`);
+      saveModel(plain, out2);
+      plain.dispose();
+      const back = readAll(path.join(out2, "model.safetensors"));
+      for (const [name, t] of Object.entries(gptTensors)) expect(maxDiff(back[`transformer.${name}`]!.data, t.data), name).toBe(0);
+      const merged = readAll(path.join(out, "model.safetensors"));
+      expect(maxDiff(merged["transformer.h.0.attn.c_attn.weight"]!.data, gptTensors["h.0.attn.c_attn.weight"]!.data)).toBeGreaterThan(1e-3);
+      expect(maxDiff(merged["transformer.h.0.mlp.c_fc.weight"]!.data, gptTensors["h.0.mlp.c_fc.weight"]!.data)).toBe(0);
+    } finally {
+      await initBackend("cpu");
+    }
+  });
+
   it("errors name the folder", async () => {
     await expect(loadModel(path.join(tmp, "nope"))).rejects.toThrow(/nope: not a model folder/);
     const empty = path.join(tmp, "empty");

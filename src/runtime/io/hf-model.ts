@@ -314,18 +314,33 @@ export function saveHfModel(model: FamilyModel, dir: string, opts: SaveHfOptions
   return writeFolder(model, dir, opts, () => null);
 }
 
-/** The HF tensors of the model; `replace(canon)` may supply a tensor (in our layout) to write instead. */
+/**
+ * The HF tensors of the model; `replace(canon)` may supply a tensor (in our layout) to write instead.
+ * Replacements are computed first (they allocate); then every other tensor is a view of the backend
+ * memory its variable lives in where the backend allows (./tensor-memory.ts), so the writer copies
+ * each weight once, from that memory to the file. GPT-2's Conv1D weights are transposed in JS.
+ */
 function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | null): Record<string, WritableTensor> {
   const conv = conv1dWeights(model.config);
+  const state = [...model.stateDict()];
+  const given = new Map<string, Float32Array>();
+  for (const [canon] of state) {
+    const t = replace(canon);
+    if (!t) continue;
+    given.set(canon, t.dataSync() as Float32Array);
+    t.dispose();
+  }
+  // No tensor is allocated from here on: the views below stay valid until the file is written.
   const out: Record<string, WritableTensor> = {};
-  for (const [canon, v] of model.stateDict()) {
-    const given = replace(canon);
-    const src = given ?? v;
-    const t = conv.has(canon) ? tf.transpose(src) : src;
-    const data = t.dataSync() as Float32Array; // a copy on wasm; the cpu backend's own array, only read here
-    if (t !== src) t.dispose();
-    given?.dispose();
-    out[exportTensorName(canon, model.config)] = { dtype: "F32", shape: [...t.shape], data };
+  for (const [canon, v] of state) {
+    const data = given.get(canon) ?? variableMemory(v) ?? (v.dataSync() as Float32Array);
+    const shape = conv.has(canon) ? [...v.shape].reverse() : [...v.shape];
+    let stored = data;
+    if (conv.has(canon)) {
+      stored = new Float32Array(data.length);
+      transposeInto(data, v.shape[0]!, v.shape[1]!, stored);
+    }
+    out[exportTensorName(canon, model.config)] = { dtype: "F32", shape, data: stored };
   }
   return out;
 }

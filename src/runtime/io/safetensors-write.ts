@@ -77,6 +77,11 @@ function checkMetadata(path: string, metadata: Record<string, string> | undefine
 
 function writeTensor(fd: number, t: WritableTensor, scratch: Uint8Array): void {
   const size = DTYPE_SIZE[t.dtype];
+  if ((t.dtype === "F32" || t.dtype === "I32" || t.dtype === "U8" || t.dtype === "BOOL") && t.data.BYTES_PER_ELEMENT === size) {
+    // Stored as in memory (little-endian, checked at open): written from the array itself.
+    writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.length * size));
+    return;
+  }
   const perChunk = Math.floor(scratch.length / size);
   const n = t.data.length;
   for (let start = 0; start < n; start += perChunk) {

@@ -25,7 +25,7 @@ interface BackendInternals {
  * backend does not allow it or the data is shared with another tensor (refCount above 1). The view
  * is only valid until the next tensor is allocated (wasm memory may grow and move).
  */
-export function variableMemory(v: tf.Variable): Float32Array | null {
+export function variableMemory(v: tf.Tensor): Float32Array | null {
   if (v.dtype !== "float32" || v.isDisposed) return null;
   const b = tf.engine().backend as unknown as BackendInternals;
   const heap = b.wasm?.HEAPU8;
