@@ -200,10 +200,68 @@ export function loadRunDir(dir: string): ReportInput {
   return { dir, plan, source, summary, summaryFrom: from, runs: orderRuns(runs, plan), problems };
 }
 
+type Check = [field: string, ok: (v: unknown) => boolean, what: string];
+const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+const isNumOrNull = (v: unknown) => v === null || typeof v === "number";
+const RUN_FIELDS: Check[] = [
+  ["run", (v) => typeof v === "string", "a string"],
+  ["lr", isNumOrNull, "a number or null"],
+  ["seeds", Array.isArray, "a list"],
+  ["failed", Array.isArray, "a list"],
+  ["metrics", isObject, "an object"],
+];
+const STAT_FIELDS: Check[] = [
+  ["mean", (v) => typeof v === "number", "a number"],
+  ["n", (v) => typeof v === "number", "a number"],
+  ["std", isNumOrNull, "a number or null"],
+];
+const COMPARISON_FIELDS: Check[] = [
+  ["name", (v) => typeof v === "string", "a string"],
+  ["runs", Array.isArray, "a list"],
+  ["metrics", Array.isArray, "a list"],
+  ["pairs", Array.isArray, "a list"],
+];
+
+function checkFields(v: unknown, where: string, fields: Check[]): string | null {
+  if (!isObject(v)) return `${where} is not an object`;
+  for (const [field, ok, what] of fields) {
+    const value = (v as Record<string, unknown>)[field];
+    if (value === undefined) return `${where} has no "${field}"`;
+    if (!ok(value)) return `${where}.${field} is not ${what}`;
+  }
+  return null;
+}
+
+/**
+ * What is structurally wrong with a summary.json, naming the first missing or mistyped field
+ * (e.g. `runs[0] has no "failed"`); null when the report can read it.
+ */
+export function summaryProblem(json: unknown): string | null {
+  if (!isObject(json)) return "it is not a JSON object";
+  const s = json as Record<string, unknown>;
+  if (s.version !== 1) return `"version" is ${JSON.stringify(s.version)}, not 1`;
+  if (!Array.isArray(s.runs)) return `"runs" is ${s.runs === undefined ? "missing" : "not a list"}`;
+  if (!Array.isArray(s.comparisons)) return `"comparisons" is ${s.comparisons === undefined ? "missing" : "not a list"}`;
+  for (const [i, r] of s.runs.entries()) {
+    const bad = checkFields(r, `runs[${i}]`, RUN_FIELDS);
+    if (bad) return bad;
+    for (const [key, stat] of Object.entries((r as { metrics: Record<string, unknown> }).metrics)) {
+      const badStat = checkFields(stat, `runs[${i}].metrics.${key}`, STAT_FIELDS);
+      if (badStat) return badStat;
+    }
+  }
+  for (const [i, c] of s.comparisons.entries()) {
+    const bad = checkFields(c, `comparisons[${i}]`, COMPARISON_FIELDS);
+    if (bad) return bad;
+  }
+  return null;
+}
+
 function loadSummary(dir: string, runs: RunData[], plan: Plan | null, problems: string[]): { summary: Summary; from: ReportInput["summaryFrom"] } {
   const json = readJson(join(dir, "summary.json"), problems, "summary.json") as Summary | undefined;
-  if (json && json.version === 1 && Array.isArray(json.runs) && Array.isArray(json.comparisons)) return { summary: json, from: "summary.json" };
-  if (json) problems.push("summary.json is not a version 1 summary; recomputed from result.json files");
+  const problem = json === undefined ? null : summaryProblem(json);
+  if (json !== undefined && problem === null) return { summary: json, from: "summary.json" };
+  if (json !== undefined) problems.push(`summary.json cannot be used: ${problem}; recomputed from result.json files`);
   else if (!problems.some((p) => p.startsWith("summary.json"))) problems.push("summary.json is missing; recomputed from result.json files");
   const results = runs.flatMap((d) => (d.result ? [d.result] : []));
   const summary = buildSummary(results, { runs: plan?.runs ?? [], comparisons: plan?.comparisons ?? [] });

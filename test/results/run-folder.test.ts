@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { loadRunDir, RunDirError } from "../../src/results/run-folder.js";
+import { renderReport } from "../../src/viz/report.js";
 import { makeRunDir } from "../fixtures/make-run-dir.js";
 
 const made: string[] = [];
@@ -46,6 +47,25 @@ describe("loadRunDir", () => {
     expect(killed.map((d) => d.result)).toEqual([null, null]);
     expect(killed[0]!.problems).toContain("no result.json: the run did not finish");
     expect(killed[0]!.lr).toBe(3e-4);
+  });
+
+  test.each([
+    ["a run without \"failed\"", (j: any) => delete j.runs[0].failed, 'runs[0] has no "failed"'],
+    ["a run whose seeds are not a list", (j: any) => (j.runs[1].seeds = 3), "runs[1].seeds is not a list"],
+    ["a metric without a mean", (j: any) => delete j.runs[0].metrics.test_accuracy.mean, 'runs[0].metrics.test_accuracy has no "mean"'],
+    ["a comparison without pairs", (j: any) => delete j.comparisons[0].pairs, 'comparisons[0] has no "pairs"'],
+    ["no runs", (j: any) => delete j.runs, '"runs" is missing'],
+    ["a wrong version", (j: any) => (j.version = 2), '"version" is 2, not 1'],
+  ])("a structurally wrong summary.json (%s) is named, recomputed, and the report renders", (_, edit, named) => {
+    const fx = fixture();
+    const file = join(fx.dir, "summary.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    edit(json);
+    writeFileSync(file, JSON.stringify(json));
+    const input = loadRunDir(fx.dir);
+    expect(input.summaryFrom).toBe("recomputed");
+    expect(input.problems).toContain(`summary.json cannot be used: ${named}; recomputed from result.json files`);
+    expect(renderReport(input)).toContain(`summary.json cannot be used: ${named.replace(/"/g, "&quot;")}`);
   });
 
   test("without summary.json the summary is recomputed and the report is told", () => {
