@@ -36,7 +36,10 @@ export function acquireLock(dir: string): () => void {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const holder = Number.parseInt(fs.readFileSync(lock, "utf8").trim(), 10);
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new LockError(`${dir} is in use by another peftlab run (pid ${holder}); wait for it to finish or choose another output folder`);
+        throw new LockError(
+          `${dir} is in use by another peftlab run (pid ${holder}); wait for it to finish or choose another output folder. ` +
+            `If no peftlab run is using it (process ${holder} may be another program that reused the number of a killed run), delete ${lock} and run again`,
+        );
       }
       fs.unlinkSync(lock); // stale: its owner is gone
     }

@@ -9,6 +9,7 @@ import { loadRunDir, RUN_FOLDER } from "../../results/run-folder.js";
 import { renderReport } from "../../viz/report.js";
 import type { Dataset } from "../data/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { recoverCheckpoint, removeCheckpoint } from "../train/checkpoint.js";
 import type { JobOutcome } from "../train/job.js";
 import { exportJobAdapters } from "./export-adapters.js";
 import { JsonlWriter } from "./folder-io.js";
@@ -84,9 +85,11 @@ export class RunFolderSink implements RunSink {
   prepare(job: PlannedJob): boolean {
     const dir = this.jobDir(job);
     fs.mkdirSync(dir, { recursive: true });
-    const resuming = this.opts.resume === true && fs.existsSync(path.join(this.checkpointDir(job), "state.json"));
+    // A kill between saveCheckpoint's two renames leaves the checkpoint beside its folder: put it back.
+    const resuming = this.opts.resume === true && recoverCheckpoint(this.checkpointDir(job)) !== null;
     if (!resuming) {
-      for (const sub of [RUN_FOLDER.checkpoint, RUN_FOLDER.adapter, RUN_FOLDER.prunedBase, RUN_FOLDER.adaloraAdapter]) {
+      removeCheckpoint(this.checkpointDir(job));
+      for (const sub of [RUN_FOLDER.adapter, RUN_FOLDER.prunedBase, RUN_FOLDER.adaloraAdapter]) {
         fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
       }
       fs.rmSync(path.join(dir, RUN_FOLDER.result), { force: true });
@@ -140,7 +143,7 @@ export class RunFolderSink implements RunSink {
     if (ending === "skipped") return;
     if (ending !== "interrupted") {
       writeJson(path.join(this.jobDir(job), RUN_FOLDER.result), result);
-      if (result.status === "finished") fs.rmSync(this.checkpointDir(job), { recursive: true, force: true });
+      if (result.status === "finished") removeCheckpoint(this.checkpointDir(job));
     }
     this.metrics?.close();
     this.events?.close();

@@ -60,6 +60,56 @@ export function saveCheckpoint(dir: string, trainer: Trainer, job: Record<string
   fs.rmSync(old, { recursive: true, force: true });
 }
 
+/** Sibling folders an interrupted saveCheckpoint of `dir` may leave: `<dir>.tmp-PID` and `<dir>.old-PID`. */
+function leftovers(dir: string): { tmp: string[]; old: string[] } {
+  const parent = path.dirname(dir);
+  const base = path.basename(dir);
+  const names = fs.existsSync(parent) ? fs.readdirSync(parent) : [];
+  const pick = (kind: string) => {
+    const prefix = `${base}.${kind}-`;
+    return names.filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length))).map((n) => path.join(parent, n));
+  };
+  return { tmp: pick("tmp"), old: pick("old") };
+}
+
+/** The step of a complete checkpoint folder (its state.json is written last), or null. */
+function completeStep(dir: string): number | null {
+  try {
+    const state = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")) as Partial<CheckpointState>;
+    return typeof state.step === "number" && fs.existsSync(path.join(dir, "tensors.safetensors")) ? state.step : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Makes `dir` the newest complete checkpoint that a kill left behind, and removes the rest.
+ * saveCheckpoint renames dir → dir.old-PID, then dir.tmp-PID → dir: a kill between the two leaves
+ * no `dir`, but a complete temporary copy (newer) and the old one. Returns the step of the
+ * checkpoint now in `dir`, or null when there is none.
+ */
+export function recoverCheckpoint(dir: string): number | null {
+  const { tmp, old } = leftovers(dir);
+  let step = completeStep(dir);
+  if (step === null) {
+    const candidates = [...tmp, ...old].map((d) => ({ d, step: completeStep(d) })).filter((c) => c.step !== null);
+    const best = candidates.sort((a, b) => b.step! - a.step!)[0];
+    if (best) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.renameSync(best.d, dir);
+      step = best.step;
+    }
+  }
+  for (const d of [...tmp, ...old]) fs.rmSync(d, { recursive: true, force: true });
+  return step;
+}
+
+/** Removes a checkpoint folder and every temporary or old copy beside it. */
+export function removeCheckpoint(dir: string): void {
+  const { tmp, old } = leftovers(dir);
+  for (const d of [dir, ...tmp, ...old]) fs.rmSync(d, { recursive: true, force: true });
+}
+
 /** Reads state.json of a checkpoint folder, or null when there is none. */
 export function readCheckpointState(dir: string): CheckpointState | null {
   const file = path.join(dir, "state.json");

@@ -4,7 +4,7 @@
 import * as path from "node:path";
 import type { Plan, RunSpec } from "../../dsl/plan.js";
 import type { Batch } from "../data/types.js";
-import { readCheckpointState, restoreCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { readCheckpointState, recoverCheckpoint, restoreCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { classify, evaluateLoss, greedyExactMatch, majorityScore } from "./evaluate.js";
 import type { Prediction, RunEvent, RunResult } from "../../results/events.js";
 import { injectAdapter } from "../adapters/inject.js";
@@ -161,7 +161,7 @@ export async function executeJob(spec: JobSpec, opts: JobOptions): Promise<JobOu
     let stepTimeN = 0;
     let tokens = 0;
     const ckDir = opts.checkpointDir ?? null;
-    const state = ckDir && opts.resume ? readCheckpointState(ckDir) : null;
+    const state = ckDir && opts.resume && recoverCheckpoint(ckDir) !== null ? readCheckpointState(ckDir) : null;
     if (ckDir && state) {
       restoreCheckpoint(ckDir, trainer, state);
       batcher.restore(state.job.batcher as never);
