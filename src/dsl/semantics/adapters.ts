@@ -4,10 +4,11 @@ import type * as Ast from "../ast.js";
 import { ADALORA_DEFAULTS, ADAPTER_DEFAULTS } from "../defaults.js";
 import { readBlock, type Fields } from "../fields.js";
 import { regexError } from "../../peft/targets.js";
-import type { AdapterMethod, AdapterSpec, Selector } from "../plan.js";
+import type { AdapterMethod, AdapterSpec, ModelFamily, Selector } from "../plan.js";
 import { ADALORA_SCHEMA, LORA_SCHEMA, type PatternEntry, type SelectorValue } from "../schema-adapters.js";
 import { didYouMean, quoteList } from "../suggest.js";
 import { familyName, familyOfModel, peftAdapter, targetFamilies, type PeftAdapterInfo } from "./peft-adapter.js";
+import type { Analysis } from "./analysis.js";
 import { defineCheck } from "./registry.js";
 
 const METHODS: AdapterMethod[] = ["lora", "dora", "adalora"];
@@ -119,13 +120,24 @@ export function targetItems(f: Fields<typeof LORA_SCHEMA>): { text: string; rege
   return [...v.names.map((n) => ({ text: n.value, regex: false, node: n.node })), ...v.regexes.map((r) => ({ text: r.value, regex: true, node: r.node }))];
 }
 
+/**
+ * For a `peft` adapter whose target modules belong to other families than `model`'s: those families
+ * and modules, and the model's family; else null (a fresh adapter, or nothing to tell).
+ */
+export function peftFamilyMismatch(decl: Ast.AdapterDecl, model: Ast.ModelDecl, a: Analysis): { families: ModelFamily[]; modules: string[]; family: ModelFamily } | null {
+  const targets = targetFamilies(peftInfos.get(decl)?.targetList ?? null);
+  if (!targets) return null;
+  const family = familyOfModel(model, a);
+  if (family === null || targets.families.includes(family)) return null;
+  return { ...targets, family };
+}
+
 defineCheck("validate", "AdapterDecl", "peft-adapter-family", (decl, a) => {
-  const info = peftInfos.get(decl);
-  const targets = targetFamilies(info?.targetList ?? null);
-  if (!info || !targets) return;
   for (const run of a.runsUsingAdapter(decl)) {
-    const family = familyOfModel(run.model, a);
-    if (family === null || targets.families.includes(family)) continue;
+    const m = peftFamilyMismatch(decl, run.model, a);
+    if (!m) continue;
+    const targets = m;
+    const family = m.family;
     a.reporter.report("adapterFamily", {
       adapter: decl.name.name, modules: quoteList(targets.modules), family: targets.families.map(familyName).join(" or "),
       run: run.decl.name.name, model: run.model.name.name, modelFamily: familyName(family),

@@ -7,7 +7,7 @@ import { builtinModulePaths, matchesSelector, selectModules } from "../modules.j
 import { DEFAULT_BASE_LAYERS } from "../defaults.js";
 import type { BuiltinModelSpec, ModelSpec, Selector } from "../plan.js";
 import { didYouMean } from "../suggest.js";
-import { targetItems } from "./adapters.js";
+import { peftFamilyMismatch, targetItems } from "./adapters.js";
 import type { Analysis, RunInfo } from "./analysis.js";
 import { defineCheck } from "./registry.js";
 
@@ -102,6 +102,7 @@ function runSelectorChecks(run: RunInfo, a: Analysis): void {
     const targeted = paths.filter((p) => matchesSelector(p, info.spec.target));
     const chosen = selectModules(paths, info.spec.target, info.spec.exclude);
     if (chosen.length === 0) {
+      if (peftFamilyMismatch(adapter, run.model, a)) continue; // reported on the declaration (PEFT5011)
       const reason = targeted.length > 0 ? ": 'exclude' removes every module it targets" : "";
       const where = (targeted.length > 0 ? info.fields.exclude : info.fields.target)?.prop.key ?? adapter.name;
       a.reporter.report("targetsNothing", { adapter: adapter.name.name, model: run.model.name.name, reason }, run.decl.file, ref, [a.reporter.note("selected here", adapter.file, where)]);
