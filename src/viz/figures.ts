@@ -72,8 +72,8 @@ function maskFigures(runs: readonly RunData[]): PlotFigure[] {
   return representative(runs, (d) => maskEvents(d).length > 0 || lightPrunes(d).length > 0).flatMap((d) => {
     const who = `${plotlyText(d.run)}, seed ${d.seed}`;
     const out: PlotFigure[] = [];
-    if (maskEvents(d).length > 0) out.push({ key: `masks:${d.run}`, figure: maskHeatmap(maskEvents(d), { title: `Light-PEFT masks during estimation — ${who}` }) });
     const prune = lightPrunes(d).at(-1);
+    if (maskEvents(d).length > 0) out.push({ key: `masks:${d.run}`, figure: maskHeatmap(maskEvents(d), { title: `Light-PEFT masks during estimation — ${who}`, prune }) });
     if (prune) out.push({ key: `structure:${d.run}`, figure: prunedStructure(prune, { title: `Light-PEFT pruned structure at step ${prune.step} — ${who}` }) });
     return out;
   });

@@ -21,10 +21,12 @@ function panelTitle(text: string, x: number, y: number): Record<string, unknown>
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /**
- * Left: head masks heads[layer][head] at the last estimation step. Right: their evolution — per
- * layer, the mean head mask (solid) and the mean neuron mask (dotted) at every estimation step.
+ * Left: head masks heads[layer][head] at the last estimation step. Right, when the pruning step is
+ * known (`opts.prune`): the fraction of heads and of FFN neurons each layer kept there — what the
+ * masks decided. Without it: per layer, the mean head mask (solid) and the mean neuron mask
+ * (dotted) at every estimation step.
  */
-export function maskHeatmap(events: readonly MaskEvent[], opts: { title?: string } = {}): Figure {
+export function maskHeatmap(events: readonly MaskEvent[], opts: { title?: string; prune?: LightPruneEvent } = {}): Figure {
   if (events.length === 0) throw new RangeError("maskHeatmap: no lightpeft.masks events to draw");
   const sorted = [...events].sort((a, b) => a.step - b.step);
   const last = sorted[sorted.length - 1]!;
@@ -37,7 +39,8 @@ export function maskHeatmap(events: readonly MaskEvent[], opts: { title?: string
     hovertemplate: "%{y}, head %{x}<br>mask %{z:.3f}<extra></extra>",
   }];
   const steps = sorted.map((e) => e.step);
-  sorted[0]!.heads.forEach((_, layer) => {
+  if (opts.prune) data.push(...keptFractions(opts.prune));
+  else sorted[0]!.heads.forEach((_, layer) => {
     const colour = layerColour(layer, layers.length);
     data.push({
       type: "scatter", mode: "lines", name: `layer ${layer} heads`, legendgroup: `L${layer}`, x: steps, y: sorted.map((e) => mean(e.heads[layer] ?? [])),
@@ -45,7 +48,7 @@ export function maskHeatmap(events: readonly MaskEvent[], opts: { title?: string
     });
     if (sorted.some((e) => e.neurons[layer])) {
       data.push({
-        type: "scatter", mode: "lines", name: `layer ${layer} neurons`, legendgroup: `L${layer}`, showlegend: false, x: steps,
+        type: "scatter", mode: "lines", name: `layer ${layer} neurons`, legendgroup: `L${layer}`, showlegend: layer === 0, x: steps,
         y: sorted.map((e) => e.neurons[layer]?.mean ?? null), xaxis: "x2", yaxis: "y2", line: { color: colour, width: 1.5, dash: "dot" },
         hovertemplate: `layer ${layer}<br>step %{x}<br>mean neuron mask %{y:.3f}<extra></extra>`,
       });
@@ -56,13 +59,14 @@ export function maskHeatmap(events: readonly MaskEvent[], opts: { title?: string
     showlegend: true,
     xaxis: axis("attention head (index)", { domain: [0, 0.38], dtick: 1, showgrid: false }),
     yaxis: axis("layer", { autorange: "reversed", showgrid: false }),
-    xaxis2: axis("optimiser step", { domain: [0.54, 0.84], anchor: "y2" }),
-    yaxis2: axis("mean mask value", { anchor: "x2", rangemode: "tozero" }),
+    xaxis2: opts.prune ? axis("layer", { domain: [0.54, 0.84], anchor: "y2" }) : axis("optimiser step", { domain: [0.54, 0.84], anchor: "y2" }),
+    yaxis2: opts.prune ? axis("kept (fraction)", { anchor: "x2", range: [0, 1.05], tickformat: ".0%" }) : axis("mean mask value", { anchor: "x2", rangemode: "tozero" }),
+    ...(opts.prune ? { barmode: "group" } : {}),
     legend: { orientation: "v", x: 0.86, xref: "paper", y: 1, yref: "paper", yanchor: "top", font: { size: 11 } },
     margin: { t: 84 },
     annotations: [
       panelTitle(`head masks at step ${last.step} (last estimation step)`, 0, 1.02),
-      panelTitle("mean mask per layer: heads (solid), FFN neurons (dotted)", 0.54, 1.02),
+      panelTitle(opts.prune ? `kept per layer at the pruning step (step ${opts.prune.step}): heads and FFN neurons` : "mean mask per layer: heads (solid), FFN neurons (dotted)", 0.54, 1.02),
     ],
   });
   return { data, layout };
@@ -73,6 +77,25 @@ function stacked(x: string[], kept: number[], removed: (number | null)[], axes: 
   return [
     { ...common, name: "kept", legendgroup: "kept", showlegend: first, y: kept, marker: { color: KEPT }, hovertemplate: `%{x}<br>kept %{y} ${unit}<extra></extra>` },
     { ...common, name: "removed", legendgroup: "removed", showlegend: first, y: removed, marker: { color: REMOVED }, hovertemplate: `%{x}<br>removed %{y} ${unit}<extra></extra>` },
+  ];
+}
+
+/** Per layer, the fraction of attention heads and of FFN neurons the pruning step kept (two bar traces). */
+function keptFractions(prune: LightPruneEvent): Trace[] {
+  const heads = [...prune.heads].sort((a, b) => a.layer - b.layer);
+  const neurons = [...prune.neurons].sort((a, b) => a.layer - b.layer);
+  const frac = (kept: number, removed: number) => (kept + removed > 0 ? kept / (kept + removed) : null);
+  return [
+    {
+      type: "bar", name: "heads kept", x: heads.map((h) => `layer ${h.layer}`), y: heads.map((h) => frac(h.kept.length, h.removed.length)),
+      customdata: heads.map((h) => [h.kept.length, h.kept.length + h.removed.length]), xaxis: "x2", yaxis: "y2", marker: { color: KEPT },
+      hovertemplate: "%{x}: %{customdata[0]} of %{customdata[1]} heads kept (%{y:.0%})<extra></extra>",
+    },
+    {
+      type: "bar", name: "FFN neurons kept", x: neurons.map((n) => `layer ${n.layer}`), y: neurons.map((n) => frac(n.kept, n.removed)),
+      customdata: neurons.map((n) => [n.kept, n.kept + n.removed]), xaxis: "x2", yaxis: "y2", marker: { color: "#56B4E9" },
+      hovertemplate: "%{x}: %{customdata[0]} of %{customdata[1]} neurons kept (%{y:.0%})<extra></extra>",
+    },
   ];
 }
 

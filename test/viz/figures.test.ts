@@ -182,6 +182,22 @@ describe("Light-PEFT figures", () => {
     expect(() => maskHeatmap([])).toThrow(/no lightpeft.masks events/);
   });
 
+  test("with the pruning step, the right panel shows the kept fraction of heads and neurons per layer", () => {
+    const fig = maskHeatmap(MASKS, { prune: LIGHT });
+    const bars = fig.data.filter((t) => t.type === "bar");
+    expect(bars.map((t) => [t.name, t.x, t.y])).toEqual([
+      ["heads kept", ["layer 0", "layer 1"], [1, 0.5]],
+      ["FFN neurons kept", ["layer 0", "layer 1"], [30 / 32, 20 / 32]],
+    ]);
+    expect(fig.data.filter((t) => t.type === "scatter")).toEqual([]);
+    expect(JSON.stringify(fig.layout.annotations)).toContain("kept per layer at the pruning step (step 10): heads and FFN neurons");
+  });
+
+  test("without it, the legend names both the head (solid) and the neuron (dotted) lines", () => {
+    const fig = maskHeatmap(MASKS);
+    expect(fig.data.filter((t) => t.showlegend !== false && t.type === "scatter").map((t) => t.name)).toEqual(["layer 0 heads", "layer 0 neurons", "layer 1 heads"]);
+  });
+
   test("pruned structure: kept and removed per layer (sorted) and per module", () => {
     const fig = prunedStructure(LIGHT);
     const byAxis = (ax: string, name: string) => fig.data.find((t) => t.xaxis === ax && t.name === name)!;
