@@ -4,6 +4,17 @@ import { compileSource } from "../../../src/dsl/index.js";
 import { train } from "../../../src/runtime/run/train.js";
 import type { RunEvent } from "../../../src/results/events.js";
 import * as tf from "../../../src/runtime/tf.js";
+import { loadAddon } from "../../../src/runtime/native/index.js";
+
+/** What "auto" picks on this machine: native when the addon loads, else wasm (no GPU in tests). */
+function autoBackend(): string {
+  try {
+    loadAddon();
+    return "native";
+  } catch {
+    return "wasm";
+  }
+}
 
 const SOURCE = `
 model base = decoder { layers 1, width 32, heads 2, context 24 }
@@ -30,7 +41,7 @@ describe("train(plan)", () => {
       },
       onEvent: (job, e) => events.push({ run: job.run.name, e }),
     });
-    expect(out.backend.name).toBe(process.env.PEFTLAB_BACKEND || "wasm");
+    expect(out.backend.name).toBe(process.env.PEFTLAB_BACKEND || autoBackend());
     expect(out.results).toHaveLength(3 * 2 * 2);
     expect(out.results.every((r) => r.status === "finished")).toBe(true);
     // Every job's tensors are released.
