@@ -98,6 +98,9 @@ function jobLabel(job: JobSpec): string {
   return `${job.run.name} seed ${job.seed}${job.run.train.lrs.length > 1 ? ` lr ${job.lr}` : ""}`;
 }
 
+/** The last backend line a run in this kernel showed (runs after it show it only when it changes). */
+let lastBackendLine: string | null = null;
+
 /** The notebook's sink: progress, live figures, the data so far, throttled redraws, adapter exports. */
 class NotebookSink implements RunSink {
   readonly data: RunData[] = [];
@@ -158,6 +161,11 @@ class NotebookSink implements RunSink {
   }
 
   note(line: string): void {
+    // The backend line is shown by the first run of a kernel session, and again only when it changes.
+    if (line.startsWith("backend:")) {
+      if (line === lastBackendLine) return;
+      lastBackendLine = line;
+    }
     this.progress.log.push(line);
     this.drawProgress(true);
   }

@@ -157,6 +157,30 @@ run r = m + a on sums`, /^1 job\(s\) failed: r seed 1: /m],
   }, 60_000);
 });
 
+describe("the backend line", () => {
+  test("is shown by the first run of a kernel session, not repeated by the runs after it", async () => {
+    const text = `backend cpu
+model base = decoder { layers 1, width 16, heads 2, context 16 }
+data sums = addition { digits 1, train 16, validation 8, test 8 }
+adapter a = lora { rank 2, target "q_proj" }
+train { steps 2, batch 4, checkpoint off }
+run r = base + a on sums`;
+    const shown = async (): Promise<boolean> => {
+      const rec = new RecordingChannel();
+      connect(rec);
+      try {
+        const out = await run(compileExperiment(text, { show: false }), { summary: false, out: false, refreshMs: 0 });
+        expect(out.ok).toBe(true);
+        return rec.messages.some((m) => String(m.data["text/plain"] ?? "").includes("backend: cpu"));
+      } finally {
+        disconnect();
+      }
+    };
+    await shown(); // the first run in this process may or may not be this one
+    expect(await shown()).toBe(false);
+  }, 60_000);
+});
+
 describe("run writes a run folder by default", () => {
   test("a new runs/<cell name>-<date>-<time> next to the experiment each time, with report.html; out: false writes none", async () => {
     const rec = new RecordingChannel();
