@@ -2,12 +2,11 @@
 // spec (model, batch, context and corpus of `peftlab pretrain --default`) on native (every core,
 // what a user gets) and on wasm, in the same run. `speedup_vs_wasm` is the ratio of the median
 // step times; the tokenizer, data preparation and the first steps (warm-up) are not timed.
-import { DEFAULT_BASE_SPEC, DEFAULT_CORPUS_MIX } from "../dist/runtime/default-base.js";
-import { pretrain } from "../dist/runtime/pretrain.js";
-import { mixedCorpus } from "../dist/runtime/pretrain-corpus.js";
-import { builtinCorpus } from "../dist/runtime/pretrain-data.js";
+import { pretraining } from "../dist/index.js";
 import { headline, useVariant } from "./lib/backends.js";
 import { median, ratio, sig } from "./lib/timing.js";
+
+const { DEFAULT_BASE_SPEC, DEFAULT_CORPUS_MIX, builtinCorpus, mixedCorpus, pretrain } = pretraining;
 
 const BUDGET = { smoke: { steps: 3, warmup: 1 }, quick: { steps: 12, warmup: 2 }, full: { steps: 30, warmup: 3 } };
 /** Characters the tokenizer is trained on (its speed is not what is measured). */

@@ -19,7 +19,7 @@ import { Tokenizer as JsTokenizer } from "@huggingface/tokenizers";
 import { HfTokenizer } from "../dist/tokenizers/hf-tokenizer.js";
 import { trainBpeJson } from "../dist/runtime/data/bpe_train.js";
 import { spamExamples } from "../dist/runtime/data/spam.js";
-import { builtinCorpus } from "../dist/runtime/pretrain-data.js";
+import { pretraining } from "../dist/index.js";
 
 const quick = process.argv.includes("--quick");
 const FIXTURES = path.join(import.meta.dirname, "../test/fixtures/tokenizers");
@@ -34,7 +34,7 @@ try {
 const take = (texts) => (quick ? texts.slice(0, Math.ceil(texts.length / 10)) : texts);
 const corpora = {
   spam: take(spamExamples(10_000_000).map((e) => e.text)),
-  "moby-dick": take(builtinCorpus()),
+  "moby-dick": take(pretraining.builtinCorpus()),
 };
 
 /** tokenizer.json objects by name, with their tokenizer_config.json. */

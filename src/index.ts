@@ -32,6 +32,8 @@ export { createBeamLoraPlugin } from "./runtime/plugins/beamlora/index.js";
 export { createLightPeftPlugin, applyLightPeftDecisions } from "./runtime/plugins/lightpeft/index.js";
 export { loadDataset, Batcher, batchesOf, type Dataset, type Tokenizer } from "./runtime/data/index.js";
 export { Rng } from "./runtime/rng.js";
+// Base-model pretraining and the cached default base (`peftlab pretrain`).
+export * as pretraining from "./runtime/pretrain/index.js";
 export { exportAdapter, exportAsLora, importAdapter } from "./runtime/adapters/peft-io.js";
 export * as safetensors from "./runtime/io/safetensors.js";
 export { readAdapterFolder, writeAdapterFolder } from "./runtime/io/peft-format.js";

@@ -11,11 +11,11 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Rng } from "../../dist/index.js";
+import { pretraining, Rng } from "../../dist/index.js";
 import { arithmeticExamples } from "../../dist/runtime/data/arithmetic.js";
 import { codeExamples } from "../../dist/runtime/data/code_task.js";
-import { cacheRoot } from "../../dist/runtime/default-base.js";
-import { PRETRAIN_DEFAULTS, pretrain, savePretrained } from "../../dist/runtime/pretrain.js";
+
+const { cacheRoot, PRETRAIN_DEFAULTS, pretrain, savePretrained } = pretraining;
 
 /** Pretraining recipes per mode: corpus sizes and the PretrainSpec overrides. */
 export const BASE_RECIPES = {

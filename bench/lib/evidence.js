@@ -4,10 +4,9 @@
 // Light-PEFT pruning decision of every job, and a constant-answer baseline of the test split.
 import fs from "node:fs";
 import path from "node:path";
-import { loadDataset, tf, train } from "../../dist/index.js";
+import { loadDataset, pretraining, tf, train } from "../../dist/index.js";
 import { loadTokenizer } from "../../dist/runtime/data/tokenizers.js";
 import { initBackend } from "../../dist/runtime/backend.js";
-import { ensureDefaultBase, MARKER_FILE } from "../../dist/runtime/default-base.js";
 import { ensureBenchBase } from "./base.js";
 import { compileOrThrow } from "./fixture.js";
 import { evidenceSource, TASK_LABELS } from "./tasks.js";
@@ -32,8 +31,8 @@ export function constantBaseline(dataset) {
 export async function taskBase(task, ctx) {
   if (task !== "spam") return ensureBenchBase(ctx.mode, { log: ctx.log });
   await initBackend(ctx.backend ?? "wasm");
-  const dir = await ensureDefaultBase("llama", { log: ctx.log });
-  const info = JSON.parse(fs.readFileSync(path.join(dir, MARKER_FILE), "utf8"));
+  const dir = await pretraining.ensureDefaultBase("llama", { log: ctx.log });
+  const info = JSON.parse(fs.readFileSync(path.join(dir, pretraining.MARKER_FILE), "utf8"));
   return { dir, cached: true, seconds: info.seconds ?? null, validation: info.validation ?? null, corpus: `peftlab's default base: ${info.corpus?.name ?? "English text"} with synthetic arithmetic and code`, spec: info.spec };
 }
 

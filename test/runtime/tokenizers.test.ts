@@ -19,7 +19,7 @@ import { preTokenize, toByteChars } from "../../src/runtime/data/bpe_train.js";
 import { Rng } from "../../src/runtime/rng.js";
 import { safeMetaspaceCuts } from "../../src/tokenizers/word-cache.js";
 import { Tokenizer as JsTokenizer } from "@huggingface/tokenizers";
-import { builtinCorpus } from "../../src/runtime/pretrain-data.js";
+import { builtinCorpus } from "../../src/runtime/pretrain/data.js";
 
 const FIXTURE = path.join(import.meta.dirname, "../fixtures/data/bpe");
 const HF_FIXTURES = path.join(import.meta.dirname, "../fixtures/tokenizers");

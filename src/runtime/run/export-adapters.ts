@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Plan } from "../../dsl/plan.js";
-import { defaultBaseDir } from "../default-base.js";
+import { defaultBaseDir } from "../pretrain/default-base.js";
 import { withOriginalBase } from "../adapters/export.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { exportAdapter } from "../adapters/peft-io.js";

@@ -7,7 +7,7 @@ import type { DataSpec, DefaultModelSpec, HfModelSpec, ModelSpec } from "../../d
 import type { Dataset } from "../data/index.js";
 import type { Tokenizer } from "../data/index.js";
 import { FolderTokenizer } from "../data/tokenizers.js";
-import { ensureDefaultBase } from "../default-base.js";
+import { ensureDefaultBase } from "../pretrain/default-base.js";
 import { loadHfModel, TOKENIZER_FILE } from "../io/hf-model.js";
 import { familyConfigFromSpec } from "../models/config.js";
 import { createModel } from "../models/index.js";

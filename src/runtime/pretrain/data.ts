@@ -8,8 +8,8 @@
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import type { Batch } from "./data/types.js";
-import type { Rng } from "./rng.js";
+import type { Batch } from "../data/types.js";
+import type { Rng } from "../rng.js";
 
 export const BUILTIN_CORPUS = {
   name: "moby-dick",

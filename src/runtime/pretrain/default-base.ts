@@ -1,5 +1,5 @@
 // The runtime's built-in default base model: a small llama or gpt2 pretrained by peftlab on the
-// built-in corpus mixed with synthetic arithmetic and code (pretrain-corpus.ts), with a fixed
+// built-in corpus mixed with synthetic arithmetic and code (corpus.ts), with a fixed
 // configuration and seed, built on first use and cached in `$PEFTLAB_CACHE` (default
 // `~/.cache/peftlab`) as `default-<family>-v2/`, a Hugging Face folder. `peftlab pretrain --default
 // [--family gpt2]` builds it ahead of time.
@@ -13,13 +13,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DEFAULT_BASE_LAYERS } from "../dsl/defaults.js";
-import { initBackend } from "./backend.js";
-import { ARITHMETIC_FORMATS, type CorpusMix, mixedCorpus, type MixedCorpus } from "./pretrain-corpus.js";
-import { BUILTIN_CORPUS, builtinCorpus } from "./pretrain-data.js";
+import { DEFAULT_BASE_LAYERS } from "../../dsl/defaults.js";
+import { initBackend } from "../backend.js";
+import { ARITHMETIC_FORMATS, type CorpusMix, mixedCorpus, type MixedCorpus } from "./corpus.js";
+import { BUILTIN_CORPUS, builtinCorpus } from "./data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, type PretrainSpec, type PretrainStep } from "./pretrain.js";
-import * as tf from "./tf.js";
-import { writeFileAtomic } from "./io/atomic.js";
+import * as tf from "../tf.js";
+import { writeFileAtomic } from "../io/atomic.js";
 
 export type DefaultFamily = "llama" | "gpt2";
 

@@ -7,18 +7,18 @@
 // shared Trainer does the steps (AdamW, cosine schedule with warmup, gradient clipping).
 
 import * as path from "node:path";
-import type { TrainSpec } from "../dsl/plan.js";
-import { trainBpe, type HfTokenizer } from "./data/tokenizers.js";
-import { evaluateLoss } from "./train/evaluate.js";
-import { writeFileAtomic } from "./io/atomic.js";
-import { saveHfModel, type SavedHfModel } from "./io/hf-model.js";
-import { familyConfigFromSpec, type FamilyConfig } from "./models/config.js";
-import { createModel } from "./models/index.js";
-import type { FamilyModel } from "./models/model.js";
-import { randomWindows, tokenStreams, unigramLoss, validationWindows } from "./pretrain-data.js";
-import { Rng, uniformOf } from "./rng.js";
-import type * as tf from "./tf.js";
-import { Trainer } from "./train/trainer.js";
+import type { TrainSpec } from "../../dsl/plan.js";
+import { trainBpe, type HfTokenizer } from "../data/tokenizers.js";
+import { evaluateLoss } from "../train/evaluate.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { saveHfModel, type SavedHfModel } from "../io/hf-model.js";
+import { familyConfigFromSpec, type FamilyConfig } from "../models/config.js";
+import { createModel } from "../models/index.js";
+import type { FamilyModel } from "../models/model.js";
+import { randomWindows, tokenStreams, unigramLoss, validationWindows } from "./data.js";
+import { Rng, uniformOf } from "../rng.js";
+import type * as tf from "../tf.js";
+import { Trainer } from "../train/trainer.js";
 
 /** Sizes and training settings of a pretraining run. */
 export interface PretrainSpec {

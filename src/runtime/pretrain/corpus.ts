@@ -17,9 +17,9 @@
 // no fine-tuning split is targeted. Small-number facts still overlap: there are only 10,000 pairs of
 // 2-digit operands, and the corpus states many of them, as a real base model has seen arithmetic.
 
-import { arithmeticAnswer, type ArithmeticOp } from "./data/arithmetic.js";
-import { codeExample } from "./data/code_task.js";
-import { Rng } from "./rng.js";
+import { arithmeticAnswer, type ArithmeticOp } from "../data/arithmetic.js";
+import { codeExample } from "../data/code_task.js";
+import { Rng } from "../rng.js";
 
 /** Sizes of the synthetic part, as shares of the characters of the whole corpus. */
 export interface CorpusMix {
