@@ -5,7 +5,7 @@
 import type { Arg, Block, Property, ScalarArg } from "./ast.js";
 import type { DiagnosticId } from "./catalogue.js";
 import type { MessageArgs } from "./diagnostics.js";
-import type { Reporter, Spanned } from "./report.js";
+import type { Reporter, Spanned } from "./reporter.js";
 import { clip, didYouMean, quoteList } from "./suggest.js";
 
 /** A length in steps, or a fraction of the run's training steps (`10%`). */

@@ -5,7 +5,7 @@ import type * as Ast from "../ast.js";
 import { DECL_NOUN } from "../ast.js";
 import type { Fields } from "../fields.js";
 import type { AdapterSpec, BeamSpec, DataSpec, ModelSpec, PruneSpec, TrainSpec } from "../plan.js";
-import type { Reporter, Spanned } from "../report.js";
+import type { Reporter, Spanned } from "../reporter.js";
 import type { ADALORA_SCHEMA, BEAM_SCHEMA, PRUNE_SCHEMA } from "../schema-adapters.js";
 import type { LLAMA_MODEL_SCHEMA } from "../schema-models.js";
 import type { TRAIN_SCHEMA } from "../schema-train.js";

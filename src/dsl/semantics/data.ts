@@ -8,7 +8,7 @@ import { planPath } from "../paths.js";
 import type { JsonlDataSpec, JsonlSplit, TaskDataSpec, TaskName, TokenizerSpec } from "../plan.js";
 import { JSONL_DATA_SCHEMA, taskDataSchema, type SplitSource } from "../schema-models.js";
 import { didYouMean, quoteList } from "../suggest.js";
-import type { Spanned } from "../report.js";
+import type { Spanned } from "../reporter.js";
 import type { Analysis, DataInfo } from "./analysis.js";
 import { defineCheck } from "./registry.js";
 

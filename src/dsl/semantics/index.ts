@@ -2,7 +2,7 @@
 
 import type { Statement } from "../ast.js";
 import type { Diagnostic } from "../diagnostics.js";
-import { Reporter } from "../report.js";
+import { Reporter } from "../reporter.js";
 import { Analysis, type AnalysisOptions } from "./analysis.js";
 import { runChecks } from "./registry.js";
 import "../placement.js";

@@ -5,7 +5,7 @@ import { defaultIntermediate, MODEL_DEFAULTS } from "../defaults.js";
 import { readBlock, type Fields } from "../fields.js";
 import { planPath } from "../paths.js";
 import type { BuiltinModelSpec, ModelSpec } from "../plan.js";
-import type { Spanned } from "../report.js";
+import type { Spanned } from "../reporter.js";
 import { BUILTIN_MODEL_SCHEMA, HF_MODEL_SCHEMA, LLAMA_MODEL_SCHEMA, MODEL_FORMS, PRETRAINED_MODEL_SCHEMA, type ModelForm } from "../schema-models.js";
 import { didYouMean, quoteList } from "../suggest.js";
 import { tokenizerProblem } from "../../tokenizers/hf-tokenizer.js";

@@ -1,7 +1,7 @@
 // Phase "validate" for runs: what only makes sense once a run's parts and length are known.
 
 import type { BuiltinModelSpec } from "../plan.js";
-import type { Spanned } from "../report.js";
+import type { Spanned } from "../reporter.js";
 import type { Analysis, RunInfo } from "./analysis.js";
 import { hasValidation, trainSize } from "./data.js";
 import { defineCheck } from "./registry.js";
