@@ -50,6 +50,16 @@ function speedRows(doc) {
   }
   const p = doc.pretrain;
   if (p && !p.error) rows.push(["pretrain", `default base (${p.spec.layers}L×${p.spec.hidden} B${p.spec.batch} T${p.spec.context}), ms per step`, `native ${num(p.native_ms_per_step)}`, `wasm ${num(p.wasm_ms_per_step)}`, p.speedup_vs_wasm === null ? "" : `${num(p.speedup_vs_wasm)}×`]);
+  const io = doc.io;
+  if (io && !io.error) {
+    for (const [name, b] of Object.entries(io.backends ?? {})) {
+      if (b.error) continue;
+      const params = `${num(io.params / 1e6)}M params`;
+      rows.push([name === "auto" ? "io" : "", `load a GPT-2 folder (${params}), ${b.backend}`, `${num(b.load_ms)} ms`, `readFile ${num(io.read_ms)} ms`, `${num(b.load_vs_read)}× (goal ≤ ${io.goal})`]);
+      rows.push(["", `  merge LoRA into every Conv1D, ${b.backend}`, `${num(b.merge_ms)} ms`, `readFile ${num(io.read_ms)} ms`, `${num(b.merge_vs_read)}× (goal ≤ ${io.goal})`]);
+      rows.push(["", `  save the merged model, ${b.backend}`, `${num(b.save_ms)} ms`, `write+fsync ${num(io.write_ms)} ms`, `${num(b.save_vs_write)}×`]);
+    }
+  }
   const l = doc.leaks;
   if (l && !l.error) rows.push(["leaks", `tensors per step (${num(l.window_steps)}-step window + each method)`, num(l.tensors_per_step), `left after a job: ${num(l.max_leaked_after_job)}`, ""]);
   return rows;
