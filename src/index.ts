@@ -15,7 +15,7 @@ export { train, type TrainOptions, type TrainResults } from "./runtime/run/train
 export { runPlan, plannedJobs, type RunPlanOptions } from "./runtime/run/run-plan.js";
 export type { RunSink, PlannedJob, PlanOutcome, JobEnding } from "./runtime/run/sink.js";
 export { ProgressState, headline, type JobProgress } from "./results/progress.js";
-export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOrder, type JobOutcome } from "./runtime/train/job.js";
+export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOrder, type JobOutcome } from "./runtime/run/job.js";
 export { initBackend, resolveBackendRequest, BACKEND_NAMES, type BackendInfo } from "./runtime/backend.js";
 export type * from "./results/events.js";
 export { buildSummary, type Summary } from "./results/summary.js";

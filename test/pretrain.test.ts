@@ -9,7 +9,7 @@ import type { AdapterSpec, TrainSpec } from "../src/dsl/plan.js";
 import { pretrainCommand } from "../src/cli/pretrain.js";
 import type { CliIO } from "../src/cli/io.js";
 import { initBackend } from "../src/runtime/backend.js";
-import { buildModel } from "../src/runtime/train/base-model.js";
+import { buildModel } from "../src/runtime/run/base-model.js";
 import type { Dataset } from "../src/runtime/data/index.js";
 import { loadTokenizer } from "../src/runtime/data/tokenizers.js";
 import { DEFAULT_BASE_SPEC, DEFAULT_BASE_VERSION, defaultBaseDir, defaultCorpusCard, ensureDefaultBase, isCompleteBase, MARKER_FILE } from "../src/runtime/pretrain/default-base.js";

@@ -13,7 +13,7 @@ import { ProgressState } from "../results/progress.js";
 import { newRunData, recordEvent, type RunData } from "../results/run-data.js";
 import { jobFolder, RUN_FOLDER } from "../results/run-folder.js";
 import { buildSummary, type Summary } from "../results/summary.js";
-import type { JobOutcome, JobSpec } from "../runtime/train/job.js";
+import type { JobOutcome, JobSpec } from "../runtime/run/job.js";
 import { exportJobAdapters } from "../runtime/run/export-adapters.js";
 import { plannedJobs, runPlan } from "../runtime/run/run-plan.js";
 import type { JobEnding, PlannedJob, RunSink } from "../runtime/run/sink.js";

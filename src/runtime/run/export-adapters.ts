@@ -12,7 +12,7 @@ import { withOriginalBase } from "../adapters/export.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { exportAdapter } from "../adapters/peft-io.js";
 import { saveHfModel } from "../io/hf-model.js";
-import type { JobSpec } from "../train/job.js";
+import type { JobSpec } from "./job.js";
 import type { FamilyModel } from "../models/model.js";
 import { RUN_FOLDER } from "../../results/run-folder.js";
 

@@ -10,7 +10,7 @@ import { renderReport } from "../../viz/report.js";
 import type { Dataset } from "../data/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { recoverCheckpoint, removeCheckpoint } from "../train/checkpoint.js";
-import type { JobOutcome } from "../train/job.js";
+import type { JobOutcome } from "./job.js";
 import { exportJobAdapters } from "./export-adapters.js";
 import { JsonlWriter } from "./folder-io.js";
 import type { JobEnding, PlannedJob, PlanOutcome, RunSink } from "./sink.js";

@@ -10,7 +10,7 @@ import { jobFolder } from "../../results/run-folder.js";
 import { buildSummary } from "../../results/summary.js";
 import { initBackend, resolveBackendRequest } from "../backend.js";
 import type { Dataset } from "../data/index.js";
-import { disposeJob, executeJob, expandJobs, type JobOrder } from "../train/job.js";
+import { disposeJob, executeJob, expandJobs, type JobOrder } from "./job.js";
 import { acquireLock } from "./folder-io.js";
 import { RunFolderSink } from "./run-folder-sink.js";
 import type { PlannedJob, PlanOutcome, RunSink } from "./sink.js";

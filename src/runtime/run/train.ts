@@ -3,7 +3,7 @@
 // content as result.json and summary.json; with `folder` it also writes the run folder.
 import type { Plan } from "../../dsl/plan.js";
 import type { RunEvent, RunResult } from "../../results/events.js";
-import type { JobOutcome, JobSpec } from "../train/job.js";
+import type { JobOutcome, JobSpec } from "./job.js";
 import { runPlan, type RunPlanOptions } from "./run-plan.js";
 import type { PlanOutcome, RunSink } from "./sink.js";
 

@@ -10,7 +10,7 @@ import { AdaLoraAdapter } from "../../../src/runtime/adapters/adalora.js";
 import { injectAdapter, loraAdapters } from "../../../src/runtime/adapters/inject.js";
 import { importAdapter } from "../../../src/runtime/adapters/peft-io.js";
 import { loadHfModel, saveHfModel } from "../../../src/runtime/io/hf-model.js";
-import type { JobSpec } from "../../../src/runtime/train/job.js";
+import type { JobSpec } from "../../../src/runtime/run/job.js";
 import type { FamilyModel } from "../../../src/runtime/models/model.js";
 import { applyLightPeftDecisions, type LightPeftDecisions } from "../../../src/runtime/plugins/lightpeft/index.js";
 import { hfModel, maxAbsDiff, outputsOf } from "../../io/model-fixtures.js";

@@ -88,7 +88,7 @@ describe("train(plan) resolves the plan's paths against the folder of its source
 
 describe("job order", () => {
   it('"interleaved" puts the runs of one learning rate and seed back to back; "runs" keeps each run together', async () => {
-    const { expandJobs } = await import("../../../src/runtime/train/job.js");
+    const { expandJobs } = await import("../../../src/runtime/run/job.js");
     const { plan } = compileSource(SOURCE, "api.peft");
     const key = (j: { run: { name: string }; lr: number; seed: number }) => `${j.run.name}/${j.lr}/${j.seed}`;
     const runs = expandJobs(plan!).map(key);
