@@ -98,6 +98,30 @@ describe("loadModel / saveModel", () => {
     }
   });
 
+  it.each(["cpu", "wasm"])("%s: BF16 and F16 folders load as the float32 values of their bits, transposed ones too", async (backend) => {
+    const dir = path.join(tmp, `half-${backend}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(path.join(gptDir, "config.json"), path.join(dir, "config.json"));
+    const half: Record<string, { dtype: "BF16" | "F16" | "F32"; shape: number[]; data: Float32Array }> = {};
+    Object.entries(gptTensors).forEach(([name, t], i) => void (half[name] = { ...t, dtype: i % 3 === 0 ? "BF16" : i % 3 === 1 ? "F16" : "F32" }));
+    safetensors.writeSafetensors(path.join(dir, "model.safetensors"), half, { format: "pt" });
+    const stored = readAll(path.join(dir, "model.safetensors")); // the file's values, decoded to float32
+    await initBackend(backend as "cpu");
+    try {
+      const model = await loadModel(dir);
+      const out = path.join(tmp, `half-saved-${backend}`);
+      saveModel(model, out);
+      model.dispose();
+      const back = readAll(path.join(out, "model.safetensors"));
+      for (const name of Object.keys(half)) expect(maxDiff(back[`transformer.${name}`]!.data, stored[name]!.data), `${name} (${half[name]!.dtype})`).toBe(0);
+      const halfConv = Object.keys(half).filter((n) => /c_(attn|fc|proj)\.weight$/.test(n) && half[n]!.dtype !== "F32");
+      expect(halfConv.length).toBeGreaterThan(0); // transposed on load and save
+      for (const n of halfConv) expect(maxDiff(stored[n]!.data, gptTensors[n]!.data), n).toBeGreaterThan(0); // really rounded
+    } finally {
+      await initBackend("cpu");
+    }
+  });
+
   it("errors name the folder", async () => {
     await expect(loadModel(path.join(tmp, "nope"))).rejects.toThrow(/nope: not a model folder/);
     const empty = path.join(tmp, "empty");
