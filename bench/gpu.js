@@ -11,6 +11,7 @@ import { initBackend, tf } from "../dist/index.js";
 import { buildStepFixture, stepConfig } from "./lib/fixture.js";
 import { sig, summarizeMs, timeCalls } from "./lib/timing.js";
 
+/** @type {import("../dist/index.js").BackendName[]} */
 const CANDIDATES = ["tensorflow-gpu", "webgpu", "tensorflow", "native"];
 
 async function matmulGflops(n) {

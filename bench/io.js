@@ -52,6 +52,7 @@ function gpt2Tensors(c) {
     });
   }
   Object.assign(shapes, { "ln_f.weight": [d], "ln_f.bias": [d] });
+  /** @type {Record<string, import("../dist/index.js").safetensors.WritableTensor>} */
   const out = {};
   let seed = 1;
   for (const [name, shape] of Object.entries(shapes)) {
@@ -79,6 +80,7 @@ export function writeAdapterFolder(dir, c) {
   fs.mkdirSync(dir, { recursive: true });
   const d = c.n_embd;
   const mods = { "attn.c_attn": [d, 3 * d], "attn.c_proj": [d, d], "mlp.c_fc": [d, 4 * d], "mlp.c_proj": [4 * d, d] };
+  /** @type {Record<string, import("../dist/index.js").safetensors.WritableTensor>} */
   const tensors = {};
   let seed = 1000;
   for (let i = 0; i < c.n_layer; i++) {
@@ -95,7 +97,12 @@ export function writeAdapterFolder(dir, c) {
   }, null, 2));
 }
 
-/** Best of `repeats` timings of an async or sync `fn` (ms); `after` runs untimed after each call. */
+/**
+ * Best of `repeats` timings of an async or sync `fn` (ms); `after` runs untimed after each call.
+ * @param {number} repeats
+ * @param {() => unknown} fn
+ * @param {(result: any) => void} [after]
+ */
 async function best(repeats, fn, after = () => {}) {
   let ms = Infinity;
   for (let i = 0; i < repeats; i++) {
@@ -158,7 +165,7 @@ export async function runIoBench(ctx) {
       fs.closeSync(fd);
     }, () => fs.rmSync(copy));
     const backends = {};
-    for (const name of ["auto", "wasm"]) {
+    for (const name of /** @type {const} */ (["auto", "wasm"])) {
       try {
         const info = await initBackend(name);
         const r = await measureBackend(dir, adapterDir, outDir, c.repeats, readMs, writeMs);

@@ -16,9 +16,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Tokenizer as JsTokenizer } from "@huggingface/tokenizers";
-import { HfTokenizer } from "../dist/tokenizers/hf-tokenizer.js";
-import { trainBpeJson } from "../dist/runtime/data/bpe_train.js";
-import { spamExamples } from "../dist/runtime/data/spam.js";
+import { HfTokenizer, spamExamples, trainBpeJson } from "../dist/internal.js";
 import { pretraining } from "../dist/index.js";
 
 const quick = process.argv.includes("--quick");

@@ -2,8 +2,7 @@
 // objects with the project's own layout helpers (and its BeamLoRA importance heatmap), so they
 // look like the report's. render.js turns them into SVG files.
 import { importanceHeatmap } from "../../dist/index.js";
-import { axis, baseLayout } from "../../dist/viz/figure.js";
-import { RUN_COLOURS } from "../../dist/viz/palette.js";
+import { axis, baseLayout, RUN_COLOURS } from "../../dist/internal.js";
 
 const METHOD_COLOURS = { lora: RUN_COLOURS[0], beamlora: RUN_COLOURS[1], lightpeft: RUN_COLOURS[2] };
 const METHOD_NAMES = { lora: "LoRA", beamlora: "BeamLoRA", lightpeft: "Light-PEFT" };
@@ -51,6 +50,7 @@ export function profileFigure(p) {
 export function scoresFigure(doc) {
   const tasks = Object.keys(doc.beamlora?.tasks ?? {});
   const score = (task, method) => (method === "lightpeft" ? doc.lightpeft?.tasks?.[task]?.lightpeft : doc.beamlora.tasks[task][method]) ?? {};
+  /** @type {object[]} */
   const data = ["lora", "beamlora", "lightpeft"].map((m) => ({
     type: "bar", name: METHOD_NAMES[m], x: tasks, y: tasks.map((t) => score(t, m).mean ?? null),
     error_y: { type: "data", array: tasks.map((t) => score(t, m).std ?? 0), visible: true, color: "#374151", thickness: 1.2, width: 5 },

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { plotlyJsSource } from "../../dist/viz/plotlyjs.js";
+import { plotlyJsSource } from "../../dist/internal.js";
 
 export const CHROMIUM = process.env.PEFTLAB_CHROMIUM ?? "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];

@@ -12,8 +12,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { pretraining, Rng } from "../../dist/index.js";
-import { arithmeticExamples } from "../../dist/runtime/data/arithmetic.js";
-import { codeExamples } from "../../dist/runtime/data/code_task.js";
+import { arithmeticExamples, codeExamples } from "../../dist/internal.js";
 
 const { cacheRoot, PRETRAIN_DEFAULTS, pretrain, savePretrained } = pretraining;
 
@@ -48,6 +47,8 @@ function recipeKey(mode) {
 /**
  * The folder of the pretrained base for `mode` (built on first use, ~20-60 s), and what was done:
  * {dir, cached, seconds, validation: {initial, final, unigram}}.
+ * @param {keyof typeof BASE_RECIPES} mode
+ * @param {{ log?: (line: string) => void }} [options]
  */
 export function ensureBenchBase(mode, { log } = {}) {
   const recipe = BASE_RECIPES[mode];

@@ -4,9 +4,8 @@
 // Light-PEFT pruning decision of every job, and a constant-answer baseline of the test split.
 import fs from "node:fs";
 import path from "node:path";
-import { loadDataset, pretraining, tf, train } from "../../dist/index.js";
-import { loadTokenizer } from "../../dist/runtime/data/tokenizers.js";
-import { initBackend } from "../../dist/runtime/backend.js";
+import { initBackend, loadDataset, pretraining, tf, train } from "../../dist/index.js";
+import { loadTokenizer } from "../../dist/internal.js";
 import { ensureBenchBase } from "./base.js";
 import { compileOrThrow } from "./fixture.js";
 import { evidenceSource, TASK_LABELS } from "./tasks.js";

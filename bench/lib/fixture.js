@@ -61,7 +61,7 @@ export function syntheticBatch(c, seed = 1) {
   const n = c.batch * c.seq;
   const ids = new Int32Array(n);
   for (let i = 0; i < n; i++) ids[i] = rng.int(c.vocab);
-  return { kind: "causal", size: c.batch, length: c.seq, ids, mask: new Float32Array(n).fill(1), labels: ids, tokens: n };
+  return { kind: /** @type {const} */ ("causal"), size: c.batch, length: c.seq, ids, mask: new Float32Array(n).fill(1), labels: ids, tokens: n };
 }
 
 /**
@@ -73,7 +73,7 @@ export function buildStepFixture(c, { seed = 1, plugins = [] } = {}) {
   const run = plan.runs[0];
   const spec = plan.models[run.model];
   const rng = new Rng(seed);
-  const model = createModel(familyConfigFromSpec(spec, c.vocab, 0), () => rng.next());
+  const model = createModel(familyConfigFromSpec(/** @type {import("../../dist/index.js").BuiltinModelSpec} */ (spec), c.vocab, 0), () => rng.next());
   for (const name of run.adapters) injectAdapter(model, name, plan.adapters[name], { rand: () => rng.next() });
   const trainer = new Trainer({ model, train: run.train, lr: c.lr, seed, plugins });
   const batch = syntheticBatch(c, seed);

@@ -12,7 +12,7 @@
 // after q/k/v it is the attention core (rotary, scores, softmax, head reshapes), after gate/up
 // the MLP activation, after o/down the residual adds.
 import { tf } from "../../dist/index.js";
-import { Embedding, LayerNorm, Linear, RMSNorm } from "../../dist/runtime/nn.js";
+import { Embedding, LayerNorm, Linear, RMSNorm } from "../../dist/internal.js";
 
 export const PARTS = {
   setup: "batch tensors",
@@ -109,7 +109,7 @@ export function installProfiler(model, optimizer) {
     // engine.gradients runs back-propagation in tidy("backward", …): kernels there that no gradient
     // function claims are the sums of gradients flowing into one tensor from several uses.
     if (!state.on || nameOrFn !== "backward") return orig.call(this, nameOrFn, fn);
-    const prev = [state.part, state.backward];
+    const prev = /** @type {const} */ ([state.part, state.backward]);
     [state.part, state.backward] = [PARTS.accumulate, true];
     try {
       return orig.call(this, nameOrFn, fn);
@@ -155,7 +155,7 @@ function record(state, op, ms) {
 /** A gradient function that runs (with the closures it returns) under `part`, marked backward. */
 function backwardUnder(state, part, gradient) {
   const under = (fn) => (...args) => {
-    const prev = [state.part, state.backward];
+    const prev = /** @type {const} */ ([state.part, state.backward]);
     state.part = part;
     state.backward = true;
     try {

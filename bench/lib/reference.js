@@ -25,7 +25,7 @@ export function runReference(script, args, { threads = 1, timeoutMs = 300_000, e
   const childEnv = { ...env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const res = spawnSync(exe, [file, "--threads", String(threads), ...args], { encoding: "utf8", env: childEnv, timeout: timeoutMs, maxBuffer: 16 << 20 });
   if (res.error) {
-    const why = res.error.code === "ENOENT" ? `${exe} not found` : res.error.code === "ETIMEDOUT" ? `timed out after ${timeoutMs / 1000} s` : res.error.message;
+    const why = /** @type {NodeJS.ErrnoException} */ (res.error).code === "ENOENT" ? `${exe} not found` : /** @type {NodeJS.ErrnoException} */ (res.error).code === "ETIMEDOUT" ? `timed out after ${timeoutMs / 1000} s` : res.error.message;
     return { available: false, reason: `${script}: ${why}` };
   }
   const lines = (res.stdout ?? "").trim().split("\n").filter(Boolean);
