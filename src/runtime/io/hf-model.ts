@@ -169,37 +169,37 @@ class TensorFiller {
   assign(v: tf.Variable, fileName: string, transpose: boolean): string | null {
     const n = v.size;
     const target = variableMemory(v);
-    let values: Float32Array;
+    // The file's values are checked chunk by chunk right after each read, while they are in cache.
+    let finite = true;
+    const checker = (a: Float32Array) => (start: number, end: number) => void (finite &&= allFinite(a, start, end));
+    let read: Float32Array;
     if (target && !transpose) {
-      this.source.readFloat32Into(fileName, target);
-      values = target;
+      read = target;
+      this.source.readFloat32Into(fileName, target, checker(target));
     } else {
       if (this.scratch.length < n) this.scratch = new Float32Array(n);
-      const read = this.scratch.subarray(0, n);
-      this.source.readFloat32Into(fileName, read);
+      read = this.scratch.subarray(0, n);
+      this.source.readFloat32Into(fileName, read, checker(read));
       if (!transpose) {
-        values = read;
         tf.tidy(() => v.assign(tf.tensor(read, v.shape, "float32")));
       } else if (target) {
         transposeInto(read, v.shape[1]!, v.shape[0]!, target);
-        values = target;
       } else {
         const t = new Float32Array(n);
         transposeInto(read, v.shape[1]!, v.shape[0]!, t);
         tf.tidy(() => v.assign(tf.tensor(t, v.shape, "float32")));
-        values = t;
       }
     }
-    if (allFinite(values)) return null;
-    const bad = findNonFinite(values)!;
+    if (finite) return null;
+    const bad = findNonFinite(read)!; // in the file's layout, as the message names the file's tensor
     return `${this.source.path}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
   }
 }
 
-/** True when no element is NaN or infinite (x·0 is NaN exactly for those; one pass, no branches). */
-function allFinite(a: Float32Array): boolean {
+/** True when no element of a[start, end) is NaN or infinite (x·0 is NaN exactly for those; no branches). */
+function allFinite(a: Float32Array, start: number, end: number): boolean {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * 0;
+  for (let i = start; i < end; i++) s += a[i]! * 0;
   return s === 0;
 }
 

@@ -35,9 +35,11 @@ export interface TensorSource {
   read(name: string): Tensor;
   /**
    * Reads a float tensor (F32, F16, BF16, F64) as float32 into `out` (exactly its element count), with
-   * no other buffer for F32; e.g. straight into the memory of the variable it fills.
+   * no other buffer for F32; e.g. straight into the memory of the variable it fills. `onChunk(start,
+   * end)` is called after each chunk with the elements of `out` it filled (to check them while they
+   * are in cache).
    */
-  readFloat32Into(name: string, out: Float32Array): void;
+  readFloat32Into(name: string, out: Float32Array, onChunk?: (start: number, end: number) => void): void;
   close(): void;
 }
 
@@ -113,25 +115,27 @@ export class SafetensorsFile implements TensorSource {
     return { dtype: e.dtype, shape: [...e.shape], data: out };
   }
 
-  readFloat32Into(name: string, out: Float32Array): void {
+  readFloat32Into(name: string, out: Float32Array, onChunk?: (start: number, end: number) => void): void {
     const e = this.entry(name);
     if (e.dtype !== "F32" && e.dtype !== "F16" && e.dtype !== "BF16" && e.dtype !== "F64") {
       throw new SafetensorsError(this.path, "UnsupportedDtype", `dtype ${e.dtype} is not a float type`, name);
     }
     const count = e.shape.reduce((a, b) => a * b, 1);
     if (out.length !== count) throw new SafetensorsError(this.path, "InvalidShape", `holds ${count} elements, the buffer ${out.length}`, name);
-    this.readData(name, e, e.dtype, out);
+    this.readData(name, e, e.dtype, out, onChunk);
   }
 
   /** The tensor's bytes into `out` (allocated for its dtype by allocateFor), in bounded chunks. */
-  private readData(name: string, e: HeaderEntry, dtype: Dtype, out: TensorData): void {
+  private readData(name: string, e: HeaderEntry, dtype: Dtype, out: TensorData, onChunk?: (start: number, end: number) => void): void {
     const fd = this.openFd(name);
     const total = e.end - e.begin;
     const pos = this.dataStart + e.begin;
     if (isDirectCopy(dtype)) {
       const dst = new Uint8Array(out.buffer, out.byteOffset, total);
       for (let off = 0; off < total; off += this.chunkBytes) {
-        readInto(fd, this.path, dst.subarray(off, Math.min(total, off + this.chunkBytes)), pos + off, name);
+        const end = Math.min(total, off + this.chunkBytes);
+        readInto(fd, this.path, dst.subarray(off, end), pos + off, name);
+        onChunk?.(off / out.BYTES_PER_ELEMENT, end / out.BYTES_PER_ELEMENT);
       }
       return;
     }
@@ -141,6 +145,7 @@ export class SafetensorsFile implements TensorSource {
       const len = Math.min(total - off, this.chunkBytes);
       readInto(fd, this.path, scratch.subarray(0, len), pos + off, name);
       decodeInto(dtype, scratch, len / size, out, off / size);
+      onChunk?.(off / size, (off + len) / size);
     }
   }
 

@@ -37,8 +37,8 @@ class ShardedSource implements TensorSource {
     return this.shard(name).read(name);
   }
 
-  readFloat32Into(name: string, out: Float32Array): void {
-    this.shard(name).readFloat32Into(name, out);
+  readFloat32Into(name: string, out: Float32Array, onChunk?: (start: number, end: number) => void): void {
+    this.shard(name).readFloat32Into(name, out, onChunk);
   }
 
   close(): void {
