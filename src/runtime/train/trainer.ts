@@ -5,7 +5,7 @@ import * as tf from "../tf.js";
 import type { TrainSpec } from "../../dsl/plan.js";
 import type { Batch } from "../data/types.js";
 import { type BatchTensors, disposeBatch, taskLoss, toTensors } from "./batch.js";
-import type { RunEvent } from "../../results/events.js";
+import type { RunEvent, StepEvent } from "../../results/events.js";
 import type { ForwardCtx } from "../nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { nonFiniteWeights } from "../io/weight-health.js";
@@ -79,14 +79,7 @@ export interface TrainerOptions {
   stepSeed?: (step: number) => number;
 }
 
-export interface StepStats {
-  step: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  tokens: number;
-  stepMs: number;
-}
+export type StepStats = Omit<StepEvent, "type" | "time">;
 
 export class Trainer implements TrainContext {
   readonly model: FamilyModel;
