@@ -13,11 +13,9 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { BackendName } from "./dsl/plan.js";
-import type { HeadKind } from "./dsl/plan.js";
+import type { BackendName, HeadKind } from "./dsl/plan.js";
 import { initBackend, resolveBackendRequest } from "./runtime/backend.js";
 import { adapterNames, mergeAndRemove } from "./runtime/adapters/merge.js";
-export { adapterNames } from "./runtime/adapters/merge.js";
 import { exportAdapter, importAdapter, type ImportedAdapter } from "./runtime/adapters/peft-io.js";
 import { copyTokenizerFiles, loadHfModel, saveHfModel, sourceFolderOf } from "./runtime/io/hf-model.js";
 import type { FamilyModel } from "./runtime/models/model.js";
@@ -25,6 +23,7 @@ import * as tf from "./runtime/tf.js";
 import { HfTokenizer } from "./tokenizers/hf-tokenizer.js";
 
 export type { FamilyModel } from "./runtime/models/model.js";
+export { adapterNames };
 
 export interface LoadModelOptions {
   /** Head to build: "causal_lm", "classifier" or "auto" (default: the config's `architectures`). */
@@ -34,8 +33,8 @@ export interface LoadModelOptions {
   /** Seed of tensors the folder does not hold (a fresh classifier head). Default 0. */
   seed?: number;
   /**
-   * Backend to start when none is running yet: default $PEFTLAB_BACKEND, else "auto" (native when
-   * its addon is built, else wasm). An already initialised backend is kept.
+   * Backend to run on (started unless it runs already). Absent: the running backend, or when none
+   * runs yet $PEFTLAB_BACKEND, else "auto" (native when its addon is built, else wasm).
    */
   backend?: BackendName;
   /** Called with each warning (unused tensors, non-finite values, a fresh head). Default: console.warn. */
