@@ -12,8 +12,8 @@
 #      project's node_modules/.bin/tslab, in .jupyter-local/share/jupyter (project-local, used by
 #      `execute` and the tests) and — unless --local-only — in the user's Jupyter
 #      (~/.local/share/jupyter), where JupyterLab and VS Code find it.
-# execute: rebuilds dist/, then runs every notebook (or those given) top to bottom with jupyter nbconvert and the
-#   project-local kernelspec, writing executed copies to --out DIR (default: a temp dir) or, with
+# execute: rebuilds dist/, then runs every notebook (or those given) top to bottom with nbclient
+#   (scripts/execute-notebook.py, which numbers the cells as they run) and the project-local kernelspec, writing executed copies to --out DIR (default: a temp dir) or, with
 #   --inplace, back into notebooks/ (how the committed outputs are made).
 # Environment: PEFTLAB_PYTHON (default /usr/bin/python3, Debian's Jupyter), NOTEBOOK_TIMEOUT
 #   (seconds per cell, default 600), PEFTLAB_SKIP_BUILD=1 (use dist/ as it is; both commands
@@ -68,21 +68,19 @@ execute() {
     shift
   done
   [ -f "$jupyter_local/share/jupyter/kernels/tslab/kernel.json" ] || die "no project-local tslab kernel: run 'bash scripts/notebooks.sh install' first"
-  command -v jupyter-nbconvert >/dev/null || die "jupyter-nbconvert is missing: bash scripts/ensure-system-deps.sh installs it"
+  "$python" -c "import nbclient, nbformat" 2>/dev/null \
+    || die "$python has no nbclient: install Jupyter (bash scripts/ensure-system-deps.sh) or set PEFTLAB_PYTHON"
   [ ${#files[@]} -gt 0 ] || files=(notebooks/*.ipynb)
   build
-  local args=(--to notebook --execute "--ExecutePreprocessor.timeout=${NOTEBOOK_TIMEOUT:-600}" --ExecutePreprocessor.kernel_name=tslab)
-  if [ "$inplace" = 1 ]; then
-    args+=(--inplace)
-  else
+  if [ "$inplace" = 0 ]; then
     out="${out:-$(mktemp -d)}"
     mkdir -p "$out"
-    args+=(--output-dir "$out")
   fi
   for nb in "${files[@]}"; do
-    local t0=$SECONDS
-    # The kernel starts in the notebook's folder (Jupyter's default), as in JupyterLab and VS Code.
-    JUPYTER_PATH="$jupyter_local/share/jupyter" jupyter-nbconvert "${args[@]}" "$nb"
+    local t0=$SECONDS dest="$nb"
+    [ "$inplace" = 1 ] || dest="$out/$(basename "$nb")"
+    # nbclient numbers the cells as they run (In [1], In [2], …); the kernel starts in the notebook's folder.
+    JUPYTER_PATH="$jupyter_local/share/jupyter" "$python" "$root/scripts/execute-notebook.py" "$nb" "$dest" tslab "${NOTEBOOK_TIMEOUT:-600}"
     echo "executed $nb in $((SECONDS - t0)) s${out:+ -> $out}"
   done
 }

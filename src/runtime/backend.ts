@@ -250,8 +250,13 @@ async function tryWasm(opts: InitBackendOptions): Promise<string> {
  *  folded into its forward one ("RMSNorm+grad"). */
 function nativeKernelList(kernels: string[]): string {
   const names = kernels.map((k) => k.replace(/^Peftlab/, ""));
-  const shown = names.filter((k) => !(k.endsWith("Grad") && names.includes(k.slice(0, -4))));
-  return shown.map((k) => (names.includes(`${k}Grad`) ? `${k}+grad` : k)).join(", ");
+  // "XGrad" and "XGradWeight" (a second gradient kernel) belong to "X".
+  const forwardOf = (k: string): string | null => {
+    const m = /^(.+?)Grad(Weight)?$/.exec(k);
+    return m && names.includes(m[1]!) ? m[1]! : null;
+  };
+  const shown = names.filter((k) => forwardOf(k) === null);
+  return shown.map((k) => (names.some((g) => forwardOf(g) === k) ? `${k}+grad` : k)).join(", ");
 }
 
 async function tryNative(opts: InitBackendOptions): Promise<string> {

@@ -1,4 +1,4 @@
-// Executes every notebook in notebooks/ headlessly (jupyter nbconvert --execute, tslab kernel) and
+// Executes every notebook in notebooks/ headlessly (scripts/execute-notebook.py: nbclient, tslab kernel) and
 // checks the outputs: no errors, every cell ran, the expected Plotly outputs (JSON and html in one
 // output) are there, the deliberate DSL mistake shows diagnostics; and, in a live kernel, that the
 // charts are updated while training runs. Jupyter comes from Debian (scripts/ensure-system-deps.sh).
@@ -46,6 +46,7 @@ interface Cell {
   source: string | string[];
   metadata: { tags?: string[] };
   outputs?: Output[];
+  execution_count?: number | null;
 }
 
 const text = (x: unknown): string => (Array.isArray(x) ? x.join("") : String(x ?? ""));
@@ -67,6 +68,9 @@ function checkOutputs(name: string, cells: Cell[]): string[] {
       }
     }
   }
+  // Exports show "In [n]:" counters: the code cells are numbered in the order they ran.
+  const counts = code.map(({ c }) => c.execution_count ?? null);
+  if (counts.some((n, k) => n !== k + 1)) problems.push(`execution counts are [${counts.join(", ")}], expected 1..${code.length} in order`);
   const outputs = code.flatMap(({ c }) => c.outputs ?? []);
   const titles = outputs.map(titleOf).filter((t): t is string => t !== null);
   for (const want of EXPECTED[name]!.figures) if (!titles.some((t) => want.test(t))) problems.push(`no figure titled ${want} (have: ${titles.join(" | ")})`);
@@ -134,7 +138,7 @@ describe("notebooks/", () => {
   });
 });
 
-describe("executing the notebooks (jupyter nbconvert, tslab kernel)", () => {
+describe("executing the notebooks (nbclient, tslab kernel)", () => {
   beforeAll(() => {
     setUp();
     runs = executeAll(NAMES, outDir, Number(process.env.PEFTLAB_NOTEBOOK_JOBS ?? 2));
