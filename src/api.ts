@@ -14,12 +14,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BackendName, HeadKind } from "./dsl/plan.js";
-import { initBackend, resolveBackendRequest } from "./runtime/backend.js";
+import { initBackend, resolveBackendRequest } from "./runtime/tensor/backend.js";
 import { adapterNames, mergeAndRemove } from "./runtime/adapters/merge.js";
 import { exportAdapter, importAdapter, type ImportedAdapter } from "./runtime/adapters/peft-io.js";
 import { copyTokenizerFiles, loadHfModel, saveHfModel, sourceFolderOf } from "./runtime/io/hf-model.js";
 import type { FamilyModel } from "./runtime/models/model.js";
-import * as tf from "./runtime/tf.js";
+import * as tf from "./runtime/tensor/tf.js";
 import { HfTokenizer } from "./tokenizers/hf-tokenizer.js";
 
 export type { FamilyModel } from "./runtime/models/model.js";

@@ -16,14 +16,14 @@ export { runPlan, plannedJobs, type RunPlanOptions } from "./runtime/run/run-pla
 export type { RunSink, PlannedJob, PlanOutcome, JobEnding } from "./runtime/run/sink.js";
 export { ProgressState, headline, type JobProgress } from "./results/progress.js";
 export { executeJob, expandJobs, evaluateSplit, disposeJob, type JobSpec, type JobOptions, type JobOrder, type JobOutcome } from "./runtime/run/job.js";
-export { initBackend, resolveBackendRequest, BACKEND_NAMES, type BackendInfo } from "./runtime/backend.js";
+export { initBackend, resolveBackendRequest, BACKEND_NAMES, type BackendInfo } from "./runtime/tensor/backend.js";
 export type * from "./results/events.js";
 export { buildSummary, type Summary } from "./results/summary.js";
 export { chooseLearningRates } from "./results/learning-rate.js";
 export { describe, pairedDiff } from "./results/statistics.js";
 export { Trainer, NonFiniteLossError, type TrainerPlugin, type TrainContext } from "./runtime/train/trainer.js";
 export { AdamW, learningRateAt, clipByGlobalNorm } from "./runtime/train/optim.js";
-export { Linear, type Adapter, type ForwardCtx } from "./runtime/nn.js";
+export { Linear, type Adapter, type ForwardCtx } from "./runtime/tensor/nn.js";
 export { LoraAdapter, loraScaling } from "./runtime/adapters/lora.js";
 export { injectAdapter, loraAdapters, SelectorError } from "./runtime/adapters/inject.js";
 export { createModel, LlamaModel, Gpt2Model, BertModel, type FamilyModel, type Block } from "./runtime/models/index.js";
@@ -37,7 +37,7 @@ export * as pretraining from "./runtime/pretrain/index.js";
 export { exportAdapter, exportAsLora, importAdapter } from "./runtime/adapters/peft-io.js";
 export * as safetensors from "./runtime/io/safetensors.js";
 export { readAdapterFolder, writeAdapterFolder } from "./runtime/io/peft-format.js";
-export * as tf from "./runtime/tf.js";
+export * as tf from "./runtime/tensor/tf.js";
 
 export * from "./viz/figures.js";
 export { mimeBundle, figureHtml } from "./viz/display.js";

@@ -7,7 +7,7 @@ export { loadTokenizer } from "./runtime/data/tokenizers.js";
 export { spamExamples } from "./runtime/data/spam.js";
 export { arithmeticExamples } from "./runtime/data/arithmetic.js";
 export { codeExamples } from "./runtime/data/code_task.js";
-export { Embedding, LayerNorm, Linear, RMSNorm } from "./runtime/nn.js";
+export { Embedding, LayerNorm, Linear, RMSNorm } from "./runtime/tensor/nn.js";
 export { axis, baseLayout } from "./viz/figure.js";
 export { RUN_COLOURS } from "./viz/palette.js";
 export { plotlyJsSource } from "./viz/plotlyjs.js";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AdapterSpec, TrainSpec } from "../src/dsl/plan.js";
 import { pretrainCommand } from "../src/cli/pretrain.js";
 import type { CliIO } from "../src/cli/io.js";
-import { initBackend } from "../src/runtime/backend.js";
+import { initBackend } from "../src/runtime/tensor/backend.js";
 import { buildModel } from "../src/runtime/run/base-model.js";
 import type { Dataset } from "../src/runtime/data/index.js";
 import { loadTokenizer } from "../src/runtime/data/tokenizers.js";
@@ -22,7 +22,7 @@ import { builtinCorpus, randomWindows, tokenStreams } from "../src/runtime/pretr
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec } from "../src/runtime/pretrain/pretrain.js";
 import { Rng } from "../src/runtime/rng.js";
 import { Trainer } from "../src/runtime/train/trainer.js";
-import * as tf from "../src/runtime/tf.js";
+import * as tf from "../src/runtime/tensor/tf.js";
 import { canCrossCheck, pythonCrossCheck } from "./io/lora-crosscheck.js";
 import { maxAbsDiff, outputsOf } from "./io/model-fixtures.js";
 import { seeded } from "./runtime/helpers.js";

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadAdapter, loadModel, mergeAndUnload, saveModel } from "../api.js";
 import type { BackendName } from "../dsl/plan.js";
-import { BACKEND_NAMES } from "../runtime/backend.js";
+import { BACKEND_NAMES } from "../runtime/tensor/backend.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";
 

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BackendName } from "../dsl/plan.js";
-import { BACKEND_NAMES, initBackend, resolveBackendRequest } from "../runtime/backend.js";
+import { BACKEND_NAMES, initBackend, resolveBackendRequest } from "../runtime/tensor/backend.js";
 import { DEFAULT_CORPUS_MIX, defaultCorpusCard, ensureDefaultBase } from "../runtime/pretrain/default-base.js";
 import { mixedCorpus } from "../runtime/pretrain/corpus.js";
 import { BUILTIN_CORPUS, builtinCorpus, readTextFiles } from "../runtime/pretrain/data.js";

@@ -5,7 +5,7 @@ import { renderDiagnostics } from "../dsl/index.js";
 import type { RunResult } from "../results/events.js";
 import { RUN_FOLDER } from "../results/run-folder.js";
 import type { Summary } from "../results/summary.js";
-import { BACKEND_NAMES } from "../runtime/backend.js";
+import { BACKEND_NAMES } from "../runtime/tensor/backend.js";
 import { plannedJobs, runPlan } from "../runtime/run/run-plan.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/cli/commands.js";
 import { main } from "../../src/cli/main.js";
-import { BACKEND_NAMES } from "../../src/runtime/backend.js";
+import { BACKEND_NAMES } from "../../src/runtime/tensor/backend.js";
 import { memoryIO } from "./cli-io.js";
 
 const GOOD = "model base = decoder { layers 2 }\ndata sums = addition {}\nadapter a = lora {}\nrun r = base + a on sums\n";

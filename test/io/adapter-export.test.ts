@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import type { AdapterSpec } from "../../src/dsl/plan.js";
 import { exportAdapter, importAdapter } from "../../src/runtime/adapters/peft-io.js";
 import { loadHfModel, mergeAndUnload, saveHfModel } from "../../src/runtime/io/hf-model.js";

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { exportAdapter, importAdapter } from "../../src/runtime/adapters/peft-io.js";
 import { loraAdapters } from "../../src/runtime/adapters/inject.js";
 import { writeSafetensors, type WritableTensor } from "../../src/runtime/io/safetensors.js";

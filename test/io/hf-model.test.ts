@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { HfConfigError } from "../../src/runtime/io/hf-config.js";
 import { HfWeightsError, loadHfModel, mergeAndUnload, saveHfModel } from "../../src/runtime/io/hf-model.js";
 import { SafetensorsError, SafetensorsFile, writeSafetensors, type WritableTensor } from "../../src/runtime/io/safetensors.js";

@@ -4,10 +4,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { canonicalModulePath } from "../../src/runtime/adapters/peft-io.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
-import { inferenceCtx } from "../../src/runtime/nn.js";
+import { inferenceCtx } from "../../src/runtime/tensor/nn.js";
 import { maxAbsDiff } from "./model-fixtures.js";
 
 const PYTHON = "/usr/bin/python3";

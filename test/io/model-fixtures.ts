@@ -1,14 +1,14 @@
 // Tiny Hugging Face-style models for the weight-folder tests: raw config.json objects per family,
 // models built from them with every weight randomised (so a lost or transposed tensor shows), and
 // the model's outputs on a fixed batch.
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { disposeBatch, toTensors } from "../../src/runtime/train/batch.js";
 import { parseHfConfig } from "../../src/runtime/io/hf-config.js";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
 import type { FamilyConfig } from "../../src/runtime/models/config.js";
 import { createModel } from "../../src/runtime/models/index.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
-import { inferenceCtx } from "../../src/runtime/nn.js";
+import { inferenceCtx } from "../../src/runtime/tensor/nn.js";
 import { randomBatch, seeded } from "../runtime/helpers.js";
 
 const sizes = { vocab_size: 37, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4 };

@@ -4,7 +4,7 @@
 // the PEFT AdaLoRA / folded LoRA exports.
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import type { AdaLoraSpec, Plan, RunSpec } from "../../src/dsl/plan.js";
 import { AdaLoraAdapter } from "../../src/runtime/adapters/adalora.js";
 import { checkAdapterSpec } from "../../src/runtime/adapters/from-spec.js";

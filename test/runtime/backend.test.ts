@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
-import { BACKEND_NAMES, initBackend, resolveBackendRequest } from "../../src/runtime/backend.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
+import { BACKEND_NAMES, initBackend, resolveBackendRequest } from "../../src/runtime/tensor/backend.js";
 
 const requireHere = createRequire(import.meta.url);
 const installed = (pkg: string) => {

@@ -3,10 +3,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import type { AdaLoraSpec, AdapterSpec, TrainSpec } from "../../src/dsl/plan.js";
 import { disposeBatch, toTensors } from "../../src/runtime/train/batch.js";
-import { inferenceCtx } from "../../src/runtime/nn.js";
+import { inferenceCtx } from "../../src/runtime/tensor/nn.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import { randomBatch, trainSpec as baseTrainSpec } from "./helpers.js";
 

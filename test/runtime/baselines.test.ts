@@ -4,7 +4,7 @@
 // export → import round trip (onto the ORIGINAL base) reproduces the outputs.
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import type { AdapterSpec } from "../../src/dsl/plan.js";
 import { AdaLoraAdapter } from "../../src/runtime/adapters/adalora.js";
 import { injectAdapter } from "../../src/runtime/adapters/inject.js";

@@ -1,9 +1,9 @@
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { BeamSpec, TrainSpec } from "../../src/dsl/plan.js";
 import type { BeamImportanceEvent, BeamPruneEvent, RunEvent } from "../../src/results/events.js";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
-import { inferenceCtx } from "../../src/runtime/nn.js";
+import { inferenceCtx } from "../../src/runtime/tensor/nn.js";
 import { disposeBatch, toTensors } from "../../src/runtime/train/batch.js";
 import { Trainer, type TrainContext, type TrainerPlugin } from "../../src/runtime/train/trainer.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";

@@ -2,12 +2,12 @@
 // [out, in] layout), y = (m / ‖W + s·BA‖) ⊙ (W x + s·B A x) + bias with the norm detached in backward,
 // merge / unmerge, and the file names PEFT uses. Plus rsLoRA's scaling.
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { DoraAdapter, detach } from "../../src/runtime/adapters/dora.js";
 import { injectAdapter } from "../../src/runtime/adapters/inject.js";
 import { exportAsLora } from "../../src/runtime/adapters/peft-io.js";
 import { LoraAdapter, loraScaling } from "../../src/runtime/adapters/lora.js";
-import { Linear, inferenceCtx } from "../../src/runtime/nn.js";
+import { Linear, inferenceCtx } from "../../src/runtime/tensor/nn.js";
 import { adapterSpec, maxDiff, perturb } from "./baselines-util.js";
 import { seeded, tinyModel, useCpu } from "./helpers.js";
 

@@ -1,5 +1,5 @@
 // Tiny models and batches shared by runtime tests.
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 
 import type { FamilyConfig } from "../../src/runtime/models/config.js";
 import { createModel } from "../../src/runtime/models/index.js";

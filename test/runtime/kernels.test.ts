@@ -1,8 +1,8 @@
 // The wasm kernels and gradients we add, checked against the cpu backend on random inputs.
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
-import { initBackend } from "../../src/runtime/backend.js";
-import { registerMissingGradients, registerMissingWasmKernels, WASM_KERNELS } from "../../src/runtime/kernels/index.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
+import { initBackend } from "../../src/runtime/tensor/backend.js";
+import { registerMissingGradients, registerMissingWasmKernels, WASM_KERNELS } from "../../src/runtime/tensor/kernels/index.js";
 import { Rng } from "../../src/runtime/rng.js";
 
 type Values = number[][];

@@ -1,12 +1,12 @@
 import * as path from "node:path";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PruneSpec, TrainSpec } from "../../src/dsl/plan.js";
 import { disposeBatch, taskLoss, toTensors } from "../../src/runtime/train/batch.js";
 import type { LightPruneEvent, MaskEvent, RunEvent } from "../../src/results/events.js";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
-import type { ForwardCtx } from "../../src/runtime/nn.js";
-import { inferenceCtx } from "../../src/runtime/nn.js";
+import type { ForwardCtx } from "../../src/runtime/tensor/nn.js";
+import { inferenceCtx } from "../../src/runtime/tensor/nn.js";
 import type { FamilyConfig } from "../../src/runtime/models/config.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import {

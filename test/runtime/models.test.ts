@@ -1,7 +1,7 @@
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";
-import { inferenceCtx } from "../../src/runtime/nn.js";
+import { inferenceCtx } from "../../src/runtime/tensor/nn.js";
 import { toTensors, disposeBatch } from "../../src/runtime/train/batch.js";
 import { NonFiniteLossError, Trainer } from "../../src/runtime/train/trainer.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";

@@ -4,9 +4,9 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
-import { initBackend } from "../../src/runtime/backend.js";
-import { loadAddon, NATIVE_KERNELS, threadCount } from "../../src/runtime/native/index.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
+import { initBackend } from "../../src/runtime/tensor/backend.js";
+import { loadAddon, NATIVE_KERNELS, threadCount } from "../../src/runtime/tensor/native/index.js";
 
 const ROOT = path.join(import.meta.dirname, "..", "..");
 const savedEnv = { path: process.env.PEFTLAB_NATIVE_PATH, threads: process.env.PEFTLAB_THREADS };

@@ -1,9 +1,9 @@
 // The native kernels against the wasm kernels they replace: random shapes with odd sizes and edge
 // batches, outputs and gradients; the SIMD path against the plain C path; thread counts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
-import { initBackend } from "../../src/runtime/backend.js";
-import { loadAddon } from "../../src/runtime/native/index.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
+import { initBackend } from "../../src/runtime/tensor/backend.js";
+import { loadAddon } from "../../src/runtime/tensor/native/index.js";
 import { Rng } from "../../src/runtime/rng.js";
 
 type Values = Float32Array[];

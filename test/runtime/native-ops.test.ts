@@ -2,10 +2,10 @@
 // on the same backend: random shapes with odd sizes (ops-cases.ts), outputs and every gradient;
 // the AVX2 path against the plain C path; the same bits on 1, 2 and 3 threads; in-place AdamW.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
-import * as ops from "../../src/runtime/ops/index.js";
-import { initBackend } from "../../src/runtime/backend.js";
-import { loadAddon } from "../../src/runtime/native/index.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
+import * as ops from "../../src/runtime/tensor/ops/index.js";
+import { initBackend } from "../../src/runtime/tensor/backend.js";
+import { loadAddon } from "../../src/runtime/tensor/native/index.js";
 import { Rng } from "../../src/runtime/rng.js";
 import { benchCases, gradInputs, type OpCase, opCases, outputAndGrads, outputWeights, relError } from "./ops-cases.js";
 import { LoraAdapter } from "../../src/runtime/adapters/lora.js";

@@ -1,8 +1,8 @@
-// Random cases for the fused ops (src/runtime/ops): inputs, the op, its composite and a plain
+// Random cases for the fused ops (src/runtime/tensor/ops): inputs, the op, its composite and a plain
 // float64 reference of the output. ops.test.ts checks the ops against the references (outputs and
 // numerical gradients); native-ops.test.ts checks native kernels against the composites.
-import * as tf from "../../src/runtime/tf.js";
-import * as ops from "../../src/runtime/ops/index.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
+import * as ops from "../../src/runtime/tensor/ops/index.js";
 import { Rng } from "../../src/runtime/rng.js";
 
 export interface InputSpec {

@@ -1,8 +1,8 @@
-// The fused ops (src/runtime/ops) on the current backend against plain float64 references:
+// The fused ops (src/runtime/tensor/ops) on the current backend against plain float64 references:
 // outputs, and gradients against central differences of the references.
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
-import * as ops from "../../src/runtime/ops/index.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
+import * as ops from "../../src/runtime/tensor/ops/index.js";
 import { Rng } from "../../src/runtime/rng.js";
 import { useCpu } from "./helpers.js";
 import { gradInputs, type OpCase, opCases, outputAndGrads, outputWeights, relError } from "./ops-cases.js";

@@ -1,13 +1,13 @@
 // The SVD and PiSSA: exact decomposition, PEFT's factor convention (divide by scaling), the residual
 // left in the base, and the conversion to a LoRA on the original base (PEFT's rank-2r convention).
 import { beforeAll, describe, expect, it } from "vitest";
-import * as tf from "../../src/runtime/tf.js";
+import * as tf from "../../src/runtime/tensor/tf.js";
 import { PissaLoraAdapter, pissaFactors } from "../../src/runtime/adapters/pissa.js";
 import { reconstruct, svd, truncateSvd } from "../../src/runtime/adapters/svd.js";
 import { injectAdapter } from "../../src/runtime/adapters/inject.js";
 import { exportAsLora } from "../../src/runtime/adapters/peft-io.js";
 import { loraScaling } from "../../src/runtime/adapters/lora.js";
-import { Linear, inferenceCtx } from "../../src/runtime/nn.js";
+import { Linear, inferenceCtx } from "../../src/runtime/tensor/nn.js";
 import { adapterSpec, maxDiff, perturb } from "./baselines-util.js";
 import { seeded, tinyModel, useCpu } from "./helpers.js";
 

@@ -6,8 +6,8 @@
 // scaling = lora_alpha (r when alpha ≤ 0) and ranknum = init_r, both fixed: masking a singular value
 // (E_i = 0) does not change the scale. Init: E = 0, A and B ~ N(0, 0.02), so a fresh adapter changes
 // nothing. The rank allocator (plugins/adalora/) zeroes entries of E and records which it keeps.
-import * as tf from "../tf.js";
-import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "../nn.js";
+import * as tf from "../tensor/tf.js";
+import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "../tensor/nn.js";
 import { gaussian } from "../rng.js";
 
 export interface AdaLoraOptions {

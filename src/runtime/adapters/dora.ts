@@ -8,8 +8,8 @@
 // additive delta on top of the base output (bias included there):
 //   delta = (m/n − 1) ⊙ (x Wᵀ) + (m/n) ⊙ s·(x Aᵀ) Bᵀ,   x = dropout(x) in training (as PEFT).
 // The file name of m is `lora_magnitude_vector` (PEFT strips the layer's `.weight`).
-import * as tf from "../tf.js";
-import { type Adapter, type ForwardCtx, type Linear, reassign, takeIndices, trainableVar } from "../nn.js";
+import * as tf from "../tensor/tf.js";
+import { type Adapter, type ForwardCtx, type Linear, reassign, takeIndices, trainableVar } from "../tensor/nn.js";
 import type { LoraAdapter } from "./lora.js";
 
 /** Identity in the forward pass, zero gradient in the backward pass (torch's `.detach()`). */

@@ -12,10 +12,10 @@
 // - AdaLoRA: folded, A' = (A ⊙ E) restricted to the kept ranks, B' = B[:, kept], alpha = scale · r';
 //   modules with no kept rank are left out.
 // AdaLoRA form (peft_type "ADALORA"), per module: A, E, B sliced to the kept ranks and the keep flags.
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 import type { WritableTensor } from "../io/safetensors-dtypes.js";
 import { LoraAdapter } from "./lora.js";
-import type { Adapter, Linear } from "../nn.js";
+import type { Adapter, Linear } from "../tensor/nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { AdaLoraAdapter } from "./adalora.js";
 import { DoraAdapter } from "./dora.js";

@@ -4,7 +4,7 @@
 import type { AdapterSpec } from "../../dsl/plan.js";
 import { resolvePattern } from "../../peft/targets.js";
 import { LoraAdapter } from "./lora.js";
-import type { Adapter, Linear } from "../nn.js";
+import type { Adapter, Linear } from "../tensor/nn.js";
 import { AdaLoraAdapter } from "./adalora.js";
 import { DoraAdapter } from "./dora.js";
 import { PissaLoraAdapter } from "./pissa.js";

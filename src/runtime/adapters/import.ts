@@ -3,10 +3,10 @@
 // modules become AdaLoraAdapters at their stored rank with ranknum = init_r. Module paths are ours and
 // per-module values are resolved by the caller (peft-io.ts reads the folder and maps the names).
 // Each function checks every module before it changes the model.
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 import type { Tensor } from "../io/safetensors-dtypes.js";
 import { LoraAdapter } from "./lora.js";
-import type { Adapter, Linear } from "../nn.js";
+import type { Adapter, Linear } from "../tensor/nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { AdaLoraAdapter } from "./adalora.js";
 import type { AdaLoraModuleTensors } from "../io/adalora-format.js";

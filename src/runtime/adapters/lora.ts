@@ -3,9 +3,9 @@
 // A [r, in] Kaiming-uniform (a = √5), B [out, r] zeros, so a fresh adapter changes nothing.
 // An optional per-rank gate g [r] (BeamLoRA) weights the ranks with s = r · softmax(g / τ):
 //   y = base(x) + scaling · B((A x) ⊙ s)
-import * as tf from "../tf.js";
-import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "../nn.js";
-import { loraAdd, loraDelta } from "../ops/index.js";
+import * as tf from "../tensor/tf.js";
+import { type Adapter, type ForwardCtx, reassign, takeIndices, trainableVar } from "../tensor/nn.js";
+import { loraAdd, loraDelta } from "../tensor/ops/index.js";
 import { gaussian, kaimingUniform } from "../rng.js";
 
 export interface LoraOptions {

@@ -2,7 +2,7 @@
 // W ← W + ΣΔW of the adapters named, then the adapters are disposed and removed.
 
 import type { FamilyModel } from "../models/model.js";
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 
 /** The names of the adapters attached to `model`, in the order first seen. */
 export function adapterNames(model: FamilyModel): string[] {

@@ -22,7 +22,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AdapterSpec } from "../../dsl/plan.js";
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 import { loraScaling } from "./lora.js";
 import type { FamilyModel } from "../models/model.js";
 import type { FamilyConfig } from "../models/config.js";

@@ -6,7 +6,7 @@
 // peft-io.ts decides which written values still describe the adapter (target_modules selecting the
 // same modules, rank_pattern / alpha_pattern giving the same ranks and scalings); `withWrittenKeys`
 // then lays the computed config over the written object, changing only the keys whose values differ.
-import type { Adapter } from "../nn.js";
+import type { Adapter } from "../tensor/nn.js";
 import type { FamilyModel } from "../models/model.js";
 import type { Dtype } from "../io/safetensors-dtypes.js";
 import { LORA_CONFIG_DEFAULTS, type LoraAdapterConfig } from "../io/peft-config.js";

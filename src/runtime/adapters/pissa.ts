@@ -8,8 +8,8 @@
 // The initial factors A₀, B₀ are kept (plain arrays) so that a trained adapter can be exported
 // relative to the ORIGINAL base, PEFT's `path_initial_model_for_weight_conversion`:
 //   W_res + s·B·A = W + s·(B·A − B₀·A₀) = W + s·[B, −B₀]·[A; A₀]   (a rank r + r₀ LoRA).
-import * as tf from "../tf.js";
-import type { Linear } from "../nn.js";
+import * as tf from "../tensor/tf.js";
+import type { Linear } from "../tensor/nn.js";
 import { LoraAdapter, type LoraOptions, loraScaling } from "./lora.js";
 import { svd, truncateSvd } from "./svd.js";
 

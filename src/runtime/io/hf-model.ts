@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HeadKind } from "../../dsl/plan.js";
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 import type { FamilyConfig } from "../models/config.js";
 import { createModel } from "../models/index.js";
 import type { FamilyModel } from "../models/model.js";

@@ -6,7 +6,7 @@
 // keeps a typed array at `backend.data.get(dataId).values`. Other backends (TensorFlow, WebGPU) keep
 // their data elsewhere: there the loader makes a tensor and assigns it.
 
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 
 interface Stored {
   memoryOffset?: number | null;

@@ -2,8 +2,8 @@
 // (llama), grouped-query heads, a causal or bidirectional mask, key padding and per-head masks
 // (Light-PEFT). The math lives in the fused ops ../ops/rope.ts and ../ops/attention-core.ts.
 // Shapes: B batch, T time, H query heads, K key/value heads, D head size.
-import * as tf from "../tf.js";
-import { attentionBias, attentionCore, rope } from "../ops/index.js";
+import * as tf from "../tensor/tf.js";
+import { attentionBias, attentionCore, rope } from "../tensor/ops/index.js";
 
 export interface AttentionOptions {
   heads: number;

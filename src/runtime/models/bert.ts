@@ -2,9 +2,9 @@
 // token types, post-LayerNorm blocks, GELU. Module paths follow HF's BertForSequenceClassification:
 //   bert.encoder.layer.N.attention.self.{query,key,value}, ….attention.output.dense,
 //   ….intermediate.dense, ….output.dense, bert.pooler.dense, classifier
-import * as tf from "../tf.js";
-import { Embedding, type ForwardCtx, LayerNorm, type Linear } from "../nn.js";
-import { geluAct } from "../ops/index.js";
+import * as tf from "../tensor/tf.js";
+import { Embedding, type ForwardCtx, LayerNorm, type Linear } from "../tensor/nn.js";
+import { geluAct } from "../tensor/ops/index.js";
 import { attend, headRows, sharedBias } from "./attention.js";
 import type { FamilyConfig } from "./config.js";
 import { type Block, type BlockAux, ClassifierHead, FamilyModel, newLinear, normalInit } from "./model.js";

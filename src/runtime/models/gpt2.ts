@@ -2,9 +2,9 @@
 // Module paths follow HF's GPT2LMHeadModel: transformer.h.N.attn.{c_attn,c_proj},
 // transformer.h.N.mlp.{c_fc,c_proj}. HF stores these Conv1D weights as [in, out]; we keep
 // [out, in] like every other Linear and transpose at load/save time (fan_in_fan_out in PEFT).
-import * as tf from "../tf.js";
-import { Embedding, type ForwardCtx, LayerNorm, type Linear } from "../nn.js";
-import { geluAct } from "../ops/index.js";
+import * as tf from "../tensor/tf.js";
+import { Embedding, type ForwardCtx, LayerNorm, type Linear } from "../tensor/nn.js";
+import { geluAct } from "../tensor/ops/index.js";
 import { attend, headRows, sharedBias } from "./attention.js";
 import type { FamilyConfig } from "./config.js";
 import { type Block, type BlockAux, ClassifierHead, FamilyModel, lastTokenHidden, newLinear, normalInit } from "./model.js";

@@ -1,9 +1,9 @@
 // The llama family (LLaMA, Mistral, Qwen2 layouts): RMSNorm, rotary positions, SwiGLU,
 // grouped-query attention. Module paths follow HF's LlamaForCausalLM:
 //   model.layers.N.self_attn.{q,k,v,o}_proj, model.layers.N.mlp.{gate,up,down}_proj, lm_head / score
-import * as tf from "../tf.js";
-import { Embedding, type ForwardCtx, type Linear, RMSNorm } from "../nn.js";
-import { swiglu } from "../ops/index.js";
+import * as tf from "../tensor/tf.js";
+import { Embedding, type ForwardCtx, type Linear, RMSNorm } from "../tensor/nn.js";
+import { swiglu } from "../tensor/ops/index.js";
 import { attend, headRows, type Rope, ropeTables, sharedBias } from "./attention.js";
 import type { FamilyConfig } from "./config.js";
 import { type Block, type BlockAux, ClassifierHead, FamilyModel, lastTokenHidden, newLinear, normalInit } from "./model.js";

@@ -1,8 +1,8 @@
 // What every model family has in common: a stack of blocks whose linear layers are addressable
 // by their Hugging Face module paths, a causal-LM or classification head, Light-PEFT masks and
 // structural pruning, and the state dict under HF tensor names.
-import * as tf from "../tf.js";
-import { type ForwardCtx, Linear, frozen, trainableVar } from "../nn.js";
+import * as tf from "../tensor/tf.js";
+import { type ForwardCtx, Linear, frozen, trainableVar } from "../tensor/nn.js";
 import { gaussian } from "../rng.js";
 import type { FamilyConfig } from "./config.js";
 

@@ -14,11 +14,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DEFAULT_BASE_LAYERS } from "../../dsl/defaults.js";
-import { initBackend } from "../backend.js";
+import { initBackend } from "../tensor/backend.js";
 import { ARITHMETIC_FORMATS, type CorpusMix, mixedCorpus, type MixedCorpus } from "./corpus.js";
 import { BUILTIN_CORPUS, builtinCorpus } from "./data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, type PretrainSpec, type PretrainStep } from "./pretrain.js";
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 import { writeFileAtomic } from "../io/atomic.js";
 
 export type DefaultFamily = "llama" | "gpt2";

@@ -17,7 +17,7 @@ import { createModel } from "../models/index.js";
 import type { FamilyModel } from "../models/model.js";
 import { randomWindows, tokenStreams, unigramLoss, validationWindows } from "./data.js";
 import { Rng, uniformOf } from "../rng.js";
-import type * as tf from "../tf.js";
+import type * as tf from "../tensor/tf.js";
 import { Trainer } from "../train/trainer.js";
 
 /** Sizes and training settings of a pretraining run. */

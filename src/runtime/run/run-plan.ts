@@ -8,7 +8,7 @@ import type { Plan } from "../../dsl/plan.js";
 import type { RunResult } from "../../results/events.js";
 import { jobFolder } from "../../results/run-folder.js";
 import { buildSummary } from "../../results/summary.js";
-import { initBackend, resolveBackendRequest } from "../backend.js";
+import { initBackend, resolveBackendRequest } from "../tensor/backend.js";
 import type { Dataset } from "../data/index.js";
 import { disposeJob, executeJob, expandJobs, type JobOrder } from "./job.js";
 import { acquireLock } from "./folder-io.js";

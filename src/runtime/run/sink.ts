@@ -5,7 +5,7 @@
 import type { Plan } from "../../dsl/plan.js";
 import type { RunEvent, RunResult } from "../../results/events.js";
 import type { Summary } from "../../results/summary.js";
-import type { BackendInfo } from "../backend.js";
+import type { BackendInfo } from "../tensor/backend.js";
 import type { JobOutcome, JobSpec } from "./job.js";
 
 /** One job of the plan as runPlan will run it. */

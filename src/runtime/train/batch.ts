@@ -1,7 +1,7 @@
 // The tensor side of a batch: plain typed arrays from the data layer become tensors here,
 // and the two losses (causal LM with prompt tokens masked out, classification) live here.
-import * as tf from "../tf.js";
-import { softmaxCrossEntropy } from "../ops/index.js";
+import * as tf from "../tensor/tf.js";
+import { softmaxCrossEntropy } from "../tensor/ops/index.js";
 import { type Batch, IGNORE_INDEX } from "../data/types.js";
 
 export interface BatchTensors {

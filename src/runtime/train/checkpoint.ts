@@ -4,7 +4,7 @@
 // or the new checkpoint, never half of one.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 import { SafetensorsFile, writeSafetensors, type WritableTensor } from "../io/safetensors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { Trainer } from "./trainer.js";

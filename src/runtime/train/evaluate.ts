@@ -1,9 +1,9 @@
 // Evaluation: loss over batches, exact match with greedy decoding for generation tasks, and
 // accuracy for classification. Everything runs in inference mode (no dropout, no tape).
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 import type { Batch } from "../data/types.js";
 import { disposeBatch, taskLoss, toTensors } from "./batch.js";
-import { inferenceCtx } from "../nn.js";
+import { inferenceCtx } from "../tensor/nn.js";
 import type { FamilyModel } from "../models/model.js";
 
 /** What decoding needs of a tokenizer. */

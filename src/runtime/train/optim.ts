@@ -1,8 +1,8 @@
 // AdamW (decoupled weight decay, bias correction) whose per-variable moments code can read and
 // write — BeamLoRA copies rows of them — plus global gradient-norm clipping and LR schedules.
-import * as tf from "../tf.js";
-import { ownVariable } from "../nn.js";
-import { adamwUpdate, globalNorm } from "../ops/index.js";
+import * as tf from "../tensor/tf.js";
+import { ownVariable } from "../tensor/nn.js";
+import { adamwUpdate, globalNorm } from "../tensor/ops/index.js";
 import type { TrainSpec } from "../../dsl/plan.js";
 
 export interface AdamWOptions {

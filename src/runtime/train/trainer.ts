@@ -1,12 +1,12 @@
 // The training loop. It knows nothing about BeamLoRA or Light-PEFT: they are plug-ins that add
 // variables and loss terms, see gradients, and act after each optimiser step. Everything a
 // progress bar, plot or checkpoint needs leaves the loop as an event.
-import * as tf from "../tf.js";
+import * as tf from "../tensor/tf.js";
 import type { TrainSpec } from "../../dsl/plan.js";
 import type { Batch } from "../data/types.js";
 import { type BatchTensors, disposeBatch, taskLoss, toTensors } from "./batch.js";
 import type { RunEvent, StepEvent } from "../../results/events.js";
-import type { ForwardCtx } from "../nn.js";
+import type { ForwardCtx } from "../tensor/nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { nonFiniteWeights } from "../io/weight-health.js";
 import { AdamW, clipByGlobalNorm, learningRateAt, type ParamSettings } from "./optim.js";

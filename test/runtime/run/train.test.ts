@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { compileSource } from "../../../src/dsl/index.js";
 import { train } from "../../../src/runtime/run/train.js";
 import type { RunEvent } from "../../../src/results/events.js";
-import * as tf from "../../../src/runtime/tf.js";
-import { loadAddon } from "../../../src/runtime/native/index.js";
+import * as tf from "../../../src/runtime/tensor/tf.js";
+import { loadAddon } from "../../../src/runtime/tensor/native/index.js";
 
 /** What "auto" picks on this machine: native when the addon loads, else wasm (no GPU in tests). */
 function autoBackend(): string {

@@ -2,7 +2,7 @@
 // per element I = |w ⊙ ∇w|, sensitivity EMA Ī ← β₁Ī + (1−β₁)I, uncertainty EMA
 // Ū ← β₂Ū + (1−β₂)|I − Ī| (with the updated Ī), element score Ī·Ū; the score of rank i is
 // score(E_i) + mean over row A_i + mean over column B_:,i.
-import * as tf from "../../tf.js";
+import * as tf from "../../tensor/tf.js";
 import type { AdaLoraAdapter } from "../../adapters/adalora.js";
 
 const PARTS = ["lora_A", "lora_E", "lora_B"] as const;

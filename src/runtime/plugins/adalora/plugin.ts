@@ -12,7 +12,7 @@
 //   rank_pattern, and the EMAs are reset; t > T − tfinal: re-apply the final rank_pattern.
 // With t counted from 1 the final allocation always happens (at the last step when tfinal = 0).
 import type { AdaLoraSpec, Plan, RunSpec } from "../../../dsl/plan.js";
-import * as tf from "../../tf.js";
+import * as tf from "../../tensor/tf.js";
 import { AdaLoraAdapter } from "../../adapters/adalora.js";
 import type { TrainContext, TrainerPlugin } from "../../train/trainer.js";
 import { ImportanceEma, type PlainEma, adaloraVarNames } from "./importance.js";

@@ -1,7 +1,7 @@
 // The expansion step of one BeamLoRA module: every pruned slot m_j takes its parent
 // p_j's SNAPSHOT row of A, column of B and their AdamW moments; the pair's gate logits are set to
 // their average. Gate moments and the optimiser's step counter are left to the caller.
-import * as tf from "../../tf.js";
+import * as tf from "../../tensor/tf.js";
 import type { LoraAdapter } from "../../adapters/lora.js";
 import type { AdamW } from "../../train/optim.js";
 import { sourceIndex } from "./importance.js";

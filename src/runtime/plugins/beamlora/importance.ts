@@ -13,7 +13,7 @@
 //   (the official `activation_temperature` default is 1). [interpretation] The official forward
 //   hook was not in the stored sources; "‖A x‖ per rank" is taken as the RMS over tokens so that it
 //   does not grow with the batch size.
-import * as tf from "../../tf.js";
+import * as tf from "../../tensor/tf.js";
 import type { BeamImportance } from "../../../dsl/plan.js";
 import type { LoraAdapter } from "../../adapters/lora.js";
 import { type PlainTensor, fromPlain, toPlain } from "./plain.js";

@@ -1,5 +1,5 @@
 // Tensors as plain JSON for checkpoints (the plug-in's saveState / loadState).
-import * as tf from "../../tf.js";
+import * as tf from "../../tensor/tf.js";
 
 /** A tensor as JSON: its shape and its values in row-major order. */
 export interface PlainTensor {

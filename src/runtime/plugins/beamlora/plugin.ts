@@ -11,9 +11,9 @@
 import type { BeamSpec } from "../../../dsl/plan.js";
 import type { BeamImportanceEvent, BeamPruneEvent } from "../../../results/events.js";
 import { LoraAdapter } from "../../adapters/lora.js";
-import type { Adapter, ForwardCtx } from "../../nn.js";
+import type { Adapter, ForwardCtx } from "../../tensor/nn.js";
 import type { TrainContext, TrainerPlugin } from "../../train/trainer.js";
-import type * as tf from "../../tf.js";
+import type * as tf from "../../tensor/tf.js";
 import { expandModule } from "./expand.js";
 import { type BeamModule, type ImportanceTracker, createTracker } from "./importance.js";
 import { capFor, isPruneStep, isSnapshotStep, resolveTau, topPAt, validateBeamSpec } from "./schedule.js";

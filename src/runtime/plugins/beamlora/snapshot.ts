@@ -1,7 +1,7 @@
 // The historical snapshot BeamLoRA re-seeds pruned ranks from:
 // copies of A, B, the gate logits and the AdamW moments (m, v) of all three, for every module,
 // taken T/2 steps before each prune step. The snapshot owns its tensors; dispose() frees them.
-import * as tf from "../../tf.js";
+import * as tf from "../../tensor/tf.js";
 import type { AdamW } from "../../train/optim.js";
 import type { BeamModule } from "./importance.js";
 import { type PlainTensor, fromPlain, toPlain } from "./plain.js";

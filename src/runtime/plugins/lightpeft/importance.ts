@@ -3,7 +3,7 @@
 //   rank ("first_order"): |mean_j(A_ij · ∂L/∂A_ij)| + |mean_k(B_ki · ∂L/∂B_ki)|   for rank i
 // and the average of the per-step values over the second half of the estimation window, with
 // NaN / ±Inf step values replaced by 0 first (the authors' `imp[total_steps//2:]`).
-import * as tf from "../../tf.js";
+import * as tf from "../../tensor/tf.js";
 import { finiteOrZero } from "./quantile.js";
 
 /** Per-row ratio ‖delta_n‖₂ / ‖base_n‖₂ of an adapter output: [N, out] × [N, out] → [N]. */

@@ -1,12 +1,12 @@
 // The Light-PEFT trainer plug-in: estimation window with masks and importance records, then the
 // one-shot structural decision, then ordinary training of what is left. See index.ts for
 // the rules and how they map onto each model family.
-import * as tf from "../../tf.js";
+import * as tf from "../../tensor/tf.js";
 import type { PruneSpec } from "../../../dsl/plan.js";
 import type { BatchTensors } from "../../train/batch.js";
 import type { LightPruneEvent, MaskEvent, ParamCounts } from "../../../results/events.js";
 import { LoraAdapter } from "../../adapters/lora.js";
-import type { ForwardCtx } from "../../nn.js";
+import type { ForwardCtx } from "../../tensor/nn.js";
 import type { FamilyModel } from "../../models/model.js";
 import type { TrainContext, TrainerPlugin } from "../../train/trainer.js";
 import { applyLightPeftDecisions, decideLightPeft, type EstimationResult, type LightPeftDecisions, loraAdaptersNamed } from "./decide.js";

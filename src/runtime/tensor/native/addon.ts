@@ -50,8 +50,8 @@ export interface LoadedAddon {
 /** Thrown when the addon cannot be used; the message is the reason, in a few words. */
 export class NativeUnavailable extends Error {}
 
-/** The package root: this file is src/runtime/native/addon.ts or dist/runtime/native/addon.js. */
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** The package root: this file is src/runtime/tensor/native/addon.ts or dist/runtime/tensor/native/addon.js. */
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 
 /** The candidate binaries, in the order they are tried. */
 export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -27,7 +27,7 @@ import { createRequire } from "node:module";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { BackendName } from "../dsl/plan.js";
+import type { BackendName } from "../../dsl/plan.js";
 import * as tf from "./tf.js";
 import { registerMissingGradients } from "./kernels/gradients.js";
 import { registerMissingWasmKernels } from "./kernels/index.js";
