@@ -3,17 +3,10 @@
 // (Light-PEFT). The math lives in the fused ops ../ops/rope.ts and ../ops/attention-core.ts.
 // Shapes: B batch, T time, H query heads, K key/value heads, D head size.
 import * as tf from "../tensor/tf.js";
-import { attentionBias, attentionCore, rope } from "../tensor/ops/index.js";
+import { attentionBias, attentionCore, type AttentionCoreOptions, rope } from "../tensor/ops/index.js";
 
-export interface AttentionOptions {
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  causal: boolean;
-  /** [B, T]: 1 for real tokens, 0 for padding. */
-  padMask: tf.Tensor2D;
-  /** [H]: scales each head's attention probabilities (Light-PEFT head masks). */
-  headMask?: tf.Tensor | null;
+/** The attention core's options (heads, masks) and the rotary tables of llama. */
+export interface AttentionOptions extends Omit<AttentionCoreOptions, "bias"> {
   rope?: Rope | null;
 }
 
