@@ -3,10 +3,10 @@
  *
  * The classic blocked scheme: op(B) is packed per KC×NC block into NR-wide strips, op(A) per KC
  * slice into MR-tall strips (zero-padded at the edges), and a register-blocked MR×NR micro-kernel
- * multiplies one A strip by one B strip over KC. Each element of C is accumulated in the same
- * order (KC blocks in ascending order, k ascending inside a block) whatever the thread split, so
- * the result does not depend on the number of threads. Threads split rows or columns of tiles,
- * never the reduction over k.
+ * multiplies one A strip by one B strip over KC. A micro-kernel starts from zero on the first KC
+ * block and from the value in C on the later ones, so each element of C is one chain of
+ * multiply-adds over k = 0, 1, …, k−1 in order: the result depends neither on the number of
+ * threads (they split rows or columns of tiles, never k) nor on the block sizes.
  *
  * Two micro-kernels: AVX2+FMA (6×16, twelve accumulators) and plain C (the fallback and the
  * reference the SIMD path is tested against). Both use the same packing.
@@ -25,7 +25,7 @@
 #define MR 6
 #define NR 16
 #ifndef KC
-#define KC 256
+#define KC 512
 #endif
 #ifndef MC
 #define MC 144 /* rows of A per L2-resident block (a multiple of every kernel's mr) */
@@ -34,8 +34,9 @@
 #define MBIG 2048 /* rows of A packed at once */
 
 /*
- * A micro-kernel multiplies an mr×kc slice of op(A) by a kc×nr slice of op(B) and writes (add = 0)
- * or adds (add = 1) the product into C. Element (i, k) of the A slice is a[i*ra + k*ka], element
+ * A micro-kernel multiplies an mr×kc slice of op(A) by a kc×nr slice of op(B) and writes the
+ * product into C (add = 0), or continues the sums held in C (add = 1: each accumulator starts from
+ * its element of C, so the multiply-adds of every k block extend one chain, in order). Element (i, k) of the A slice is a[i*ra + k*ka], element
  * (k, j) of the B slice is b[k*kb + j]: packed strips have ra = 1, ka = tile rows, kb = tile columns;
  * unpacked operands are read in place with their own strides (when packing would not pay). Rows
  * past mr read row 0 (their results are dropped). B must hold a full tile's columns.
@@ -45,15 +46,16 @@ typedef void (*ukernel_fn)(int64_t kc, const float *a, int64_t ra, int64_t ka, c
 
 /* ---- micro-kernels ---- */
 
-static void store_tile(const float *acc, int acc_ld, float *c, int64_t ldc, int mr, int nr, int add) {
-  for (int i = 0; i < mr; i++) {
-    float *row = c + i * ldc;
-    const float *src = acc + i * acc_ld;
-    if (add)
-      for (int j = 0; j < nr; j++) row[j] = row[j] + src[j];
-    else
-      for (int j = 0; j < nr; j++) row[j] = src[j];
-  }
+/* The live mr×nr corner of an accumulator tile from C (add = 1) or zero; the rest zero. */
+static void load_tile(float *acc, int acc_rows, int acc_ld, const float *c, int64_t ldc, int mr, int nr, int add) {
+  memset(acc, 0, (size_t)acc_rows * acc_ld * sizeof(float));
+  if (add)
+    for (int i = 0; i < mr; i++) memcpy(acc + i * acc_ld, c + i * ldc, (size_t)nr * sizeof(float));
+}
+
+/* The live mr×nr corner of an accumulator tile into C. */
+static void store_tile(const float *acc, int acc_ld, float *c, int64_t ldc, int mr, int nr) {
+  for (int i = 0; i < mr; i++) memcpy(c + i * ldc, acc + i * acc_ld, (size_t)nr * sizeof(float));
 }
 
 static void ukernel_c(int64_t kc, const float *a, int64_t ra, int64_t ka, const float *b, int64_t kb, float *c,
@@ -61,7 +63,7 @@ static void ukernel_c(int64_t kc, const float *a, int64_t ra, int64_t ka, const 
   float acc[MR * NR];
   int64_t off[MR];
   for (int i = 0; i < MR; i++) off[i] = i < mr ? i * ra : 0;
-  memset(acc, 0, sizeof acc);
+  load_tile(acc, MR, NR, c, ldc, mr, nr, add);
   for (int64_t k = 0; k < kc; k++) {
     for (int i = 0; i < MR; i++) {
       float ai = a[off[i]];
@@ -70,7 +72,7 @@ static void ukernel_c(int64_t kc, const float *a, int64_t ra, int64_t ka, const 
     a += ka;
     b += kb;
   }
-  store_tile(acc, NR, c, ldc, mr, nr, add);
+  store_tile(acc, NR, c, ldc, mr, nr);
 }
 
 #if PL_X86
@@ -78,12 +80,21 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t
                                  float *c, int64_t ldc, int mr, int nr, int add) {
   const int64_t o1 = mr > 1 ? ra : 0, o2 = mr > 2 ? 2 * ra : 0, o3 = mr > 3 ? 3 * ra : 0;
   const int64_t o4 = mr > 4 ? 4 * ra : 0, o5 = mr > 5 ? 5 * ra : 0;
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  const int full = mr == MR && nr == NR;
+  float acc[MR * NR] __attribute__((aligned(32)));
+  const float *src = c; /* where the accumulators start from: C itself, or acc (zeros or an edge of C) */
+  int64_t ld = ldc;
+  if (!full || !add) {
+    load_tile(acc, MR, NR, c, ldc, mr, nr, add);
+    src = acc;
+    ld = NR;
+  }
+  __m256 c00 = _mm256_loadu_ps(src), c01 = _mm256_loadu_ps(src + 8);
+  __m256 c10 = _mm256_loadu_ps(src + ld), c11 = _mm256_loadu_ps(src + ld + 8);
+  __m256 c20 = _mm256_loadu_ps(src + 2 * ld), c21 = _mm256_loadu_ps(src + 2 * ld + 8);
+  __m256 c30 = _mm256_loadu_ps(src + 3 * ld), c31 = _mm256_loadu_ps(src + 3 * ld + 8);
+  __m256 c40 = _mm256_loadu_ps(src + 4 * ld), c41 = _mm256_loadu_ps(src + 4 * ld + 8);
+  __m256 c50 = _mm256_loadu_ps(src + 5 * ld), c51 = _mm256_loadu_ps(src + 5 * ld + 8);
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
@@ -109,14 +120,10 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t
     a += ka;
     b += kb;
   }
-  if (mr == MR && nr == NR) {
+  if (full) {
 #define ROW(i, r0, r1)                                                                   \
   do {                                                                                   \
     float *p = c + (i) * ldc;                                                            \
-    if (add) {                                                                           \
-      r0 = _mm256_add_ps(_mm256_loadu_ps(p), r0);                                        \
-      r1 = _mm256_add_ps(_mm256_loadu_ps(p + 8), r1);                                    \
-    }                                                                                    \
     _mm256_storeu_ps(p, r0);                                                             \
     _mm256_storeu_ps(p + 8, r1);                                                         \
   } while (0)
@@ -129,7 +136,6 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t
 #undef ROW
     return;
   }
-  float acc[MR * NR] __attribute__((aligned(32)));
   _mm256_store_ps(acc + 0 * NR, c00);
   _mm256_store_ps(acc + 0 * NR + 8, c01);
   _mm256_store_ps(acc + 1 * NR, c10);
@@ -142,7 +148,7 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t
   _mm256_store_ps(acc + 4 * NR + 8, c41);
   _mm256_store_ps(acc + 5 * NR, c50);
   _mm256_store_ps(acc + 5 * NR + 8, c51);
-  store_tile(acc, NR, c, ldc, mr, nr, add);
+  store_tile(acc, NR, c, ldc, mr, nr);
 }
 
 /* 12×8 for narrow products (n ≤ 8: LoRA's rank-r sides), where 6×16 tiles would compute half zeros.
@@ -153,21 +159,23 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t
 PL_AVX2 static void ukernel_avx2_narrow(int64_t kc, const float *a, int64_t ra, int64_t ka, const float *b, int64_t kb,
                                         float *c, int64_t ldc, int mr, int nr, int add) {
   float tmp[MRN * NRN] __attribute__((aligned(32)));
+  load_tile(tmp, MRN, NRN, c, ldc, mr, nr, add);
   if (mr < MRN) {
     for (int i = 0; i < mr; i++) {
-      __m256 acc = _mm256_setzero_ps();
+      __m256 acc = _mm256_load_ps(tmp + i * NRN);
       const float *ai = a + i * ra, *bk = b;
       for (int64_t k = 0; k < kc; k++, ai += ka, bk += kb) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(ai), _mm256_loadu_ps(bk), acc);
       _mm256_store_ps(tmp + i * NRN, acc);
     }
-    store_tile(tmp, NRN, c, ldc, mr, nr, add);
+    store_tile(tmp, NRN, c, ldc, mr, nr);
     return;
   }
   const float *a6 = a + 6 * ra;
   const int64_t o1 = ra, o2 = 2 * ra, o3 = 3 * ra, o4 = 4 * ra, o5 = 5 * ra;
-  __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
-  __m256 c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps(), c6 = _mm256_setzero_ps(), c7 = _mm256_setzero_ps();
-  __m256 c8 = _mm256_setzero_ps(), c9 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+#define T(i) _mm256_load_ps(tmp + (i) * NRN)
+  __m256 c0 = T(0), c1 = T(1), c2 = T(2), c3 = T(3), c4 = T(4), c5 = T(5);
+  __m256 c6 = T(6), c7 = T(7), c8 = T(8), c9 = T(9), c10 = T(10), c11 = T(11);
+#undef T
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; k++) {
     __m256 bv = _mm256_loadu_ps(b);
@@ -189,14 +197,11 @@ PL_AVX2 static void ukernel_avx2_narrow(int64_t kc, const float *a, int64_t ra, 
   }
   __m256 r[MRN] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
   if (nr == NRN) {
-    for (int i = 0; i < MRN; i++) {
-      float *p = c + i * ldc;
-      _mm256_storeu_ps(p, add ? _mm256_add_ps(_mm256_loadu_ps(p), r[i]) : r[i]);
-    }
+    for (int i = 0; i < MRN; i++) _mm256_storeu_ps(c + i * ldc, r[i]);
     return;
   }
   for (int i = 0; i < MRN; i++) _mm256_store_ps(tmp + i * NRN, r[i]);
-  store_tile(tmp, NRN, c, ldc, mr, nr, add);
+  store_tile(tmp, NRN, c, ldc, mr, nr);
 }
 
 /* 12×32 with AVX-512F: 24 accumulators. Each element is accumulated exactly as in the 6×16
@@ -208,8 +213,25 @@ __attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const 
                                                               const float *b, int64_t kb, float *c, int64_t ldc,
                                                               int mr, int nr, int add) {
   (void)ra; /* A is always packed for this kernel (pl_sgemm never reads A in place with it) */
+  const int full = mr == MR512 && nr == NR512;
+  float tmp[MR512 * NR512] __attribute__((aligned(64)));
+  const float *src = c; /* where the accumulators start from: C itself, or tmp (zeros or an edge of C) */
+  int64_t ld = ldc;
+  if (!full || !add) {
+    if (full) {
+      for (int i = 0; i < MR512 * NR512; i += 16) _mm512_store_ps(tmp + i, _mm512_setzero_ps());
+    } else {
+      load_tile(tmp, MR512, NR512, c, ldc, mr, nr, add);
+    }
+    src = tmp;
+    ld = NR512;
+  }
   __m512 acc[MR512][2];
-  for (int i = 0; i < MR512; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 12
+  for (int i = 0; i < MR512; i++) {
+    acc[i][0] = _mm512_loadu_ps(src + i * ld);
+    acc[i][1] = _mm512_loadu_ps(src + i * ld + 16);
+  }
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; k++) {
     __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
@@ -222,26 +244,19 @@ __attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const 
     a += ka;
     b += kb;
   }
-  if (mr == MR512 && nr == NR512) {
+  if (full) {
 #pragma GCC unroll 12
     for (int i = 0; i < MR512; i++) {
-      float *p = c + i * ldc;
-      __m512 r0 = acc[i][0], r1 = acc[i][1];
-      if (add) {
-        r0 = _mm512_add_ps(_mm512_loadu_ps(p), r0);
-        r1 = _mm512_add_ps(_mm512_loadu_ps(p + 16), r1);
-      }
-      _mm512_storeu_ps(p, r0);
-      _mm512_storeu_ps(p + 16, r1);
+      _mm512_storeu_ps(c + i * ldc, acc[i][0]);
+      _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
     }
     return;
   }
-  float tmp[MR512 * NR512] __attribute__((aligned(64)));
   for (int i = 0; i < MR512; i++) {
     _mm512_store_ps(tmp + i * NR512, acc[i][0]);
     _mm512_store_ps(tmp + i * NR512 + 16, acc[i][1]);
   }
-  store_tile(tmp, NR512, c, ldc, mr, nr, add);
+  store_tile(tmp, NR512, c, ldc, mr, nr);
 }
 
 static int cpu_has_avx512f(void) {
@@ -256,12 +271,57 @@ static int cpu_has_avx512f(void) {
 
 /* ---- packing ---- */
 
+#if PL_X86
+/* Rows src[0], src[ld], …, src[7·ld], columns [0, 8), transposed: column k goes to dst[k·dld .. +8). */
+PL_AVX2 static inline void transpose_8x8(const float *src, int64_t ld, float *dst, int64_t dld) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld), r2 = _mm256_loadu_ps(src + 2 * ld);
+  __m256 r3 = _mm256_loadu_ps(src + 3 * ld), r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+  __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + dld, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * dld, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * dld, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * dld, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * dld, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * dld, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * dld, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+/* A full 12-row strip of a row-major A (rows src, src + lda, …), kc columns, into dst[k·12 + i]:
+   rows 0–7 and rows 4–11 as two 8×8 transposes per 8 columns (rows 4–7 written twice, the same
+   values). Packed element by element, row after row, A took ~10 % of a 1024² product; this way
+   about 2 %. */
+PL_AVX2 static void pack_a_strip12_avx2(const float *src, int64_t lda, int64_t kc, float *dst) {
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    transpose_8x8(src + k, lda, dst + k * 12, 12);
+    transpose_8x8(src + 4 * lda + k, lda, dst + k * 12 + 4, 12);
+  }
+  for (; k < kc; k++)
+    for (int i = 0; i < 12; i++) dst[k * 12 + i] = src[i * lda + k];
+}
+#endif
+
 /* op(A)[i0 .. i0+rows) × [p0 .. p0+kc) into tm-tall strips, zero-padded to a multiple of tm rows. */
 static void pack_a_strips(int transA, const float *A, int64_t lda, int64_t i0, int64_t rows, int64_t p0, int64_t kc,
                           int64_t s0, int64_t s1, float *out, const int tm) {
   for (int64_t s = s0; s < s1; s++) {
     float *dst = out + s * tm * kc;
     int64_t r0 = s * tm, live = rows - r0 < tm ? rows - r0 : tm;
+#if PL_X86
+    if (!transA && tm == 12 && live == 12 && pl_use_avx2()) {
+      pack_a_strip12_avx2(A + (i0 + r0) * lda + p0, lda, kc, dst);
+      continue;
+    }
+#endif
     if (!transA) {
       for (int i = 0; i < tm; i++) {
         if (i < live) {
@@ -345,6 +405,19 @@ static void pack_task(void *ctx, int64_t s0, int64_t s1) {
   if (s1 > split && !g->direct_a) pack_a_task(g, (s0 > split ? s0 : split) - split, s1 - split);
 }
 
+/* Asks for the C tile the next micro-kernel reads and writes (rows × cols at c, at most one tile)
+   while the current one computes: C rows lie far apart (4 KiB for 1024 columns) and a
+   micro-kernel starts by loading its tile, so without this it would first wait on up to
+   2·MR_MAX cache misses. */
+static inline void prefetch_tile(const float *c, int64_t ldc, int64_t rows, int64_t cols) {
+  if (rows > MR_MAX) rows = MR_MAX;
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j += 16) __builtin_prefetch(c + i * ldc + j, 1, 3);
+  /* the last element too, when a row's columns end past the last 64-byte line started above */
+  if (cols > 0)
+    for (int64_t i = 0; i < rows; i++) __builtin_prefetch(c + i * ldc + cols - 1, 1, 3);
+}
+
 /* Micro-tiles of row strips [r0, r1) × column strips [c0, c1) of the current block. */
 static void compute_tiles(gemm_job *g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   const int64_t tm = g->mr, tn = g->nr, mc_strips = MC / tm;
@@ -362,6 +435,7 @@ static void compute_tiles(gemm_job *g, int64_t r0, int64_t r1, int64_t c0, int64
                          : g->transA  ? g->A + g->p0 * g->lda + g->i0 + row
                                       : g->A + (g->i0 + row) * g->lda + g->p0;
         float *c = g->C + (g->i0 + row) * g->ldc + g->j0 + col;
+        if (rs + 1 < re) prefetch_tile(c + tm * g->ldc, g->ldc, g->rows - row - tm, nr);
         g->uk(g->kc, a, ra, ka, b, kb, c, g->ldc, (int)mr, (int)nr, g->add);
       }
     }
