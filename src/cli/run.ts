@@ -6,6 +6,7 @@ import type { RunResult } from "../results/events.js";
 import { RUN_FOLDER } from "../results/run-folder.js";
 import type { Summary } from "../results/summary.js";
 import { BACKEND_NAMES } from "../runtime/tensor/backend.js";
+import { jobWorkerAvailable } from "../runtime/run/job-pool.js";
 import { plannedJobs, runPlan } from "../runtime/run/run-plan.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";
@@ -24,9 +25,10 @@ const ARGS: ArgsSpec = {
     backend: { type: "string", value: "NAME", help: `one of ${BACKEND_NAMES.join(", ")}`, default: "the file's, or $PEFTLAB_BACKEND, or auto" },
     only: { type: "string", value: "RUN,...", multiple: true, help: "train only these runs (comma-separated or repeated)" },
     resume: { type: "boolean", help: "skip the jobs DIR records as finished and continue the others from their checkpoints" },
+    jobs: { type: "string", value: "N", help: "train N jobs at once, each in a worker thread (same results as 1)", default: "1 on the native backend (it uses every core), else one per core" },
     quiet: { type: "boolean", help: "no progress, only the closing table and notes" },
   },
-  examples: ["peftlab run examples/quickstart.peft --out runs/quick --only lora,beam", "peftlab run examples/quickstart.peft --out=runs/quick --resume"],
+  examples: ["peftlab run examples/quickstart.peft --out runs/quick --only lora,beam", "peftlab run examples/quickstart.peft --jobs 2", "peftlab run examples/quickstart.peft --out=runs/quick --resume"],
 };
 
 /** Runs `peftlab run` with the arguments after "run"; resolves to the exit status. */
@@ -36,6 +38,9 @@ export function runCommand(argv: string[], io: CliIO = processIO()): Promise<num
     const file = positionals[0]!;
     const backend = stringOption(values, "backend") ?? null;
     if (backend !== null && !(BACKEND_NAMES as readonly string[]).includes(backend)) return usage(`unknown backend "${backend}"; expected one of ${BACKEND_NAMES.join(", ")}`);
+    const jobsText = stringOption(values, "jobs");
+    const jobs = jobsText === undefined ? (jobWorkerAvailable() ? "auto" : 1) : Number(jobsText);
+    if (typeof jobs === "number" && (!Number.isInteger(jobs) || jobs < 1)) return usage(`--jobs: expected a whole number of at least 1, got "${jobsText}"`);
     const only = ((values.only as string[] | undefined) ?? []).flatMap((v) => v.split(",")).map((s) => s.trim()).filter(Boolean);
     const compiled = compileFile(file, io);
     if (compiled.diagnostics.length) io.stderr(renderDiagnostics(compiled.diagnostics, compiled.sources));
@@ -62,7 +67,7 @@ export function runCommand(argv: string[], io: CliIO = processIO()): Promise<num
     try {
       const outcome = await runPlan(plan, {
         backend, only, folder: out, source: compiled.sources.get(file) ?? "", resume: values.resume === true,
-        baseDir: path.dirname(path.resolve(file)), signal: stop.signal, sinks: [progress],
+        baseDir: path.dirname(path.resolve(file)), signal: stop.signal, sinks: [progress], jobs,
       });
       if (outcome.interrupted) {
         io.stderr(`peftlab run: stopped; continue with: peftlab run ${file}${stringOption(values, "out") ? ` --out ${out}` : ""} --resume\n`);

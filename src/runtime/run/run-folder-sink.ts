@@ -50,11 +50,29 @@ function writeJson(file: string, value: unknown): void {
   writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * What a trained job leaves in its folder `jobDir` while its model is alive: config.json always; for
+ * a finished job its test predictions and adapters (a failed export turns the result into a failure).
+ * The run folder sink calls it, and so does a worker thread that trained the job (job-worker.ts).
+ */
+export function writeTrainedJob(plan: Plan, job: PlannedJob, jobDir: string, backend: string, outcome: JobOutcome, baseDir: string): void {
+  writeJson(path.join(jobDir, RUN_FOLDER.config), jobConfig(plan, job, backend, outcome.dataset));
+  if (outcome.interrupted || outcome.result.status !== "finished" || !outcome.model) return;
+  // Every scored test example with the model's answer, one JSON object a line.
+  writeFileAtomic(path.join(jobDir, RUN_FOLDER.predictions), outcome.predictions.map((p) => `${JSON.stringify(p)}\n`).join(""));
+  try {
+    exportJobAdapters(plan, job.spec, outcome.model, path.join(jobDir, RUN_FOLDER.adapter), { baseDir });
+  } catch (e) {
+    outcome.result.status = "failed";
+    outcome.result.error = `adapter export failed: ${(e as Error).message}`;
+  }
+}
+
 export class RunFolderSink implements RunSink {
   private plan: Plan | null = null;
   private backend = "";
-  private metrics: JsonlWriter | null = null;
-  private events: JsonlWriter | null = null;
+  /** The open logs of each running job, by job folder (several jobs run at once with `jobs` > 1). */
+  private logs = new Map<string, { metrics: JsonlWriter; events: JsonlWriter }>();
 
   /** `dir` is the run folder (created when missing). */
   constructor(readonly dir: string, private readonly opts: RunFolderOptions) {}
@@ -94,22 +112,37 @@ export class RunFolderSink implements RunSink {
       }
       fs.rmSync(path.join(dir, RUN_FOLDER.result), { force: true });
       fs.rmSync(path.join(dir, RUN_FOLDER.predictions), { force: true });
-      this.metrics = new JsonlWriter(path.join(dir, RUN_FOLDER.metrics), null);
-      this.events = new JsonlWriter(path.join(dir, RUN_FOLDER.events), null);
+      this.openLogs(job, null, null);
     }
     return resuming;
   }
 
-  /** What a checkpoint records about the logs: their sizes, so a resume can cut what came after. */
-  checkpointExtras(): Record<string, unknown> {
-    return { metricsBytes: this.metrics?.size() ?? 0, eventsBytes: this.events?.size() ?? 0 };
+  private openLogs(job: PlannedJob, metricsBytes: number | null, eventsBytes: number | null): void {
+    this.closeLogs(job);
+    const dir = this.jobDir(job);
+    this.logs.set(job.folder, {
+      metrics: new JsonlWriter(path.join(dir, RUN_FOLDER.metrics), metricsBytes),
+      events: new JsonlWriter(path.join(dir, RUN_FOLDER.events), eventsBytes),
+    });
+  }
+
+  private closeLogs(job: PlannedJob): void {
+    const logs = this.logs.get(job.folder);
+    if (!logs) return;
+    logs.metrics.close();
+    logs.events.close();
+    this.logs.delete(job.folder);
+  }
+
+  /** What a checkpoint of `job` records about its logs: their sizes, so a resume can cut what came after. */
+  checkpointExtras(job: PlannedJob): Record<string, unknown> {
+    const logs = this.logs.get(job.folder);
+    return { metricsBytes: logs?.metrics.size() ?? 0, eventsBytes: logs?.events.size() ?? 0 };
   }
 
   /** The job continues from a checkpoint: reopen its logs, cut back to their size at that checkpoint. */
   resumed(job: PlannedJob, extras: Record<string, unknown>): void {
-    const dir = this.jobDir(job);
-    this.metrics = new JsonlWriter(path.join(dir, RUN_FOLDER.metrics), Number(extras.metricsBytes ?? 0));
-    this.events = new JsonlWriter(path.join(dir, RUN_FOLDER.events), Number(extras.eventsBytes ?? 0));
+    this.openLogs(job, Number(extras.metricsBytes ?? 0), Number(extras.eventsBytes ?? 0));
   }
 
   planStart(plan: Plan, _jobs: readonly PlannedJob[], backend: { name: string }): void {
@@ -119,24 +152,15 @@ export class RunFolderSink implements RunSink {
     if (this.opts.source !== undefined && this.opts.source !== null) writeFileAtomic(path.join(this.dir, RUN_FOLDER.source), this.opts.source);
   }
 
-  event(_job: PlannedJob, e: RunEvent): void {
-    if (e.type === "step" || e.type === "eval") this.metrics?.write(e);
-    else this.events?.write(e);
+  event(job: PlannedJob, e: RunEvent): void {
+    const logs = this.logs.get(job.folder);
+    if (e.type === "step" || e.type === "eval") logs?.metrics.write(e);
+    else logs?.events.write(e);
   }
 
   /** config.json for every job that ran; the adapters of a finished one (a failed export fails the job). */
   jobTrained(job: PlannedJob, outcome: JobOutcome): void {
-    const plan = this.plan!;
-    writeJson(path.join(this.jobDir(job), RUN_FOLDER.config), jobConfig(plan, job, this.backend, outcome.dataset));
-    if (outcome.interrupted || outcome.result.status !== "finished" || !outcome.model) return;
-    // Every scored test example with the model's answer, one JSON object a line.
-    writeFileAtomic(path.join(this.jobDir(job), RUN_FOLDER.predictions), outcome.predictions.map((p) => `${JSON.stringify(p)}\n`).join(""));
-    try {
-      exportJobAdapters(plan, job.spec, outcome.model, path.join(this.jobDir(job), RUN_FOLDER.adapter), { baseDir: this.opts.baseDir });
-    } catch (e) {
-      outcome.result.status = "failed";
-      outcome.result.error = `adapter export failed: ${(e as Error).message}`;
-    }
+    writeTrainedJob(this.plan!, job, this.jobDir(job), this.backend, outcome, this.opts.baseDir);
   }
 
   jobEnd(job: PlannedJob, result: RunResult, ending: JobEnding): void {
@@ -145,10 +169,7 @@ export class RunFolderSink implements RunSink {
       writeJson(path.join(this.jobDir(job), RUN_FOLDER.result), result);
       if (result.status === "finished") removeCheckpoint(this.checkpointDir(job));
     }
-    this.metrics?.close();
-    this.events?.close();
-    this.metrics = null;
-    this.events = null;
+    this.closeLogs(job);
   }
 
   /** summary.json and report.html once every job has ended (a stopped run writes neither). */

@@ -11,6 +11,7 @@ import { buildSummary } from "../../results/summary.js";
 import { initBackend, resolveBackendRequest } from "../tensor/backend.js";
 import type { Dataset } from "../data/index.js";
 import { disposeJob, executeJob, expandJobs, type JobOrder } from "./job.js";
+import { defaultJobs, JobPool } from "./job-pool.js";
 import { acquireLock } from "./folder-io.js";
 import { RunFolderSink } from "./run-folder-sink.js";
 import type { PlannedJob, PlanOutcome, RunSink } from "./sink.js";
@@ -38,6 +39,13 @@ export interface RunPlanOptions {
   signal?: AbortSignal;
   /** Subscribers to the jobs and their events, called in order after the run folder. */
   sinks?: readonly RunSink[];
+  /**
+   * How many jobs train at once (default 1). Above 1 each job trains in a worker thread with its
+   * own backend (job-pool.ts), with the same results as one at a time: a job's seed decides all
+   * it computes. "auto": 1 on the native backend (its kernels already use every core), else one per
+   * core. Sinks then get no live model: a sink with `jobTrained` needs jobs 1.
+   */
+  jobs?: number | "auto";
 }
 
 /** The folder of the plan's source file, or the current directory when the plan has no file name. */
@@ -72,6 +80,14 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions = {}): Promise<Pl
     const backend = await initBackend(req.backend, { log: note });
     sinks.forEach((s) => s.planStart?.(plan, jobs, backend));
     const stopped = () => opts.signal?.aborted === true;
+    const parallel = opts.jobs === "auto" ? defaultJobs(backend.name, jobs.length) : Math.min(opts.jobs ?? 1, jobs.length);
+    if (parallel > 1) {
+      const run = await runInWorkers(jobs, parallel, { sinks, folder, baseDir, backend: backend.name, note, signal: opts.signal });
+      const summary = buildSummary(run.results, { runs: plan.runs.map((r) => ({ name: r.name })), comparisons: plan.comparisons });
+      const end: PlanOutcome = { backend, results: run.results, summary, wallMs: Date.now() - t0, interrupted: run.interrupted, folder: folderDir, jobs };
+      sinks.forEach((s) => s.planEnd?.(end));
+      return end;
+    }
     const results: RunResult[] = [];
     const datasets = new Map<string, Dataset>();
     let interrupted = false;
@@ -96,7 +112,7 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions = {}): Promise<Pl
         resume: resuming,
         shouldStop: stopped,
         datasets,
-        checkpointExtras: () => folder?.checkpointExtras() ?? {},
+        checkpointExtras: () => folder?.checkpointExtras(job) ?? {},
         onResume: (extras, step) => {
           folder?.resumed(job, extras);
           note(`${job.folder}: resuming from the checkpoint at step ${step}`);
@@ -122,4 +138,65 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions = {}): Promise<Pl
   } finally {
     release();
   }
+}
+
+/**
+ * The jobs of runPlan, `size` at a time in worker threads. The sinks hear of each job as they
+ * would with one job at a time, except jobTrained, which the worker does for the run folder
+ * (writeTrainedJob) and no other sink may need. Results come back in job order.
+ */
+async function runInWorkers(
+  jobs: readonly PlannedJob[],
+  size: number,
+  ctx: { sinks: RunSink[]; folder: RunFolderSink | null; baseDir: string; backend: string; note: (line: string) => void; signal?: AbortSignal },
+): Promise<{ results: RunResult[]; interrupted: boolean }> {
+  const { sinks, folder } = ctx;
+  const needsModel = sinks.filter((s) => s !== folder && s.jobTrained);
+  if (needsModel.length) throw new Error(`jobs ${size}: the jobs train in worker threads, so a sink's jobTrained cannot see their models; run with jobs 1`);
+  const pool = new JobPool(size, { baseDir: ctx.baseDir, backendName: ctx.backend });
+  const onAbort = () => pool.stop();
+  ctx.signal?.addEventListener("abort", onAbort);
+  if (ctx.signal?.aborted) pool.stop();
+  const stopped = () => ctx.signal?.aborted === true;
+  const byIndex: (RunResult | null)[] = jobs.map(() => null);
+  let interrupted = false;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      const previous = folder?.finishedResult(job) ?? null;
+      if (previous) {
+        byIndex[job.index] = previous;
+        sinks.forEach((s) => s.jobEnd?.(job, previous, "skipped"));
+        continue;
+      }
+      if (stopped()) {
+        interrupted = true;
+        return;
+      }
+      const resuming = folder?.prepare(job) ?? false;
+      sinks.forEach((s) => s.jobStart?.(job));
+      const out = await pool.run(job, { checkpointDir: folder ? folder.checkpointDir(job) : null, jobDir: folder ? folder.jobDir(job) : null, resume: resuming }, {
+        event: (e) => sinks.forEach((s) => s.event?.(job, e)),
+        resumed: (extras, step) => {
+          folder?.resumed(job, extras);
+          ctx.note(`${job.folder}: resuming from the checkpoint at step ${step}`);
+        },
+      });
+      if (out.interrupted) {
+        interrupted = true;
+        sinks.forEach((s) => s.jobEnd?.(job, out.result, "interrupted"));
+        continue;
+      }
+      byIndex[job.index] = out.result;
+      sinks.forEach((s) => s.jobEnd?.(job, out.result, out.result.status));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: size }, lane));
+  } finally {
+    ctx.signal?.removeEventListener("abort", onAbort);
+    await pool.close();
+  }
+  return { results: byIndex.filter((r): r is RunResult => r !== null), interrupted };
 }

@@ -1,0 +1,163 @@
+// runPlan with `jobs` > 1: jobs train in worker threads with the same results as one at a time
+// (result metrics, adapter bytes, summary), a stopped run resumes, a failing job fails alone and a
+// worker that dies fails its job instead of hanging. Worker threads load compiled JavaScript, so
+// this test drives the package in dist/ (build with `npx tsc -p tsconfig.json` first).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const dist = path.resolve(__dirname, "../../../dist");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-jobs-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+type Mod = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+let runPlan: (plan: unknown, opts: Record<string, unknown>) => Promise<Mod>;
+let compileSource: (text: string, file: string) => { plan: unknown; diagnostics: { severity: string }[] };
+let JobPool: new (size: number, opts: Record<string, unknown>) => Mod;
+let plannedJobs: (plan: unknown) => Mod[];
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(dist, "runtime/run/job-worker.js"))) throw new Error(`${dist} lacks runtime/run/job-worker.js: run npx tsc -p tsconfig.json first`);
+  ({ runPlan, plannedJobs } = await import(path.join(dist, "runtime/run/run-plan.js")));
+  ({ compileSource } = await import(path.join(dist, "dsl/index.js")));
+  ({ JobPool } = await import(path.join(dist, "runtime/run/job-pool.js")));
+});
+
+const source = (backend: string, extra = "") => `backend ${backend}
+model base = decoder { layers 1, width 16, heads 2, context 16 }
+data sums = addition { digits 1, train 32, validation 8, test 8 }
+adapter a = lora { rank 2, alpha 4, target "q_proj", "v_proj" }
+train { steps 40, batch 4, lr 3e-3, seeds 1 2, eval every 4 steps on 8 examples, log every 1 steps, checkpoint every 2 steps }
+run one = base + a on sums
+run two = base + a on sums
+${extra}`;
+
+function compile(text: string): unknown {
+  const { plan, diagnostics } = compileSource(text, "jobs.peft");
+  expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return plan;
+}
+
+const JOBS = ["one/1", "one/2", "two/1", "two/2"];
+
+/** Every file of a job's adapter folder, as bytes by name. */
+function adapterFiles(dir: string, job: string): Record<string, Buffer> {
+  const a = path.join(dir, job, "adapter");
+  return Object.fromEntries(fs.readdirSync(a, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => [path.relative(a, path.join(f.parentPath, f.name)), fs.readFileSync(path.join(f.parentPath, f.name))]));
+}
+
+const resultOf = (dir: string, job: string) => JSON.parse(fs.readFileSync(path.join(dir, job, "result.json"), "utf8"));
+
+/** The steps and evaluations a job logged, without their times. */
+function metricsLog(dir: string, job: string): unknown[] {
+  return fs.readFileSync(path.join(dir, job, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => {
+    const { time: _t, stepMs: _s, tokensPerS: _k, ...rest } = JSON.parse(l);
+    return rest;
+  });
+}
+
+/** A summary without what depends on the clock. */
+function timeless(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(timeless);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).filter(([k]) => !/time|ms$|per_s|tokens_per|wall/i.test(k)).map(([k, x]) => [k, timeless(x)]));
+  }
+  return v;
+}
+
+const backends = ["wasm", ...(process.env.PEFTLAB_TEST_NATIVE === "1" ? ["native"] : [])];
+
+describe.each(backends)("runPlan jobs 2 on %s", (backend) => {
+  const one = path.join(tmp, `${backend}-jobs1`);
+  const two = path.join(tmp, `${backend}-jobs2`);
+
+  it("gives the results, logs, adapter bytes and summary of jobs 1", async () => {
+    const a = await runPlan(compile(source(backend)), { folder: one, jobs: 1 });
+    const b = await runPlan(compile(source(backend)), { folder: two, jobs: 2 });
+    expect(b.results.map((r: Mod) => r.status)).toEqual(["finished", "finished", "finished", "finished"]);
+    expect(b.results.map((r: Mod) => `${r.run}/${r.seed}`)).toEqual(JOBS);
+    for (const job of JOBS) {
+      expect(resultOf(two, job).metrics, job).toEqual(resultOf(one, job).metrics);
+      expect(resultOf(two, job).params, job).toEqual(resultOf(one, job).params);
+      const bytes = adapterFiles(two, job);
+      expect(Object.keys(bytes).length, job).toBeGreaterThan(0);
+      expect(bytes, job).toEqual(adapterFiles(one, job));
+      expect(metricsLog(two, job), job).toEqual(metricsLog(one, job));
+      expect(fs.readFileSync(path.join(two, job, "config.json"), "utf8")).toBe(fs.readFileSync(path.join(one, job, "config.json"), "utf8"));
+    }
+    expect(timeless(JSON.parse(fs.readFileSync(path.join(two, "summary.json"), "utf8")))).toEqual(timeless(JSON.parse(fs.readFileSync(path.join(one, "summary.json"), "utf8"))));
+    expect(fs.existsSync(path.join(two, "report.html"))).toBe(true);
+  }, 240_000);
+
+  it("stops on abort leaving checkpoints, and a resume with jobs 2 skips what finished and ends as jobs 1 did", async () => {
+    const dir = path.join(tmp, `${backend}-stopped`);
+    const stop = new AbortController();
+    const firstEndings: [string, string][] = [];
+    const aborter = {
+      event: (job: Mod, e: Mod) => {
+        if (job.folder === "two/1" && e.type === "step" && e.step === 3) stop.abort();
+      },
+      jobEnd: (j: Mod, _r: Mod, e: string) => void firstEndings.push([j.folder, e]),
+    };
+    const first = await runPlan(compile(source(backend)), { folder: dir, jobs: 2, signal: stop.signal, sinks: [aborter] });
+    expect(first.interrupted).toBe(true);
+    // two/1 and any job running beside it stop after a checkpoint; no job starts after the abort.
+    expect(firstEndings).toContainEqual(["two/1", "interrupted"]);
+    const finished = firstEndings.filter(([, e]) => e === "finished").map(([f]) => f);
+    expect(first.results.map((r: Mod) => `${r.run}/${r.seed}`)).toEqual(finished);
+    expect(fs.existsSync(path.join(dir, "summary.json"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "two", "1", "checkpoint", "state.json"))).toBe(true);
+    expect(fs.existsSync(path.join(dir, "two", "1", "result.json"))).toBe(false);
+
+    const endings: [string, string][] = [];
+    const notes: string[] = [];
+    const second = await runPlan(compile(source(backend)), { folder: dir, jobs: 2, resume: true, sinks: [{ jobEnd: (j: Mod, _r: Mod, e: string) => void endings.push([j.folder, e]), note: (l: string) => void notes.push(l) }] });
+    expect(second.interrupted).toBe(false);
+    expect(endings.filter(([, e]) => e === "skipped").map(([f]) => f)).toEqual(finished);
+    expect(notes.some((n) => /^two\/1: resuming from the checkpoint at step [2-8]$/.test(n))).toBe(true);
+    for (const job of JOBS) {
+      expect(resultOf(dir, job).metrics, job).toEqual(resultOf(one, job).metrics);
+      expect(adapterFiles(dir, job), job).toEqual(adapterFiles(one, job));
+      expect(metricsLog(dir, job), job).toEqual(metricsLog(one, job));
+    }
+  }, 240_000);
+});
+
+describe("runPlan jobs 2: failures", () => {
+  it("a job that fails (its data file is missing) is reported with its error while the others finish", async () => {
+    const dir = path.join(tmp, "failing");
+    const extra = 'data gone = jsonl "missing.jsonl" { prompt "q", completion "a" }\nrun wild = base + a on gone';
+    const out = await runPlan(compile(source("wasm", extra)), { folder: dir, jobs: 2, baseDir: tmp });
+    const byJob = Object.fromEntries(out.results.map((r: Mod) => [`${r.run}/${r.seed}`, r]));
+    expect(Object.keys(byJob)).toEqual([...JOBS, "wild/1", "wild/2"]);
+    for (const job of JOBS) expect(byJob[job].status, job).toBe("finished");
+    for (const job of ["wild/1", "wild/2"]) {
+      expect(byJob[job].status, job).toBe("failed");
+      expect(byJob[job].error, job).toMatch(/missing\.jsonl/);
+      expect(resultOf(dir, job).status).toBe("failed");
+    }
+    expect(fs.existsSync(path.join(dir, "summary.json"))).toBe(true);
+  }, 240_000);
+
+  it("a worker that exits mid-job fails that job with an error naming it; a fresh worker takes the next", async () => {
+    const plan = compile(source("wasm"));
+    const [job] = plannedJobs(plan);
+    const crashing = new JobPool(1, { baseDir: tmp, backendName: "wasm", script: new URL(`file://${path.resolve(__dirname, "../../fixtures/crashing-job-worker.mjs")}`) });
+    const t0 = Date.now();
+    const crashed = await crashing.run(job, { checkpointDir: null, jobDir: null, resume: false }, { event: () => {}, resumed: () => {} });
+    await crashing.close();
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(crashed.interrupted).toBe(false);
+    expect(crashed.result.status).toBe("failed");
+    expect(crashed.result.error).toBe("the worker thread training one/1 exited with code 3 before the job ended");
+
+    const pool = new JobPool(1, { baseDir: tmp, backendName: "wasm" });
+    const events: string[] = [];
+    const fine = await pool.run(job, { checkpointDir: null, jobDir: null, resume: false }, { event: (e: Mod) => void events.push(e.type), resumed: () => {} });
+    await pool.close();
+    expect(fine.result.status).toBe("finished");
+    expect(events[0]).toBe("start");
+    expect(events.at(-1)).toBe("end");
+  }, 120_000);
+});
