@@ -82,19 +82,24 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t
   const int64_t o4 = mr > 4 ? 4 * ra : 0, o5 = mr > 5 ? 5 * ra : 0;
   const int full = mr == MR && nr == NR;
   float acc[MR * NR] __attribute__((aligned(32)));
-  const float *src = c; /* where the accumulators start from: C itself, or acc (zeros or an edge of C) */
-  int64_t ld = ldc;
-  if (!full || !add) {
-    load_tile(acc, MR, NR, c, ldc, mr, nr, add);
-    src = acc;
-    ld = NR;
+  __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  if (!add) {
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+  } else {
+    const float *src = c; /* C itself, or an edge tile of C copied into acc */
+    int64_t ld = ldc;
+    if (!full) {
+      load_tile(acc, MR, NR, c, ldc, mr, nr, add);
+      src = acc;
+      ld = NR;
+    }
+    c00 = _mm256_loadu_ps(src), c01 = _mm256_loadu_ps(src + 8);
+    c10 = _mm256_loadu_ps(src + ld), c11 = _mm256_loadu_ps(src + ld + 8);
+    c20 = _mm256_loadu_ps(src + 2 * ld), c21 = _mm256_loadu_ps(src + 2 * ld + 8);
+    c30 = _mm256_loadu_ps(src + 3 * ld), c31 = _mm256_loadu_ps(src + 3 * ld + 8);
+    c40 = _mm256_loadu_ps(src + 4 * ld), c41 = _mm256_loadu_ps(src + 4 * ld + 8);
+    c50 = _mm256_loadu_ps(src + 5 * ld), c51 = _mm256_loadu_ps(src + 5 * ld + 8);
   }
-  __m256 c00 = _mm256_loadu_ps(src), c01 = _mm256_loadu_ps(src + 8);
-  __m256 c10 = _mm256_loadu_ps(src + ld), c11 = _mm256_loadu_ps(src + ld + 8);
-  __m256 c20 = _mm256_loadu_ps(src + 2 * ld), c21 = _mm256_loadu_ps(src + 2 * ld + 8);
-  __m256 c30 = _mm256_loadu_ps(src + 3 * ld), c31 = _mm256_loadu_ps(src + 3 * ld + 8);
-  __m256 c40 = _mm256_loadu_ps(src + 4 * ld), c41 = _mm256_loadu_ps(src + 4 * ld + 8);
-  __m256 c50 = _mm256_loadu_ps(src + 5 * ld), c51 = _mm256_loadu_ps(src + 5 * ld + 8);
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
@@ -159,10 +164,10 @@ PL_AVX2 static void ukernel_avx2(int64_t kc, const float *a, int64_t ra, int64_t
 PL_AVX2 static void ukernel_avx2_narrow(int64_t kc, const float *a, int64_t ra, int64_t ka, const float *b, int64_t kb,
                                         float *c, int64_t ldc, int mr, int nr, int add) {
   float tmp[MRN * NRN] __attribute__((aligned(32)));
-  load_tile(tmp, MRN, NRN, c, ldc, mr, nr, add);
+  if (add) load_tile(tmp, MRN, NRN, c, ldc, mr, nr, add);
   if (mr < MRN) {
     for (int i = 0; i < mr; i++) {
-      __m256 acc = _mm256_load_ps(tmp + i * NRN);
+      __m256 acc = add ? _mm256_load_ps(tmp + i * NRN) : _mm256_setzero_ps();
       const float *ai = a + i * ra, *bk = b;
       for (int64_t k = 0; k < kc; k++, ai += ka, bk += kb) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(ai), _mm256_loadu_ps(bk), acc);
       _mm256_store_ps(tmp + i * NRN, acc);
@@ -172,7 +177,7 @@ PL_AVX2 static void ukernel_avx2_narrow(int64_t kc, const float *a, int64_t ra, 
   }
   const float *a6 = a + 6 * ra;
   const int64_t o1 = ra, o2 = 2 * ra, o3 = 3 * ra, o4 = 4 * ra, o5 = 5 * ra;
-#define T(i) _mm256_load_ps(tmp + (i) * NRN)
+#define T(i) (add ? _mm256_load_ps(tmp + (i) * NRN) : _mm256_setzero_ps())
   __m256 c0 = T(0), c1 = T(1), c2 = T(2), c3 = T(3), c4 = T(4), c5 = T(5);
   __m256 c6 = T(6), c7 = T(7), c8 = T(8), c9 = T(9), c10 = T(10), c11 = T(11);
 #undef T
@@ -215,22 +220,22 @@ __attribute__((target("avx512f"))) static void ukernel_avx512(int64_t kc, const 
   (void)ra; /* A is always packed for this kernel (pl_sgemm never reads A in place with it) */
   const int full = mr == MR512 && nr == NR512;
   float tmp[MR512 * NR512] __attribute__((aligned(64)));
-  const float *src = c; /* where the accumulators start from: C itself, or tmp (zeros or an edge of C) */
-  int64_t ld = ldc;
-  if (!full || !add) {
-    if (full) {
-      for (int i = 0; i < MR512 * NR512; i += 16) _mm512_store_ps(tmp + i, _mm512_setzero_ps());
-    } else {
-      load_tile(tmp, MR512, NR512, c, ldc, mr, nr, add);
-    }
-    src = tmp;
-    ld = NR512;
-  }
   __m512 acc[MR512][2];
+  if (!add) {
+    for (int i = 0; i < MR512; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  } else {
+    const float *src = c; /* C itself, or an edge tile of C copied into tmp */
+    int64_t ld = ldc;
+    if (!full) {
+      load_tile(tmp, MR512, NR512, c, ldc, mr, nr, add);
+      src = tmp;
+      ld = NR512;
+    }
 #pragma GCC unroll 12
-  for (int i = 0; i < MR512; i++) {
-    acc[i][0] = _mm512_loadu_ps(src + i * ld);
-    acc[i][1] = _mm512_loadu_ps(src + i * ld + 16);
+    for (int i = 0; i < MR512; i++) {
+      acc[i][0] = _mm512_loadu_ps(src + i * ld);
+      acc[i][1] = _mm512_loadu_ps(src + i * ld + 16);
+    }
   }
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; k++) {
