@@ -17,6 +17,7 @@ import { lightpeftSection } from "./lightpeft.js";
 import { runLeaks } from "./leaks.js";
 import { runProfile } from "./profile.js";
 import { runIoBench } from "./io.js";
+import { runSweepBench } from "./sweep.js";
 import { parseArgs, selected, USAGE } from "./lib/args.js";
 import { defaultParallel, runEvidence } from "./lib/evidence-pool.js";
 import { machineInfo, versionInfo } from "./lib/machine.js";
@@ -47,6 +48,7 @@ function benchmarks(ctx) {
     leaks: () => runLeaks(ctx),
     profile: () => runProfile(ctx),
     io: () => runIoBench(ctx),
+    sweep: () => runSweepBench(ctx),
   };
 }
 

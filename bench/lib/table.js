@@ -61,6 +61,8 @@ function speedRows(doc) {
     }
   }
   const l = doc.leaks;
+  const sw = doc.sweep;
+  if (sw && !sw.error) rows.push(["sweep", `${sw.jobs} jobs × ${sw.steps} steps, ${sw.backend}, --jobs 1 ÷ --jobs 2`, `${num(sw.jobs1_ms / 1000)} s / ${num(sw.jobs2_ms / 1000)} s`, `goal ≥ ${sw.goal}; cores used ${num(sw.jobs1_cores_used, 2)} / ${num(sw.jobs2_cores_used, 2)}`, `${num(sw.speedup_jobs2)}×`]);
   if (l && !l.error) rows.push(["leaks", `tensors per step (${num(l.window_steps)}-step window + each method)`, num(l.tensors_per_step), `left after a job: ${num(l.max_leaked_after_job)}`, ""]);
   return rows;
 }

@@ -77,6 +77,8 @@ const SCHEMA: [string, (v: unknown) => boolean][] = [
   ["lightpeft.trainable_vs_lora", isPos],
   ["lightpeft.accuracy_diff", isNum],
   ["leaks.tensors_per_step", isNum],
+  ["sweep.speedup_jobs2", isPos],
+  ["sweep.same_results", (v) => v === true],
   ["profile.by_op", (v) => Array.isArray(v) && v.length > 0],
   ["profile.by_part", (v) => Array.isArray(v) && v.length > 0],
 ];
