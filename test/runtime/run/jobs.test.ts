@@ -2,6 +2,7 @@
 // (result metrics, adapter bytes, summary), a stopped run resumes, a failing job fails alone and a
 // worker that dies fails its job instead of hanging. Worker threads load compiled JavaScript, so
 // this test drives the package in dist/ (build with `npx tsc -p tsconfig.json` first).
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -163,4 +164,32 @@ describe("runPlan jobs 2: failures", () => {
     expect(events[0]).toBe("start");
     expect(events.at(-1)).toBe("end");
   }, 120_000);
+});
+
+describe("peftlab run --jobs", () => {
+  const bin = path.resolve(__dirname, "../../../bin/peftlab.js");
+  const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: tmp, encoding: "utf8", timeout: 120_000 });
+
+  it("trains two jobs at once with one progress log and the closing table of --jobs 1", () => {
+    const file = path.join(tmp, "cli.peft");
+    fs.writeFileSync(file, source("wasm"));
+    const a = cli(["run", file, "--out", path.join(tmp, "cli1"), "--jobs", "1"]);
+    const b = cli(["run", file, "--out", path.join(tmp, "cli2"), "--jobs", "2"]);
+    expect(a.status, a.stderr).toBe(0);
+    expect(b.status, b.stderr).toBe(0);
+    for (const job of JOBS) {
+      expect(b.stderr).toContain(`${job}: started, 40 steps`);
+      expect(resultOf(path.join(tmp, "cli2"), job).metrics).toEqual(resultOf(path.join(tmp, "cli1"), job).metrics);
+    }
+    // The closing table differs only in the folder and the times.
+    const table = (s: string) => s.replace(/cli[12]/g, "DIR").replace(/step [\d.]+ ms/g, "step T").replace(/time [^)]*\)/g, "time T)");
+    expect(table(b.stdout)).toBe(table(a.stdout));
+  }, 240_000);
+
+  it("refuses a --jobs that is not a whole number of at least 1", () => {
+    const r = cli(["run", "x.peft", "--jobs", "0"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--jobs: expected a whole number of at least 1, got "0"');
+    expect(cli(["run", "--help"]).stdout).toMatch(/--jobs N\s+train N jobs at once/);
+  });
 });
