@@ -80,6 +80,9 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions = {}): Promise<Pl
     const backend = await initBackend(req.backend, { log: note });
     sinks.forEach((s) => s.planStart?.(plan, jobs, backend));
     const stopped = () => opts.signal?.aborted === true;
+    if (opts.jobs !== undefined && opts.jobs !== "auto" && !(Number.isInteger(opts.jobs) && opts.jobs >= 1)) {
+      throw new Error(`runPlan: jobs must be a whole number of at least 1 or "auto", got ${String(opts.jobs)}`);
+    }
     const parallel = opts.jobs === "auto" ? defaultJobs(backend.name, jobs.length) : Math.min(opts.jobs ?? 1, jobs.length);
     if (parallel > 1) {
       const run = await runInWorkers(jobs, parallel, { sinks, folder, baseDir, backend: backend.name, note, signal: opts.signal });

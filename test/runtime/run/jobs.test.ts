@@ -12,7 +12,7 @@ const dist = path.resolve(__dirname, "../../../dist");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-jobs-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-type Mod = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Mod = Record<string, any>;
 let runPlan: (plan: unknown, opts: Record<string, unknown>) => Promise<Mod>;
 let compileSource: (text: string, file: string) => { plan: unknown; diagnostics: { severity: string }[] };
 let JobPool: new (size: number, opts: Record<string, unknown>) => Mod;
