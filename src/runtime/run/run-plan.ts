@@ -155,7 +155,7 @@ async function runInWorkers(
 ): Promise<{ results: RunResult[]; interrupted: boolean }> {
   const { sinks, folder } = ctx;
   const needsModel = sinks.filter((s) => s !== folder && s.jobTrained);
-  if (needsModel.length) throw new Error(`jobs ${size}: the jobs train in worker threads, so a sink's jobTrained cannot see their models; run with jobs 1`);
+  if (needsModel.length) throw new Error(`jobs ${size}: the jobs train in worker threads, so a sink's jobTrained cannot see their models (train()'s onModel, the notebook's live sink); run with jobs 1`);
   const pool = new JobPool(size, { baseDir: ctx.baseDir, backendName: ctx.backend });
   const onAbort = () => pool.stop();
   ctx.signal?.addEventListener("abort", onAbort);

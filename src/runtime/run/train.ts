@@ -5,7 +5,7 @@ import type { Plan } from "../../dsl/plan.js";
 import type { RunEvent, RunResult } from "../../results/events.js";
 import type { JobOutcome, JobSpec } from "./job.js";
 import { runPlan, type RunPlanOptions } from "./run-plan.js";
-import type { PlanOutcome, RunSink } from "./sink.js";
+import type { PlannedJob, PlanOutcome, RunSink } from "./sink.js";
 
 export interface TrainOptions extends RunPlanOptions {
   /** Every event of every job, tagged with the job. */
@@ -15,7 +15,7 @@ export interface TrainOptions extends RunPlanOptions {
   onJobEnd?: (job: JobSpec, result: RunResult) => void;
   /**
    * Called with each finished job's trained model before it is disposed (export adapters, inspect
-   * weights). The model is only valid during the call.
+   * weights). The model is only valid during the call. Needs `jobs` 1 (the default).
    */
   onModel?: (job: JobSpec, outcome: JobOutcome) => void | Promise<void>;
   /** Lines the run logs (which backend runs, resumes). */
@@ -32,9 +32,14 @@ export function train(plan: Plan, opts: TrainOptions = {}): Promise<TrainResults
     planStart: (_plan, jobs) => void (total = jobs.length),
     jobStart: (job) => opts.onJobStart?.(job.spec, job.index, total),
     event: (job, e) => opts.onEvent?.(job.spec, e),
-    jobTrained: async (job, outcome) => {
-      if (!outcome.interrupted && outcome.result.status === "finished" && outcome.model) await opts.onModel?.(job.spec, outcome);
-    },
+    // Only with onModel: with `jobs` > 1 the models stay in their worker threads.
+    ...(opts.onModel
+      ? {
+          jobTrained: async (job: PlannedJob, outcome: JobOutcome) => {
+            if (!outcome.interrupted && outcome.result.status === "finished" && outcome.model) await opts.onModel?.(job.spec, outcome);
+          },
+        }
+      : {}),
     jobEnd: (job, result, ending) => {
       if (ending !== "interrupted") opts.onJobEnd?.(job.spec, result);
     },

@@ -128,6 +128,18 @@ describe.each(backends)("runPlan jobs 2 on %s", (backend) => {
   }, 240_000);
 });
 
+describe("train(plan, { jobs: 2 })", () => {
+  it("returns the results of jobs 1, and refuses onModel, whose models stay in the workers", async () => {
+    const { train } = await import(path.join(dist, "runtime/run/train.js"));
+    const started: string[] = [];
+    const a = await train(compile(source("wasm")), { jobs: 1 });
+    const b = await train(compile(source("wasm")), { jobs: 2, onJobStart: (spec: Mod) => void started.push(`${spec.run.name}/${spec.seed}`) });
+    expect([...started].sort()).toEqual(JOBS);
+    expect(b.results.map((r: Mod) => r.metrics)).toEqual(a.results.map((r: Mod) => r.metrics));
+    await expect(train(compile(source("wasm")), { jobs: 2, onModel: () => {} })).rejects.toThrow(/jobTrained cannot see their models \(train\(\)'s onModel/);
+  }, 240_000);
+});
+
 describe("runPlan jobs 2: failures", () => {
   it("a job that fails (its data file is missing) is reported with its error while the others finish", async () => {
     const dir = path.join(tmp, "failing");
