@@ -25,7 +25,7 @@ const ARGS: ArgsSpec = {
     backend: { type: "string", value: "NAME", help: `one of ${BACKEND_NAMES.join(", ")}`, default: "the file's, or $PEFTLAB_BACKEND, or auto" },
     only: { type: "string", value: "RUN,...", multiple: true, help: "train only these runs (comma-separated or repeated)" },
     resume: { type: "boolean", help: "skip the jobs DIR records as finished and continue the others from their checkpoints" },
-    jobs: { type: "string", value: "N", help: "train N jobs at once, each in a worker thread (same results as 1)", default: "1 on the native backend (it uses every core), else one per core" },
+    jobs: { type: "string", value: "N", help: "train N jobs at once, each in a worker thread (same results as 1)", default: "one per core on wasm and cpu; else 1, as native kernels use every core" },
     quiet: { type: "boolean", help: "no progress, only the closing table and notes" },
   },
   examples: ["peftlab run examples/quickstart.peft --out runs/quick --only lora,beam", "peftlab run examples/quickstart.peft --jobs 2", "peftlab run examples/quickstart.peft --out=runs/quick --resume"],

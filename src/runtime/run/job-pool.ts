@@ -47,12 +47,16 @@ export function jobWorkerAvailable(): boolean {
   return fs.existsSync(fileURLToPath(WORKER_URL));
 }
 
+/** The backends that compute on the calling thread alone, so that jobs in worker threads add cores. */
+const SINGLE_THREADED = new Set(["wasm", "cpu"]);
+
 /**
- * How many jobs run at once when the user did not say: 1 when the backend's own thread pool
- * already uses every core (native), else one per core; never more than there are jobs.
+ * How many jobs run at once when the user did not say: one per core on a single-threaded backend
+ * (wasm, cpu), never more than there are jobs; 1 on the others, which already use every core
+ * (native's thread pool, TensorFlow's) or a device.
  */
 export function defaultJobs(backendName: string, jobs: number, cores: number = os.availableParallelism()): number {
-  if (backendName === "native") return 1;
+  if (!SINGLE_THREADED.has(backendName)) return 1;
   return Math.max(1, Math.min(jobs, cores));
 }
 

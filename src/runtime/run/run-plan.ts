@@ -42,8 +42,8 @@ export interface RunPlanOptions {
   /**
    * How many jobs train at once (default 1). Above 1 each job trains in a worker thread with its
    * own backend (job-pool.ts), with the same results as one at a time: a job's seed decides all
-   * it computes. "auto": 1 on the native backend (its kernels already use every core), else one per
-   * core. Sinks then get no live model: a sink with `jobTrained` needs jobs 1.
+   * it computes. "auto": one per core on a single-threaded backend (wasm, cpu), else 1 (native's
+   * kernels and TensorFlow already use every core). Sinks then get no live model: a sink with `jobTrained` needs jobs 1.
    */
   jobs?: number | "auto";
 }

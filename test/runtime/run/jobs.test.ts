@@ -128,6 +128,14 @@ describe.each(backends)("runPlan jobs 2 on %s", (backend) => {
   }, 240_000);
 });
 
+describe("how many jobs at once", () => {
+  it("auto: one per core on wasm and cpu (at most one per job), 1 elsewhere; native workers share the threads", async () => {
+    const { defaultJobs, nativeThreadsPerWorker } = await import(path.join(dist, "runtime/run/job-pool.js"));
+    expect([defaultJobs("wasm", 6, 2), defaultJobs("cpu", 6, 8), defaultJobs("wasm", 3, 8), defaultJobs("native", 6, 8), defaultJobs("tensorflow", 6, 8)]).toEqual([2, 6, 3, 1, 1]);
+    expect([nativeThreadsPerWorker(2, { PEFTLAB_THREADS: "8" }), nativeThreadsPerWorker(3, { PEFTLAB_THREADS: "8" }), nativeThreadsPerWorker(4, { PEFTLAB_THREADS: "2" })]).toEqual([4, 2, 1]);
+  });
+});
+
 describe("train(plan, { jobs: 2 })", () => {
   it("returns the results of jobs 1, and refuses onModel, whose models stay in the workers", async () => {
     const { train } = await import(path.join(dist, "runtime/run/train.js"));
