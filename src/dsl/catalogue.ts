@@ -109,6 +109,7 @@ export const CATALOGUE = {
   hfBadTokenizer: e("PEFT5008", "a model folder whose tokenizer the data needs but cannot be loaded", "the tokenizer of '{path}' cannot be loaded, and data '{data}' is encoded with it: {reason}"),
   adapterFolder: e("PEFT5010", "an adapter folder that cannot be used", "'{path}' is not a usable PEFT adapter folder: {reason}"),
   adapterFamily: e("PEFT5011", "an adapter made for another model family", "adapter '{adapter}' targets {modules}, modules of {family} models, but run '{run}' uses model '{model}' ({modelFamily})"),
+  jsonlReplacementChar: w("PEFT5012", "a JSONL line holding U+FFFD", "line {line} of '{path}' holds U+FFFD, the character that stands for bytes that are not UTF-8: if the file is not UTF-8 text, save it as UTF-8 (a run names the first bad line)"),
   hfUnusedBadTokenizer: w("PEFT5009", "a model folder whose tokenizer cannot be loaded (not used)", "the tokenizer of '{path}' cannot be loaded (no run encodes its data with it, so this is not an error yet): {reason}"),
 } as const satisfies Record<string, CatalogueEntry>;
 

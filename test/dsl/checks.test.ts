@@ -114,6 +114,7 @@ const CASES: Case[] = [
   { id: "hfUnusedBadTokenizer", text: `model h = hf "m"\ndata d = addition { digits 2, tokenizer char }\nadapter a = lora { rank 8 }\nrun r = h + a on d`, files: { "m/config.json": "{}", "m/tokenizer.json": "{ nope" }, at: '"m"', says: "tokenizer.json: not valid JSON" },
   { id: "adapterFolder", text: `${BASE}adapter old = peft "a"\nrun r = base + old on sums`, files: { "a/adapter_config.json": '{"peft_type": "IA3"}' }, at: '"a"', says: "peft_type \"IA3\"; peftlab reads LORA and ADALORA adapters" },
   { id: "adapterFamily", text: `${BASE}adapter old = peft "a"\nrun r = base + old on sums`, files: { "a/adapter_config.json": '{"peft_type": "LORA", "r": 8, "target_modules": ["query", "value"]}' }, at: '"a"', says: "targets 'query' or 'value', modules of BERT-style (bert, roberta) models" },
+  { id: "jsonlReplacementChar", text: 'data d = jsonl "x.jsonl" {}', files: { "x.jsonl": '{"prompt": "caf\uFFFD", "completion": "b"}\n' }, at: '"x.jsonl"', says: "line 1 of 'x.jsonl' holds U+FFFD" },
   { id: "jsonlNoFormat", text: 'data d = jsonl "x.jsonl" {}', files: { "x.jsonl": '{"question": "a", "answer": "b"}\n' }, at: '"x.jsonl"', says: 'prompt "question", completion "answer"' },
 ];
 

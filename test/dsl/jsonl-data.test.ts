@@ -119,10 +119,12 @@ describe("JSONL format from the first line's keys", () => {
     expect(r.diagnostics[0]!.message).toContain('has no key "prompt" or "completion" (its keys: "text", "label"); name the keys this generation data reads with `prompt "…", completion "…"`');
   });
 
-  it("reports a line holding U+FFFD, the mark of bytes that were not UTF-8", () => {
+  it("warns (not an error: a UTF-8 file may hold it) at a line holding U+FFFD, the mark of bytes that were not UTF-8", () => {
     const r = run('data d = jsonl "x.jsonl" {}\n', { "x.jsonl": `${rows(2)}{"prompt": "caf\uFFFD", "completion": "x"}\n` });
-    expect(located(r)).toEqual(['PEFT5005 "\\"x.jsonl\\""']);
+    expect(located(r)).toEqual(['PEFT5012 "\\"x.jsonl\\""']);
+    expect(r.diagnostics[0]!.severity).toBe("warning");
     expect(r.diagnostics[0]!.message).toContain("line 3 of 'x.jsonl' holds U+FFFD");
+    expect(r.plan).not.toBeNull();
   });
 
   it("without a file reader: no sizes, and the fields decide the format (generation by default)", () => {

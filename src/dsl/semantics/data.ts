@@ -227,6 +227,7 @@ function checkJsonlFile(decl: Ast.DataDecl, written: Read<string>, readPath: str
   let count = 0;
   let checked = 0;
   let reported = false;
+  let replacementSeen = false;
   let start = 0;
   for (let no = 1; start <= text.length; no++) {
     const nl = text.indexOf("\n", start);
@@ -235,9 +236,11 @@ function checkJsonlFile(decl: Ast.DataDecl, written: Read<string>, readPath: str
     start = end + 1;
     if (line.trim() === "") continue;
     count++;
-    if (!reported && line.includes("\uFFFD")) {
-      a.reporter.report("jsonlBadLine", { line: no, path: written.value, problem: "holds U+FFFD, the replacement for bytes that are not UTF-8: save the file as UTF-8" }, decl.file, written.node);
-      reported = true;
+    // The reader decodes bad bytes as U+FFFD, which a UTF-8 file may also hold on purpose: a warning
+    // here; the run reads the bytes and stops at the first line that is not UTF-8.
+    if (!replacementSeen && line.includes("\uFFFD")) {
+      a.reporter.report("jsonlReplacementChar", { line: no, path: written.value }, decl.file, written.node);
+      replacementSeen = true;
     }
     if (checked >= LINES_CHECKED || reported) continue;
     checked++;
