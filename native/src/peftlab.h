@@ -31,6 +31,22 @@
 
 /* True when the CPU has AVX2 and FMA and the SIMD path is not switched off (see setSimd). */
 int pl_use_avx2(void);
+
+/* Defines a pool task `name` that runs `simd` where the CPU has AVX2/FMA and `plain` elsewhere
+ * (the plain C version is what the tests compare the SIMD one with). */
+#if PL_X86
+#define PL_SIMD_TASK(name, simd, plain) \
+  static void name(void *ctx, int64_t i0, int64_t i1) { \
+    if (pl_use_avx2()) simd(ctx, i0, i1); \
+    else plain(ctx, i0, i1); \
+  }
+#else
+#define PL_SIMD_TASK(name, simd, plain) \
+  static void name(void *ctx, int64_t i0, int64_t i1) { plain(ctx, i0, i1); }
+#endif
+
+/* Rows per pool chunk for row-wise kernels over rows of `c` floats: about 4096 floats a chunk. */
+static inline int64_t pl_row_grain(int64_t c) { return c >= 4096 ? 1 : 4096 / (c + 1) + 1; }
 /* True when the CPU has AVX2 and FMA. */
 int pl_cpu_has_avx2_fma(void);
 /* on = 0 makes every kernel take its plain C path (tests compare the two paths). */

@@ -18,12 +18,7 @@ static PL_AVX2 void add_avx2(const add_job *j, int64_t i0, int64_t i1) { ADD_BOD
 #endif
 static void add_c(const add_job *j, int64_t i0, int64_t i1) { ADD_BODY }
 
-static void add_task(void *ctx, int64_t i0, int64_t i1) {
-#if PL_X86
-  if (pl_use_avx2()) { add_avx2(ctx, i0, i1); return; }
-#endif
-  add_c(ctx, i0, i1);
-}
+PL_SIMD_TASK(add_task, add_avx2, add_c)
 
 napi_value pl_kernel_Add(napi_env env, napi_callback_info info) {
   pl_args a;

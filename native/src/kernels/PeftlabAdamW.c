@@ -32,12 +32,7 @@ static PL_AVX2 void adamw_avx2(const adamw_job *j, int64_t i0, int64_t i1) { ADA
 #endif
 static void adamw_c(const adamw_job *j, int64_t i0, int64_t i1) { ADAMW_BODY }
 
-static void adamw_task(void *ctx, int64_t i0, int64_t i1) {
-#if PL_X86
-  if (pl_use_avx2()) { adamw_avx2(ctx, i0, i1); return; }
-#endif
-  adamw_c(ctx, i0, i1);
-}
+PL_SIMD_TASK(adamw_task, adamw_avx2, adamw_c)
 
 napi_value pl_kernel_PeftlabAdamW(napi_env env, napi_callback_info info) {
   pl_args a;

@@ -43,19 +43,9 @@ static PL_AVX2 void gelu_bwd_avx2(const gelu_job *j, int64_t i0, int64_t i1) { G
 static void gelu_fwd_c(const gelu_job *j, int64_t i0, int64_t i1) { GELU_FWD_BODY }
 static void gelu_bwd_c(const gelu_job *j, int64_t i0, int64_t i1) { GELU_BWD_BODY }
 
-static void gelu_fwd_task(void *ctx, int64_t i0, int64_t i1) {
-#if PL_X86
-  if (pl_use_avx2()) { gelu_fwd_avx2(ctx, i0, i1); return; }
-#endif
-  gelu_fwd_c(ctx, i0, i1);
-}
+PL_SIMD_TASK(gelu_fwd_task, gelu_fwd_avx2, gelu_fwd_c)
 
-static void gelu_bwd_task(void *ctx, int64_t i0, int64_t i1) {
-#if PL_X86
-  if (pl_use_avx2()) { gelu_bwd_avx2(ctx, i0, i1); return; }
-#endif
-  gelu_bwd_c(ctx, i0, i1);
-}
+PL_SIMD_TASK(gelu_bwd_task, gelu_bwd_avx2, gelu_bwd_c)
 
 napi_value pl_kernel_PeftlabGelu(napi_env env, napi_callback_info info) {
   pl_args a;

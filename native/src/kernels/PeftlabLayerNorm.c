@@ -65,21 +65,9 @@ static PL_AVX2 void ln_bwd_avx2(const ln_job *j, int64_t r0, int64_t r1) { LN_BW
 static void ln_fwd_c(const ln_job *j, int64_t r0, int64_t r1) { LN_FWD_BODY }
 static void ln_bwd_c(const ln_job *j, int64_t r0, int64_t r1) { LN_BWD_BODY }
 
-static void ln_fwd_task(void *ctx, int64_t r0, int64_t r1) {
-#if PL_X86
-  if (pl_use_avx2()) { ln_fwd_avx2(ctx, r0, r1); return; }
-#endif
-  ln_fwd_c(ctx, r0, r1);
-}
+PL_SIMD_TASK(ln_fwd_task, ln_fwd_avx2, ln_fwd_c)
 
-static void ln_bwd_task(void *ctx, int64_t r0, int64_t r1) {
-#if PL_X86
-  if (pl_use_avx2()) { ln_bwd_avx2(ctx, r0, r1); return; }
-#endif
-  ln_bwd_c(ctx, r0, r1);
-}
-
-static int64_t ln_grain(int64_t c) { return c >= 4096 ? 1 : 4096 / (c + 1) + 1; }
+PL_SIMD_TASK(ln_bwd_task, ln_bwd_avx2, ln_bwd_c)
 
 napi_value pl_kernel_PeftlabLayerNorm(napi_env env, napi_callback_info info) {
   pl_args a;
@@ -95,7 +83,7 @@ napi_value pl_kernel_PeftlabLayerNorm(napi_env env, napi_callback_info info) {
   j.b = pl_f32(&a, 3, j.c);
   j.out = pl_f32(&a, 4, rows * j.c);
   if (a.failed) return NULL;
-  pl_parallel_for(rows, ln_grain(j.c), ln_fwd_task, &j);
+  pl_parallel_for(rows, pl_row_grain(j.c), ln_fwd_task, &j);
   return pl_undefined(env);
 }
 
@@ -113,6 +101,6 @@ napi_value pl_kernel_PeftlabLayerNormGrad(napi_env env, napi_callback_info info)
   j.w = pl_f32(&a, 3, j.c);
   j.out = pl_f32(&a, 4, rows * j.c);
   if (a.failed) return NULL;
-  pl_parallel_for(rows, ln_grain(j.c), ln_bwd_task, &j);
+  pl_parallel_for(rows, pl_row_grain(j.c), ln_bwd_task, &j);
   return pl_undefined(env);
 }

@@ -83,21 +83,9 @@ static void rms_bwd_c(const rms_job *j, int64_t r0, int64_t r1) {
   }
 }
 
-static void rms_fwd_task(void *ctx, int64_t r0, int64_t r1) {
-#if PL_X86
-  if (pl_use_avx2()) { rms_fwd_avx2(ctx, r0, r1); return; }
-#endif
-  rms_fwd_c(ctx, r0, r1);
-}
+PL_SIMD_TASK(rms_fwd_task, rms_fwd_avx2, rms_fwd_c)
 
-static void rms_bwd_task(void *ctx, int64_t r0, int64_t r1) {
-#if PL_X86
-  if (pl_use_avx2()) { rms_bwd_avx2(ctx, r0, r1); return; }
-#endif
-  rms_bwd_c(ctx, r0, r1);
-}
-
-static int64_t row_grain(int64_t c) { return c >= 4096 ? 1 : 4096 / (c + 1) + 1; }
+PL_SIMD_TASK(rms_bwd_task, rms_bwd_avx2, rms_bwd_c)
 
 napi_value pl_kernel_PeftlabRMSNorm(napi_env env, napi_callback_info info) {
   pl_args a;
@@ -112,7 +100,7 @@ napi_value pl_kernel_PeftlabRMSNorm(napi_env env, napi_callback_info info) {
   j.w = pl_f32(&a, 2, j.c);
   j.out = pl_f32(&a, 3, rows * j.c);
   if (a.failed) return NULL;
-  pl_parallel_for(rows, row_grain(j.c), rms_fwd_task, &j);
+  pl_parallel_for(rows, pl_row_grain(j.c), rms_fwd_task, &j);
   return pl_undefined(env);
 }
 
@@ -130,7 +118,7 @@ napi_value pl_kernel_PeftlabRMSNormGrad(napi_env env, napi_callback_info info) {
   j.w = pl_f32(&a, 3, j.c);
   j.out = pl_f32(&a, 4, rows * j.c);
   if (a.failed) return NULL;
-  pl_parallel_for(rows, row_grain(j.c), rms_bwd_task, &j);
+  pl_parallel_for(rows, pl_row_grain(j.c), rms_bwd_task, &j);
   return pl_undefined(env);
 }
 
@@ -176,7 +164,7 @@ napi_value pl_kernel_PeftlabRMSNormGradWeight(napi_env env, napi_callback_info i
   if (a.failed) return NULL;
   j.scale = malloc((size_t)(j.rows + 1) * sizeof(float));
   if (!j.scale) return pl_throw(&a, "out of memory");
-  pl_parallel_for(j.rows, row_grain(j.c), rmsw_scale_task, &j);
+  pl_parallel_for(j.rows, pl_row_grain(j.c), rmsw_scale_task, &j);
   pl_parallel_for(j.c, 16, rmsw_col_task, &j);
   free(j.scale);
   return pl_undefined(env);

@@ -37,12 +37,7 @@ static PL_AVX2 void rope_avx2(const rope_job *j, int64_t p0, int64_t p1) { ROPE_
 #endif
 static void rope_c(const rope_job *j, int64_t p0, int64_t p1) { ROPE_BODY }
 
-static void rope_task(void *ctx, int64_t p0, int64_t p1) {
-#if PL_X86
-  if (pl_use_avx2()) { rope_avx2(ctx, p0, p1); return; }
-#endif
-  rope_c(ctx, p0, p1);
-}
+PL_SIMD_TASK(rope_task, rope_avx2, rope_c)
 
 static napi_value rope_call(napi_env env, napi_callback_info info, const char *name, int backward) {
   pl_args a;

@@ -79,19 +79,9 @@ static void ce_bwd_c(const ce_job *j, int64_t r0, int64_t r1) {
   }
 }
 
-static void ce_fwd_task(void *ctx, int64_t r0, int64_t r1) {
-#if PL_X86
-  if (pl_use_avx2()) { ce_fwd_avx2(ctx, r0, r1); return; }
-#endif
-  ce_fwd_c(ctx, r0, r1);
-}
+PL_SIMD_TASK(ce_fwd_task, ce_fwd_avx2, ce_fwd_c)
 
-static void ce_bwd_task(void *ctx, int64_t r0, int64_t r1) {
-#if PL_X86
-  if (pl_use_avx2()) { ce_bwd_avx2(ctx, r0, r1); return; }
-#endif
-  ce_bwd_c(ctx, r0, r1);
-}
+PL_SIMD_TASK(ce_bwd_task, ce_bwd_avx2, ce_bwd_c)
 
 static int64_t ce_grain(int64_t c) { return c >= 2048 ? 1 : 2048 / (c + 1) + 1; }
 

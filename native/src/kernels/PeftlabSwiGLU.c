@@ -66,19 +66,9 @@ static void swiglu_bwd_c(const swiglu_job *j, int64_t i0, int64_t i1) {
   }
 }
 
-static void swiglu_fwd_task(void *ctx, int64_t i0, int64_t i1) {
-#if PL_X86
-  if (pl_use_avx2()) { swiglu_fwd_avx2(ctx, i0, i1); return; }
-#endif
-  swiglu_fwd_c(ctx, i0, i1);
-}
+PL_SIMD_TASK(swiglu_fwd_task, swiglu_fwd_avx2, swiglu_fwd_c)
 
-static void swiglu_bwd_task(void *ctx, int64_t i0, int64_t i1) {
-#if PL_X86
-  if (pl_use_avx2()) { swiglu_bwd_avx2(ctx, i0, i1); return; }
-#endif
-  swiglu_bwd_c(ctx, i0, i1);
-}
+PL_SIMD_TASK(swiglu_bwd_task, swiglu_bwd_avx2, swiglu_bwd_c)
 
 napi_value pl_kernel_PeftlabSwiGLU(napi_env env, napi_callback_info info) {
   pl_args a;
