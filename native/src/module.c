@@ -4,7 +4,7 @@
  *   setThreads(n)   → sets the pool size (1 = the calling thread only)
  *   setSimd(on)     → off forces the plain C paths (for tests)
  *   setGemmVariants(on) → off runs every matrix product on the 6×16 AVX2 kernel (for tests)
- * The loader (src/runtime/native/addon.ts) checks `abi` against the version it was written for.
+ * The loader (src/runtime/tensor/native/addon.ts) checks `abi` against the version it was written for.
  */
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 // One AdamW step on the native addon (native/src/kernels/PeftlabAdamW.c); the op and its contract
-// are in src/runtime/ops/adamw.ts. It updates param, m and v in place and returns no tensors. When
+// are in src/runtime/tensor/ops/adamw.ts. It updates param, m and v in place and returns no tensors. When
 // another tensor shares one of their buffers (a clone or a reshape still alive), writing in place
 // would change that tensor too: the kernel then writes three new tensors [param, m, v] instead,
 // which the op assigns.

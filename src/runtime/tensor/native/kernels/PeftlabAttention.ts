@@ -1,5 +1,5 @@
 // The attention core and its gradient on the native addon (native/src/kernels/PeftlabAttention.c);
-// the op and its contract are in src/runtime/ops/attention-core.ts.
+// the op and its contract are in src/runtime/tensor/ops/attention-core.ts.
 import { type FusedCall, fusedKernel } from "./fused-util.js";
 
 function dims(call: FusedCall): number[] {

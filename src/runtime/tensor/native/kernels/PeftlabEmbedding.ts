@@ -1,5 +1,5 @@
 // Embedding lookup on the native addon (native/src/kernels/PeftlabEmbedding.c); the op and its
-// contract are in src/runtime/ops/embedding.ts. (tfjs-backend-wasm's GatherV2 took ~10 ms for the
+// contract are in src/runtime/tensor/ops/embedding.ts. (tfjs-backend-wasm's GatherV2 took ~10 ms for the
 // benchmark's 1024 × 128 lookup; this is a row copy.)
 import { fusedKernel, sizeOf } from "./fused-util.js";
 

@@ -1,5 +1,5 @@
 // The GELU activations and their gradient on the native addon (native/src/kernels/PeftlabGelu.c);
-// the op and its contract are in src/runtime/ops/activations.ts.
+// the op and its contract are in src/runtime/tensor/ops/activations.ts.
 import { type FusedCall, fusedKernel, sizeOf } from "./fused-util.js";
 
 const KIND: Record<string, number> = { gelu: 0, gelu_new: 1, silu: 2 };

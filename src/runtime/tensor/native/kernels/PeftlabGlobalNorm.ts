@@ -1,5 +1,5 @@
 // The global gradient norm on the native addon (native/src/kernels/PeftlabGlobalNorm.c); the op
-// and its contract are in src/runtime/ops/global-norm.ts. The tensors' places are passed in a small
+// and its contract are in src/runtime/tensor/ops/global-norm.ts. The tensors' places are passed in a small
 // int32 descriptor made in the heap for the call (element offset and size of each), freed after.
 import { fusedKernel, sizeOf } from "./fused-util.js";
 

@@ -1,5 +1,5 @@
 // The LoRA path and its gradient on the native addon (native/src/kernels/PeftlabLora.c); the op
-// and its contract are in src/runtime/ops/lora-delta.ts. The optional input `base` is added to the
+// and its contract are in src/runtime/tensor/ops/lora-delta.ts. The optional input `base` is added to the
 // output. The second output is h·scale (= x·Aᵀ·scale), which the backward reads.
 import { fusedKernel } from "./fused-util.js";
 

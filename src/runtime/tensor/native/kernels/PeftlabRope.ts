@@ -1,5 +1,5 @@
 // Rotary embeddings and their gradient on the native addon (native/src/kernels/PeftlabRope.c);
-// the op and its contract are in src/runtime/ops/rope.ts.
+// the op and its contract are in src/runtime/tensor/ops/rope.ts.
 import { type FusedCall, fusedKernel } from "./fused-util.js";
 
 function rope(call: FusedCall, fn: (...args: unknown[]) => void, inputName: string): void {

@@ -1,6 +1,6 @@
 // Softmax cross-entropy and its gradient on the native addon
 // (native/src/kernels/PeftlabSoftmaxCrossEntropy.c); the op and its contract are in
-// src/runtime/ops/cross-entropy.ts.
+// src/runtime/tensor/ops/cross-entropy.ts.
 import { fusedKernel } from "./fused-util.js";
 
 export const softmaxCrossEntropyKernel = fusedKernel("PeftlabSoftmaxCrossEntropy", (call, fn) => {

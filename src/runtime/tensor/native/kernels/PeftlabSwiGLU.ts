@@ -1,5 +1,5 @@
 // SwiGLU and its gradient on the native addon (native/src/kernels/PeftlabSwiGLU.c); the op and
-// its contract are in src/runtime/ops/activations.ts.
+// its contract are in src/runtime/tensor/ops/activations.ts.
 import { fusedKernel, sizeOf } from "./fused-util.js";
 
 export const swigluKernel = fusedKernel("PeftlabSwiGLU", (call, fn) => {

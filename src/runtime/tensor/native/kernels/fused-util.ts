@@ -79,3 +79,19 @@ export function fusedKernel(kernelName: string, body: (call: FusedCall, fn: (...
     },
   };
 }
+
+/**
+ * A norm over the last axis (RMSNorm, LayerNorm, and their input gradients): the float32 inputs
+ * `inputNames` in order (one of them "x", one the [C] "weight"), one output shaped like x, then the
+ * native call (inputs…, output, rows, C, eps).
+ */
+export function rowNormKernel(kernelName: string, inputNames: readonly string[]): NativeKernel {
+  return fusedKernel(kernelName, (call, fn) => {
+    const inputs = inputNames.map((name) => call.input(name));
+    const x = call.input("x");
+    const c = call.input("weight").shape[0]!;
+    const out = call.output(x.shape);
+    const rows = sizeOf(x.shape) / c;
+    if (rows > 0) call.run(fn, ...inputs.map((t) => call.offset(t)), call.offset(out), rows, c, call.attr<number>("eps"));
+  });
+}
