@@ -177,9 +177,9 @@ describe("live charts in a tslab kernel", () => {
 model base = decoder { layers 1, width 32, heads 2, context 16 }
 data sums = addition { digits 2, train 256, validation 16, test 16 }
 adapter a = lora { rank 4, target "q_proj", "v_proj" }
-train { steps 300, batch 8, seeds 1, eval end, log every 1 steps, checkpoint off }
+train { steps 1500, batch 8, seeds 1, eval end, log every 1 steps, checkpoint off }
 run lora = base + a on sums\`;`,
-      `const out = await run(exp, { refreshMs: 300 });
+      `const out = await run(exp, { refreshMs: 150 });
 console.log(out.ok);`,
     ];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-kernel-"));
