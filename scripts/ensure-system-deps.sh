@@ -10,6 +10,8 @@ need=()
 command -v jupyter-nbconvert >/dev/null 2>&1 || need+=(jupyter-nbconvert python3-nbclient python3-ipykernel)
 # A C compiler: `npm ci` builds the native kernels (scripts/build-native.js) with it.
 command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+# The job-queue tests (peftlab run --queue / peftlab worker) start their own Redis.
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
