@@ -295,7 +295,7 @@ describe("done when: pretrain → load → LoRA fine-tune → export → import 
     };
     injectAdapter(model, "default", spec, { rand: seeded(3) });
     const train: TrainSpec = {
-      steps: 30, batch: 4, lrs: [1e-2], schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
+      steps: 30, batch: 4, microBatch: 4, recompute: "off", lrs: [1e-2], schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
       optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, clipNorm: 1, seeds: [1],
       evalEvery: 0, checkpointEvery: 0, logEvery: 100, evalExamples: 0, maxLength: 0,
     };

@@ -63,6 +63,7 @@ export const CATALOGUE = {
   constantRange: e("PEFT3016", "a constant schedule with two ends", "a constant top_p cannot go from {start} to {end}"),
   longerThanContext: e("PEFT3017", "a sequence cap above the model context", "max_length {length} exceeds the context ({context}) of model '{model}'"),
   tooManyExamples: e("PEFT3019", "more examples than a task can generate", "data '{data}' asks for {count} examples, but {task} with {param} has only {space} distinct ones"),
+  microBatchDoesNotDivide: e("PEFT3020", "a micro-batch that does not divide the batch", "micro_batch {micro} does not divide batch {batch} of run '{run}': a step must be whole micro-batches"),
   adaloraWindow: e("PEFT3018", "an AdaLoRA schedule that leaves no steps", "AdaLoRA tinit + tfinal ({sum} steps) leaves no steps to allocate in run '{run}' ({steps} steps)"),
   oddPeriod: w("PEFT3101", "an odd beam period", "beam period {period} is odd: the snapshot falls at step {half} of each period, not exactly half-way"),
   highLearningRate: w("PEFT3102", "an unusually high learning rate", "learning rate {lr} is unusually high for adapter training (typical: 1e-4 to 1e-3)"),

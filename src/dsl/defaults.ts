@@ -5,7 +5,7 @@
 import type { BeamImportance, LrScheduleKind, MetricName, PlotName, PruneScope, Splits } from "./plan.js";
 
 /** Built-in model sizes when a block leaves them out (a tiny model that trains in seconds). */
-export const MODEL_DEFAULTS = { layers: 2, width: 64, heads: 4, context: 64, initSeed: 0 } as const;
+export const MODEL_DEFAULTS = { layers: 2, width: 64, heads: 4, context: 64, initSeed: 0, precision: "f32" } as const;
 
 /** Layers of the default pretrained base (`pretrained { family … }`); the runtime builds it with this many. */
 export const DEFAULT_BASE_LAYERS = 2;
@@ -131,6 +131,8 @@ export const TRAIN_DEFAULTS = {
   logEvery: 10,
   evalExamples: 200,
   maxLength: 0,
+  /** No gradient accumulation (micro-batch = batch) and no recomputation. */
+  recompute: "off" as "off" | "blocks",
 };
 
 /** What a comparison reports when it names no metrics or plots. */

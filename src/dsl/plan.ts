@@ -35,6 +35,14 @@ export type HeadKind = "causal_lm" | "classifier";
 
 export type ModelSpec = BuiltinModelSpec | HfModelSpec | DefaultModelSpec;
 
+/**
+ * How the frozen base's linear layers, embedding and lm_head are held: float32 tensors (`f32`), or
+ * outside the tensor heap in the native weight store as bf16/f16 (as stored), int8 (per-channel
+ * absmax) or nf4 (QLoRA's 4-bit NormalFloat, blocks of 64, double-quantised scales). Adapters,
+ * norms and the optimiser stay float32 whatever this says.
+ */
+export type BasePrecision = "f32" | "bf16" | "f16" | "int8" | "nf4";
+
 /** A randomly initialised model of one of our families, with explicit sizes. */
 export interface BuiltinModelSpec {
   kind: "builtin";
@@ -55,6 +63,7 @@ export interface BuiltinModelSpec {
   labels: number | "auto";
   /** Seed for the base weights (independent of the run seeds). */
   initSeed: number;
+  precision: BasePrecision;
 }
 
 /** A local Hugging Face-format folder (config.json + model.safetensors [+ tokenizer.json]). */
@@ -63,6 +72,7 @@ export interface HfModelSpec {
   path: string;
   head: HeadKind | "auto";
   labels: number | "auto";
+  precision: BasePrecision;
 }
 
 /** The project's own small pretrained base, built on first use and cached. */
@@ -73,6 +83,7 @@ export interface DefaultModelSpec {
   head: HeadKind | "auto";
   /** Classes of a classifier head; "auto": the data's labels. */
   labels: number | "auto";
+  precision: BasePrecision;
 }
 
 // ---------------------------------------------------------------- data
@@ -223,6 +234,12 @@ export interface TrainSpec {
   /** Total optimiser steps (epochs are resolved to steps by the compiler). */
   steps: number;
   batch: number;
+  /** Examples per forward/backward pass; gradients of batch ÷ microBatch passes are summed into one
+   *  optimiser step (equal to `batch` when there is no accumulation). Divides `batch`. */
+  microBatch: number;
+  /** "blocks": gradient checkpointing, each transformer block's forward is recomputed in the backward
+   *  pass instead of keeping its activations; "off": activations are kept. */
+  recompute: "off" | "blocks";
   /** Learning rates to try. One entry = no grid. Chosen per run on the validation split. */
   lrs: number[];
   schedule: { kind: LrScheduleKind; warmupSteps: number; minLrRatio: number };

@@ -18,6 +18,13 @@ export const MODEL_FORMS = {
 } as const;
 export type ModelForm = keyof typeof MODEL_FORMS;
 
+/** Precisions of a frozen base, in the order the grammar document lists them. */
+export const BASE_PRECISIONS = ["f32", "bf16", "f16", "int8", "nf4"] as const;
+
+function precisionField() {
+  return field(["precision"], BASE_PRECISIONS.join(" | "), MODEL_DEFAULTS.precision, "how the frozen base weights are held (adapters, norms and the optimiser stay f32); below f32 they live in the native weight store", (c) => c.word(BASE_PRECISIONS, "a precision"));
+}
+
 const sizes = {
   layers: field(["layers"], "INT", String(MODEL_DEFAULTS.layers), "transformer blocks", (c) => c.int(1, 256)),
   width: field(["width", "hidden"], "INT", String(MODEL_DEFAULTS.width), "hidden size; divisible by heads", (c) => c.int(1, 16384)),
@@ -28,6 +35,7 @@ const sizes = {
   head: field(["head"], "causal_lm | classifier", "causal_lm (decoders), classifier (encoders)", "output head", (c) => c.word(["causal_lm", "classifier"] as const, "a head")),
   labels: field(["labels"], "INT | auto", "auto (the data's labels)", "classes of a classifier head", (c) => autoOr(c, () => c.int(2, 10_000))),
   seed: field(["seed"], "INT", String(MODEL_DEFAULTS.initSeed), "seed of the random base weights", (c) => c.int(0, MAX_SEED)),
+  precision: precisionField(),
 };
 
 /** gpt2 and bert blocks. */
@@ -42,6 +50,7 @@ export const LLAMA_MODEL_SCHEMA = {
 export const HF_MODEL_SCHEMA = {
   head: field(["head"], "causal_lm | classifier | auto", "auto (from config.json)", "output head", (c) => c.word(["causal_lm", "classifier", "auto"] as const, "a head")),
   labels: sizes.labels,
+  precision: sizes.precision,
 };
 
 /** `pretrained` blocks: the project's own small pretrained base. */
@@ -49,6 +58,7 @@ export const PRETRAINED_MODEL_SCHEMA = {
   family: field(["family"], "llama | gpt2", "llama", "architecture of the pretrained base", (c) => c.word(["llama", "gpt2"] as const, "a family")),
   head: field(["head"], "causal_lm | classifier | auto", "auto (classifier for labelled data, else causal_lm)", "output head; a classifier head is new and trains with the adapters", (c) => c.word(["causal_lm", "classifier", "auto"] as const, "a head")),
   labels: sizes.labels,
+  precision: sizes.precision,
 };
 
 /** Read `tokenizer char | byte | model | bpe "file"`. */

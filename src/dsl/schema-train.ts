@@ -176,6 +176,8 @@ function readEval(c: ArgCursor): Read<EvalValue> | undefined {
 export const TRAIN_SCHEMA = {
   length: field(["steps", "epochs"], "INT (steps) | NUMBER (epochs)", `${TRAIN_DEFAULTS.steps} steps`, "training length (epochs use the data's training split)", readLength),
   batch: field(["batch"], "INT", String(TRAIN_DEFAULTS.batch), "examples per step", (c) => c.int(1, 65536, "a batch size")),
+  microBatch: field(["micro_batch"], "INT", "batch", "examples per forward/backward pass; their gradients are accumulated into one step of `batch` examples (divides batch)", (c) => c.int(1, 65536, "a micro-batch size")),
+  recompute: field(["recompute"], "blocks | off", TRAIN_DEFAULTS.recompute, "gradient checkpointing: `blocks` recomputes each transformer block's forward in the backward pass (less memory, about one more forward of time)", (c) => c.word(["blocks", "off"] as const, "what to recompute")),
   lr: field(["lr"], "NUMBER | [NUMBER, …] [constant | linear | cosine] [warmup STEPS | RATIO] [min RATIO]", `${TRAIN_DEFAULTS.lr} ${TRAIN_DEFAULTS.schedule} warmup ${TRAIN_DEFAULTS.warmupFraction * 100}% min 0`, "learning rate (a list is a grid, chosen on validation)", readLr),
   optimizer: field(["optimizer"], "adamw [betas NUMBER NUMBER] [eps NUMBER]", `adamw betas ${TRAIN_DEFAULTS.beta1} ${TRAIN_DEFAULTS.beta2} eps ${TRAIN_DEFAULTS.eps}`, "optimiser", readOptimizer),
   weightDecay: field(["weight_decay", "wd"], "NUMBER", String(TRAIN_DEFAULTS.weightDecay), "decoupled weight decay", (c) => c.number({ min: 0, max: 10, allowed: "a number from 0 to 10" })),

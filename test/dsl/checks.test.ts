@@ -60,6 +60,7 @@ const CASES: Case[] = [
   { id: "estimateTooLong", text: `${BASE}prune p { estimate 1000 steps }\ntrain { steps 1000 }\nrun r = base + lora8 + p on sums`, at: "1000 steps" },
   { id: "warmupTooLong", text: `${BASE}train { steps 100, lr 3e-4 warmup 100 steps }\n${RUN}`, at: "100 steps" },
   { id: "headsDoNotDivide", text: "model m = decoder { width 65, heads 4 }", at: "65" },
+  { id: "microBatchDoesNotDivide", text: `${BASE}train { batch 32, micro_batch 12 }\n${RUN}`, at: "12", says: "micro_batch 12 does not divide batch 32" },
   { id: "splitsOver100", text: 'data d = jsonl "x.jsonl" { train 80%, validation 20%, test 20% }', files: { "x.jsonl": '{"prompt": "a", "completion": "b"}\n' }, at: "test 20%" },
   { id: "conflictingProperties", text: "train { steps 100, epochs 2 }", at: "epochs" },
   { id: "snapshotAfterPeriod", text: `${BASE}beam b on lora8 { every 10 steps, snapshot 10 steps }\n${RUN.replace("lora8 on", "lora8 + b on")}`, at: "10 steps", says: "snapshot offset" },

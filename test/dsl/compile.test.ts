@@ -24,11 +24,11 @@ describe("normalisation", () => {
   it("fills every default (algorithms.md settings) into a minimal program", () => {
     const p = plan(`${BASE}run r = base + lora8 on sums\n`);
     expect(p.backend).toBe("auto");
-    expect(p.models.base).toEqual({ kind: "builtin", family: "llama", head: "causal_lm", layers: 2, hidden: 64, heads: 4, kvHeads: 4, intermediate: 176, context: 32, vocab: "auto", labels: "auto", initSeed: 0 });
+    expect(p.models.base).toEqual({ kind: "builtin", family: "llama", head: "causal_lm", layers: 2, hidden: 64, heads: 4, kvHeads: 4, intermediate: 176, context: 32, vocab: "auto", labels: "auto", initSeed: 0, precision: "f32" });
     expect(p.data.sums).toEqual({ kind: "task", task: "addition", params: { digits: 2 }, splits: { train: 2000, validation: 200, test: 200 }, seed: 0, tokenizer: { kind: "char" } });
     expect(p.adapters.lora8).toMatchObject({ method: "lora", r: 8, alpha: 16, dropout: 0.05, rslora: false, init: "kaiming", exclude: { regex: null, names: [] }, adalora: null });
     expect(p.runs[0]!.train).toEqual({
-      steps: 1000, batch: 32, lrs: [3e-4],
+      steps: 1000, batch: 32, microBatch: 32, recompute: "off", lrs: [3e-4],
       schedule: { kind: "cosine", warmupSteps: 30, minLrRatio: 0 },
       optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
       clipNorm: 1, seeds: [1], evalEvery: 100, checkpointEvery: 250, logEvery: 10, evalExamples: 200, maxLength: 0,
@@ -91,7 +91,7 @@ run long2 = base + lora8 + b on sums with { steps 400 }
   it("chooses the tokenizer from the models using the data", () => {
     const p = plan(`${BASE}model h = hf "m"\nrun r = h + lora8 on sums\n`, { "m/config.json": "{}" });
     expect(p.data.sums!.tokenizer).toEqual({ kind: "model" });
-    expect(p.models.h).toEqual({ kind: "hf", path: "m", head: "auto", labels: "auto" });
+    expect(p.models.h).toEqual({ kind: "hf", path: "m", head: "auto", labels: "auto", precision: "f32" });
   });
 
   it("names comparisons and fills their metrics and plots", () => {

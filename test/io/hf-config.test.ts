@@ -187,7 +187,7 @@ describe("toHfConfig", () => {
 describe("familyConfigFromSpec", () => {
   const spec = (over: Partial<BuiltinModelSpec>): BuiltinModelSpec => ({
     kind: "builtin", family: "llama", head: "causal_lm", layers: 2, hidden: 64, heads: 4, kvHeads: 2, intermediate: 176,
-    context: 128, vocab: "auto", labels: "auto", initSeed: 1, ...over,
+    context: 128, vocab: "auto", labels: "auto", initSeed: 1, precision: "f32", ...over,
   });
 
   it.each([

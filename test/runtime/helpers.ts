@@ -22,7 +22,7 @@ export function seeded(seed: number): () => number {
 /** Training settings for unit tests: constant lr, no evaluation or checkpoints. */
 export function trainSpec(over: Partial<TrainSpec> = {}): TrainSpec {
   return {
-    steps: 10, batch: 3, lrs: [1e-2],
+    steps: 10, batch: 3, microBatch: over.batch ?? 3, recompute: "off", lrs: [1e-2],
     schedule: { kind: "constant", warmupSteps: 0, minLrRatio: 0 },
     optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
     clipNorm: 1, seeds: [1], evalEvery: 0, checkpointEvery: 0, logEvery: 1000, evalExamples: 0, maxLength: 0,

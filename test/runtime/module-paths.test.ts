@@ -15,7 +15,7 @@ describe("builtinModulePaths = the model's Linear paths", () => {
   useCpu();
   it.each(CASES)("%s with a %s head", (family, head) => {
     const spec: BuiltinModelSpec = {
-      kind: "builtin", family, head, layers: 2, hidden: 16, heads: 2, kvHeads: 2, intermediate: 32, context: 16, vocab: 40, labels: 3, initSeed: 1,
+      kind: "builtin", family, head, layers: 2, hidden: 16, heads: 2, kvHeads: 2, intermediate: 32, context: 16, vocab: 40, labels: 3, initSeed: 1, precision: "f32",
     };
     const model = createModel(familyConfigFromSpec(spec, 40, 3), seeded(1));
     try {

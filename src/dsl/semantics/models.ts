@@ -55,6 +55,7 @@ function builtinModel(decl: Ast.ModelDecl, form: keyof typeof MODEL_FORMS, a: An
     vocab: f.vocab?.value.value ?? "auto",
     labels: f.labels?.value.value ?? "auto",
     initSeed: f.seed?.value.value ?? MODEL_DEFAULTS.initSeed,
+    precision: f.precision?.value.value ?? MODEL_DEFAULTS.precision,
   };
   return { spec, fields: f };
 }
@@ -66,14 +67,14 @@ function hfModel(decl: Ast.ModelDecl, a: Analysis): ModelInfo | null {
     return null;
   }
   const path = planPath(decl.file, decl.path.value, a.mainFile);
-  const spec: ModelSpec = { kind: "hf", path: path.record, head: f.head?.value.value ?? "auto", labels: f.labels?.value.value ?? "auto" };
+  const spec: ModelSpec = { kind: "hf", path: path.record, head: f.head?.value.value ?? "auto", labels: f.labels?.value.value ?? "auto", precision: f.precision?.value.value ?? MODEL_DEFAULTS.precision };
   return { spec, fields: {}, readPath: path.read };
 }
 
 function pretrainedModel(decl: Ast.ModelDecl, a: Analysis): ModelInfo | null {
   rejectPath(decl, a);
   const f = readBlock(decl.block, PRETRAINED_MODEL_SCHEMA, "a pretrained model", decl.file, a.reporter);
-  return { spec: { kind: "default", family: f.family?.value.value ?? "llama", head: f.head?.value.value ?? "auto", labels: f.labels?.value.value ?? "auto" }, fields: {} };
+  return { spec: { kind: "default", family: f.family?.value.value ?? "llama", head: f.head?.value.value ?? "auto", labels: f.labels?.value.value ?? "auto", precision: f.precision?.value.value ?? MODEL_DEFAULTS.precision }, fields: {} };
 }
 
 defineCheck("validate", "ModelDecl", "model-sizes", (decl, a) => {

@@ -65,6 +65,10 @@ runCheck("run-train-length", (run, a) => {
     const at = f.lr?.value.value.warmup;
     a.reporter.report("warmupTooLong", { warmup: t.schedule.warmupSteps, run: name, steps: t.steps }, at ? f.lr!.file : run.decl.file, at?.node ?? run.decl.name);
   }
+  if (t.batch % t.microBatch !== 0) {
+    const at = f.microBatch ?? f.batch;
+    a.reporter.report("microBatchDoesNotDivide", { micro: t.microBatch, batch: t.batch, run: name }, at ? at.file : run.decl.file, at?.value.node ?? run.decl.name);
+  }
   const intervals = [
     ["evaluation", t.evalEvery, f.eval && { file: f.eval.file, node: f.eval.value.value.every.node }],
     ["checkpoint", t.checkpointEvery, f.checkpoint && { file: f.checkpoint.file, node: f.checkpoint.value.node }],

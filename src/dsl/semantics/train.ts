@@ -56,6 +56,8 @@ export function resolveTrain(f: TrainFields, data: DataInfo, dataName: string, a
   return {
     steps,
     batch,
+    microBatch: f.microBatch?.value.value ?? batch,
+    recompute: f.recompute?.value.value ?? TRAIN_DEFAULTS.recompute,
     lrs: lr ? lr.rates.map((r) => r.value) : [TRAIN_DEFAULTS.lr],
     schedule: {
       kind: lr?.schedule?.value ?? TRAIN_DEFAULTS.schedule,

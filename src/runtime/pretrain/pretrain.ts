@@ -109,7 +109,7 @@ export interface PretrainOptions {
 
 function trainSpecOf(s: PretrainSpec): TrainSpec {
   return {
-    steps: s.steps, batch: s.batch, lrs: [s.lr], schedule: { kind: "cosine", warmupSteps: s.warmup, minLrRatio: 0.1 },
+    steps: s.steps, batch: s.batch, microBatch: s.batch, recompute: "off", lrs: [s.lr], schedule: { kind: "cosine", warmupSteps: s.warmup, minLrRatio: 0.1 },
     optimizer: { kind: "adamw", beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01 }, clipNorm: 1, seeds: [s.seed],
     evalEvery: 0, checkpointEvery: 0, logEvery: Math.max(1, s.steps), evalExamples: 0, maxLength: 0,
   };
@@ -139,7 +139,7 @@ export function pretrain(texts: string[], spec: PretrainSpec, opts: PretrainOpti
     {
       kind: "builtin", family: spec.family, head: "causal_lm", layers: spec.layers, hidden: spec.hidden, heads: spec.heads, kvHeads: spec.heads,
       intermediate: spec.intermediate ?? defaultIntermediate(spec.family, spec.hidden), context: spec.context, vocab: tokenizer.vocabSize,
-      labels: 0, initSeed: spec.seed,
+      labels: 0, initSeed: spec.seed, precision: "f32",
     },
     tokenizer.vocabSize, 0, { padTokenId: tokenizer.padId },
   );
