@@ -4,10 +4,12 @@ import { checkCommand } from "./check.js";
 import { inspectCommand } from "./inspect.js";
 import { mergeCommand } from "./merge.js";
 import { tokenizeCommand } from "./tokenize.js";
+import { workerCliCommand } from "./worker.js";
 import type { ArgsSpec } from "./args.js";
 import type { CliIO } from "./io.js";
 import { planCommand } from "./plan.js";
 import { pretrainCliCommand } from "./pretrain.js";
+import { queueCliCommand } from "./queue.js";
 import { reportCliCommand } from "./report.js";
 import { runCliCommand } from "./run.js";
 
@@ -24,4 +26,4 @@ export interface Command {
 }
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [checkCommand, planCommand, runCliCommand, reportCliCommand, pretrainCliCommand, tokenizeCommand, mergeCommand, inspectCommand];
+export const COMMANDS: Command[] = [checkCommand, planCommand, runCliCommand, workerCliCommand, queueCliCommand, reportCliCommand, pretrainCliCommand, tokenizeCommand, mergeCommand, inspectCommand];

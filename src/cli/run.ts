@@ -7,6 +7,7 @@ import { RUN_FOLDER } from "../results/run-folder.js";
 import type { Summary } from "../results/summary.js";
 import { BACKEND_NAMES } from "../runtime/tensor/backend.js";
 import { jobWorkerAvailable } from "../runtime/run/job-pool.js";
+import { parseQueueUrl } from "../runtime/run/queue-url.js";
 import { plannedJobs, runPlan } from "../runtime/run/run-plan.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";
@@ -26,9 +27,11 @@ const ARGS: ArgsSpec = {
     only: { type: "string", value: "RUN,...", multiple: true, help: "train only these runs (comma-separated or repeated)" },
     resume: { type: "boolean", help: "skip the jobs DIR records as finished and continue the others from their checkpoints" },
     jobs: { type: "string", value: "N", help: "train N jobs at once, each in a worker thread (same results as 1)", default: "one per core on wasm and cpu; else 1, as native kernels use every core" },
+    queue: { type: "string", value: "URL", help: "train on `peftlab worker`s through a Redis job queue: redis://[:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS; DIR must be shared storage" },
+    retries: { type: "string", value: "N", help: "with --queue, tries after a failed attempt of a job before it is reported failed", default: "2" },
     quiet: { type: "boolean", help: "no progress, only the closing table and notes" },
   },
-  examples: ["peftlab run examples/quickstart.peft --out runs/quick --only lora,beam", "peftlab run examples/quickstart.peft --jobs 2", "peftlab run examples/quickstart.peft --out=runs/quick --resume"],
+  examples: ["peftlab run examples/quickstart.peft --out runs/quick --only lora,beam", "peftlab run examples/quickstart.peft --jobs 2", "peftlab run examples/quickstart.peft --queue redis://:PASSWORD@queue-host:6379", "peftlab run examples/quickstart.peft --out=runs/quick --resume"],
 };
 
 /** Runs `peftlab run` with the arguments after "run"; resolves to the exit status. */
@@ -41,6 +44,19 @@ export function runCommand(argv: string[], io: CliIO = processIO()): Promise<num
     const jobsText = stringOption(values, "jobs");
     const jobs = jobsText === undefined ? (jobWorkerAvailable() ? "auto" : 1) : Number(jobsText);
     if (typeof jobs === "number" && (!Number.isInteger(jobs) || jobs < 1)) return usage(`--jobs: expected a whole number of at least 1, got "${jobsText}"`);
+    const queueUrl = stringOption(values, "queue");
+    const retriesText = stringOption(values, "retries");
+    const retries = retriesText === undefined ? 2 : Number(retriesText);
+    let queueShown = "";
+    if (queueUrl !== undefined) {
+      if (jobsText !== undefined) return usage("--jobs trains here; with --queue, the workers choose how many at once (peftlab worker --concurrency N)");
+      try {
+        queueShown = parseQueueUrl(queueUrl).display;
+      } catch (e) {
+        return usage((e as Error).message);
+      }
+    } else if (retriesText !== undefined) return usage("--retries is for --queue runs");
+    if (!Number.isInteger(retries) || retries < 0) return usage(`--retries: expected a whole number of at least 0, got "${retriesText}"`);
     const only = ((values.only as string[] | undefined) ?? []).flatMap((v) => v.split(",")).map((s) => s.trim()).filter(Boolean);
     const compiled = compileFile(file, io);
     if (compiled.diagnostics.length) io.stderr(renderDiagnostics(compiled.diagnostics, compiled.sources));
@@ -60,17 +76,22 @@ export function runCommand(argv: string[], io: CliIO = processIO()): Promise<num
         process.exit(130);
       }
       stop.abort();
-      progress.note("peftlab run: interrupt: writing a checkpoint, then stopping (Ctrl-C again to quit at once)");
+      progress.note(queueUrl !== undefined
+        ? "peftlab run: interrupt: leaving the jobs to the queue's workers and stopping"
+        : "peftlab run: interrupt: writing a checkpoint, then stopping (Ctrl-C again to quit at once)");
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     try {
       const outcome = await runPlan(plan, {
         backend, only, folder: out, source: compiled.sources.get(file) ?? "", resume: values.resume === true,
-        baseDir: path.dirname(path.resolve(file)), signal: stop.signal, sinks: [progress], jobs,
+        baseDir: path.dirname(path.resolve(file)), signal: stop.signal, sinks: [progress],
+        ...(queueUrl !== undefined ? { queue: { url: queueUrl, retries } } : { jobs }),
       });
       if (outcome.interrupted) {
-        io.stderr(`peftlab run: stopped; continue with: peftlab run ${file}${stringOption(values, "out") ? ` --out ${out}` : ""} --resume\n`);
+        const again = `peftlab run ${file}${stringOption(values, "out") ? ` --out ${out}` : ""}${queueUrl !== undefined ? ` --queue ${queueShown}` : ""} --resume`;
+        if (queueUrl !== undefined) io.stderr(`peftlab run: stopped following the queue; its workers go on with the jobs. Collect them with: ${again}\n`);
+        else io.stderr(`peftlab run: stopped; continue with: ${again}\n`);
         return 130;
       }
       io.stdout(closingTable(outcome.summary, outcome.results, out, path.join(out, RUN_FOLDER.report)));

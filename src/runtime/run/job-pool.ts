@@ -22,7 +22,11 @@ export interface WorkerSetup {
 }
 
 /** Main thread → worker: train this job. */
-export type ToWorker = { type: "job"; job: PlannedJob; checkpointDir: string | null; jobDir: string | null; resume: boolean };
+export type ToWorker = {
+  type: "job"; job: PlannedJob; checkpointDir: string | null; jobDir: string | null; resume: boolean;
+  /** This job's directory for relative paths, when it is not the pool's (a queue worker serves many experiments). */
+  baseDir?: string;
+};
 
 /** Worker → main thread. */
 export type FromWorker =
@@ -104,7 +108,7 @@ export class JobPool {
   }
 
   /** Trains `job` in an idle worker (a new one when none is idle); resolves when it has ended, never rejects. */
-  run(job: PlannedJob, where: { checkpointDir: string | null; jobDir: string | null; resume: boolean }, hooks: PoolJobHooks): Promise<{ result: RunResult; interrupted: boolean }> {
+  run(job: PlannedJob, where: { checkpointDir: string | null; jobDir: string | null; resume: boolean; baseDir?: string }, hooks: PoolJobHooks): Promise<{ result: RunResult; interrupted: boolean }> {
     const worker = this.idle.pop() ?? this.spawn();
     const t0 = Date.now();
     return new Promise((resolve) => {

@@ -20,17 +20,31 @@ const port = parentPort!;
 const send = (m: FromWorker) => port.postMessage(m);
 /** Set to 1 by the main thread to stop the current job after a checkpoint. */
 const stopFlag = new Int32Array(setup.stop);
-const datasets = new Map<string, Dataset>();
+/** Datasets loaded by earlier jobs, by data name, while the jobs come from one experiment (see datasetsFor). */
+let datasets = new Map<string, Dataset>();
+let datasetsOf = "";
+
+/** The dataset cache for a job: kept while jobs share the plan's data, models and base directory, else a fresh one. */
+function datasetsFor(m: Extract<ToWorker, { type: "job" }>, baseDir: string): Map<string, Dataset> {
+  const { plan } = m.job.spec;
+  const key = JSON.stringify([baseDir, plan.data, plan.models]);
+  if (key !== datasetsOf) {
+    datasets = new Map();
+    datasetsOf = key;
+  }
+  return datasets;
+}
 
 /** The byte length of the line the run folder writes for `e` (JsonlWriter: JSON and a newline). */
 const lineBytes = (e: RunEvent) => Buffer.byteLength(`${JSON.stringify(e)}\n`);
 
 async function train(m: Extract<ToWorker, { type: "job" }>): Promise<void> {
   const { job, checkpointDir, jobDir, resume } = m;
+  const baseDir = m.baseDir ?? setup.baseDir;
   let metricsBytes = 0;
   let eventsBytes = 0;
   const outcome = await executeJob(job.spec, {
-    baseDir: setup.baseDir,
+    baseDir,
     backend: setup.backendName,
     emit: (e) => {
       if (e.type === "step" || e.type === "eval") metricsBytes += lineBytes(e);
@@ -40,7 +54,7 @@ async function train(m: Extract<ToWorker, { type: "job" }>): Promise<void> {
     checkpointDir,
     resume,
     shouldStop: () => Atomics.load(stopFlag, 0) === 1,
-    datasets,
+    datasets: datasetsFor(m, baseDir),
     checkpointExtras: () => ({ metricsBytes, eventsBytes }),
     onResume: (extras, step) => {
       metricsBytes = Number(extras.metricsBytes ?? 0);
@@ -49,7 +63,7 @@ async function train(m: Extract<ToWorker, { type: "job" }>): Promise<void> {
     },
   });
   try {
-    if (jobDir) writeTrainedJob(job.spec.plan, job, jobDir, setup.backendName, outcome, setup.baseDir);
+    if (jobDir) writeTrainedJob(job.spec.plan, job, jobDir, setup.backendName, outcome, baseDir);
   } finally {
     disposeJob(outcome);
   }

@@ -13,6 +13,7 @@ import type { Dataset } from "../data/index.js";
 import { disposeJob, executeJob, expandJobs, type JobOrder } from "./job.js";
 import { defaultJobs, JobPool } from "./job-pool.js";
 import { acquireLock } from "./folder-io.js";
+import { runOnQueue } from "./queue.js";
 import { RunFolderSink } from "./run-folder-sink.js";
 import type { PlannedJob, PlanOutcome, RunSink } from "./sink.js";
 
@@ -46,6 +47,12 @@ export interface RunPlanOptions {
    * kernels and TensorFlow already use every core). Sinks then get no live model: a sink with `jobTrained` needs jobs 1.
    */
   jobs?: number | "auto";
+  /**
+   * Train on a BullMQ job queue in Redis instead of here (queue.ts): one queue job per run × seed ×
+   * learning rate, trained by `peftlab worker` processes into `folder` (which they must reach at the
+   * same path); runPlan follows them and summarises. `retries`: tries after a failed attempt (default 2).
+   */
+  queue?: { url: string; retries?: number } | null;
 }
 
 /** The folder of the plan's source file, or the current directory when the plan has no file name. */
@@ -70,6 +77,13 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions = {}): Promise<Pl
   const t0 = Date.now();
   const jobs = plannedJobs(plan, opts.only, opts.order);
   const baseDir = opts.baseDir ?? defaultBaseDir(plan);
+  if (opts.queue) {
+    if (!opts.folder) throw new Error("runPlan: a queue needs a run folder (folder), where the workers write");
+    return runOnQueue(plan, jobs, {
+      url: opts.queue.url, retries: opts.queue.retries ?? 2, folder: opts.folder, source: opts.source, resume: opts.resume,
+      baseDir, backend: opts.backend ?? null, signal: opts.signal, sinks: opts.sinks ?? [],
+    });
+  }
   const note = (line: string) => sinks.forEach((s) => s.note?.(line));
   const folderDir = opts.folder ? path.resolve(opts.folder) : null;
   const folder = folderDir ? new RunFolderSink(folderDir, { source: opts.source, resume: opts.resume, baseDir, note }) : null;
