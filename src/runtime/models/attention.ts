@@ -44,10 +44,11 @@ export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, o: AttentionOpt
   return attentionCore(q, k, v, { ...o, bias });
 }
 
-/** The additive bias [B, 1, T, T] built on first use and shared by every layer of one forward. */
+/** The additive bias [B, 1, T, T] built on first use and shared by every layer of one forward
+ *  (built again when a scope that made it has freed it: a recomputed block runs in its own scope). */
 export function sharedBias(padMask: tf.Tensor2D, causal: boolean): () => tf.Tensor4D {
   let bias: tf.Tensor4D | null = null;
-  return () => (bias ??= attentionBias(padMask, causal));
+  return () => (bias && !bias.isDisposed ? bias : (bias = attentionBias(padMask, causal)));
 }
 
 /** Row indices of the q/k/v projections that belong to the kept heads. */

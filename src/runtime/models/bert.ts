@@ -125,7 +125,7 @@ export class BertModel extends FamilyModel {
     const types = tf.zeros([b, t], "int32");
     const e = tf.add(tf.add(this.words.apply(ids), this.positions.apply(pos)), this.types.apply(types));
     let x = this.embNorm.apply(e) as tf.Tensor3D;
-    for (const blk of this.blocks) x = blk.apply(x, ctx, aux);
+    for (const blk of this.blocks) x = this.applyBlock(blk, x, ctx, aux);
     return x;
   }
 

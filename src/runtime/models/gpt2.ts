@@ -111,7 +111,7 @@ export class Gpt2Model extends FamilyModel {
     const aux = { padMask, bias: sharedBias(padMask, this.config.head === "causal_lm") };
     const pos = tf.range(0, t, 1, "int32").reshape([1, t]);
     let x = tf.add(this.wte.apply(ids), this.wpe.apply(pos)) as tf.Tensor3D;
-    for (const blk of this.blocks) x = blk.apply(x, ctx, aux);
+    for (const blk of this.blocks) x = this.applyBlock(blk, x, ctx, aux);
     return this.lnF.apply(x) as tf.Tensor3D;
   }
 

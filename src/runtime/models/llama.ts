@@ -135,7 +135,7 @@ export class LlamaModel extends FamilyModel {
   protected hidden(ids: tf.Tensor2D, padMask: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor3D {
     const aux = { padMask, bias: sharedBias(padMask, this.config.head === "causal_lm") };
     let x = this.embed.apply(ids) as tf.Tensor3D;
-    for (const blk of this.blocks) x = blk.apply(x, ctx, aux);
+    for (const blk of this.blocks) x = this.applyBlock(blk, x, ctx, aux);
     return this.norm.apply(x) as tf.Tensor3D;
   }
 

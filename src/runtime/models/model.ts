@@ -5,6 +5,7 @@ import * as tf from "../tensor/tf.js";
 import { type ForwardCtx, Linear, frozen, trainableVar } from "../tensor/nn.js";
 import { gaussian } from "../rng.js";
 import type { FamilyConfig } from "./config.js";
+import { recomputedBlock } from "./recompute.js";
 
 /** One transformer layer, as the model and the pruning plug-ins see it. */
 export interface Block {
@@ -89,6 +90,11 @@ export abstract class FamilyModel {
   protected abstract outerLinears(): Linear[];
   /** The trainable head (classifier) or null for causal LMs. */
   abstract readonly classifier: ClassifierHead | null;
+
+  /** One block x [B, T, C] → [B, T, C]; with `ctx.recompute` its activations are recomputed in the backward pass. */
+  protected applyBlock(blk: Block, x: tf.Tensor3D, ctx: ForwardCtx, aux: BlockAux): tf.Tensor3D {
+    return ctx.recompute && ctx.training ? recomputedBlock(blk, x, ctx, aux) : blk.apply(x, ctx, aux);
+  }
 
   /** Causal LM → logits [B, T, V]; classifier → logits [B, L]. */
   forward(ids: tf.Tensor2D, padMask: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor {

@@ -33,6 +33,8 @@ export interface ForwardCtx {
   nextSeed: () => number;
   /** Called for every adapter output (inside the tape): Light-PEFT module importance, BeamLoRA activation norms. */
   onAdapter?: (linear: Linear, adapter: Adapter, x: tf.Tensor2D, base: tf.Tensor2D, delta: tf.Tensor2D) => void;
+  /** Gradient checkpointing: keep only each transformer block's input and recompute its forward in the backward pass. */
+  recompute?: boolean;
 }
 
 export function inferenceCtx(): ForwardCtx {

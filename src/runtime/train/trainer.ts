@@ -3,7 +3,7 @@
 // progress bar, plot or checkpoint needs leaves the loop as an event.
 import * as tf from "../tensor/tf.js";
 import type { TrainSpec } from "../../dsl/plan.js";
-import type { Batch } from "../data/types.js";
+import { type Batch, IGNORE_INDEX } from "../data/types.js";
 import { type BatchTensors, disposeBatch, taskLoss, toTensors } from "./batch.js";
 import type { RunEvent, StepEvent } from "../../results/events.js";
 import type { ForwardCtx } from "../tensor/nn.js";
@@ -154,38 +154,56 @@ export class Trainer implements TrainContext {
     for (const [n, v] of named) byVarName.set(v.name, n);
     let seedCounter = 0;
     const stepSeed = this.stepSeed(this.step);
-    const fwd: ForwardCtx = { training: true, nextSeed: () => (stepSeed + 104729 * seedCounter++) >>> 0 };
+    const fwd: ForwardCtx = { training: true, nextSeed: () => (stepSeed + 104729 * seedCounter++) >>> 0, recompute: this.train.recompute === "blocks" };
     for (const p of this.plugins) p.forwardHooks?.(this, fwd);
-    const bt = toTensors(batch);
-    let lossValue: number;
-    let grads: Map<tf.Variable, tf.Tensor>;
+    const parts = microBatches(batch, this.train.microBatch || batch.size);
+    if (parts.length > 1 && fwd.onAdapter) {
+      throw new Error(`Error in trainStep: micro-batches (micro_batch ${this.train.microBatch} of batch ${batch.size}) do not combine with adapter hooks (BeamLoRA, Light-PEFT importance), which see one forward per step`);
+    }
+    // Each micro-batch's mean loss is weighted by its share of the step's scored targets, so the
+    // summed gradients are those of the whole batch's mean loss.
+    const scored = parts.map(scoredTargets);
+    const total = scored.reduce((a, b) => a + b, 0);
+    let lossValue = 0;
+    let grads = new Map<tf.Variable, tf.Tensor>();
+    let last: BatchTensors | null = null;
     try {
-      const { value, grads: raw } = tf.variableGrads(() => {
-        const logits = this.model.forward(bt.ids, bt.mask, fwd);
-        let loss = taskLoss(logits, bt);
-        for (const p of this.plugins) {
-          const extra = p.extraLoss?.(this);
-          if (extra) loss = tf.add(loss, extra) as tf.Scalar;
-        }
-        return loss;
-      }, varList);
-      lossValue = value.dataSync()[0];
-      value.dispose();
-      grads = new Map();
-      const gradsByName = new Map<string, tf.Tensor>();
-      for (const v of varList) {
-        const g = raw[v.name];
-        if (!g) continue;
-        grads.set(v, g);
-        gradsByName.set(byVarName.get(v.name) ?? v.name, g);
+      let first = true;
+      for (let m = 0; m < parts.length; m++) {
+        if (total > 0 && scored[m] === 0) continue;
+        const bt = toTensors(parts[m]!);
+        if (last) disposeBatch(last);
+        last = bt;
+        const share = parts.length === 1 || total === 0 ? 1 : scored[m]! / total;
+        const { value, grads: raw } = tf.variableGrads(() => {
+          const logits = this.model.forward(bt.ids, bt.mask, fwd);
+          let loss = taskLoss(logits, bt);
+          if (share !== 1) loss = tf.mul(loss, share) as tf.Scalar;
+          if (first) {
+            for (const p of this.plugins) {
+              const extra = p.extraLoss?.(this);
+              if (extra) loss = tf.add(loss, extra) as tf.Scalar;
+            }
+          }
+          return loss;
+        }, varList);
+        first = false;
+        lossValue += value.dataSync()[0]!;
+        value.dispose();
+        grads = accumulate(grads, varList, raw);
       }
+      const gradsByName = new Map<string, tf.Tensor>();
+      for (const [v, g] of grads) gradsByName.set(byVarName.get(v.name) ?? v.name, g);
       if (!Number.isFinite(lossValue)) {
         for (const g of grads.values()) g.dispose();
         throw new NonFiniteLossError(this.step + 1, lossValue, this.lastFiniteLoss, nonFiniteWeights(this.model));
       }
-      for (const p of this.plugins) p.afterBackward?.(this, gradsByName, bt);
+      for (const p of this.plugins) p.afterBackward?.(this, gradsByName, last!);
+    } catch (e) {
+      if (!(e instanceof NonFiniteLossError)) for (const g of grads.values()) g.dispose();
+      throw e;
     } finally {
-      disposeBatch(bt);
+      if (last) disposeBatch(last);
     }
     const clipped = clipByGlobalNorm(grads, this.train.clipNorm);
     this.optimizer.apply(clipped.grads, lr, this.settingsFor());
@@ -205,6 +223,53 @@ export class Trainer implements TrainContext {
     for (const p of this.plugins) p.dispose?.();
     this.optimizer.dispose();
   }
+}
+
+/** The batch cut into micro-batches of `size` rows (the last one may be smaller). */
+export function microBatches(b: Batch, size: number): Batch[] {
+  if (size >= b.size) return [b];
+  const out: Batch[] = [];
+  for (let start = 0; start < b.size; start += size) {
+    const rows = Math.min(size, b.size - start);
+    const cut = (a: Int32Array | Float32Array, per: number) => a.slice(start * per, (start + rows) * per);
+    const mask = cut(b.mask, b.length) as Float32Array;
+    let tokens = 0;
+    for (const m of mask) tokens += m;
+    out.push({
+      kind: b.kind, size: rows, length: b.length,
+      ids: cut(b.ids, b.length) as Int32Array, mask,
+      labels: cut(b.labels, b.kind === "classification" ? 1 : b.length) as Int32Array,
+      tokens,
+    });
+  }
+  return out;
+}
+
+/** Targets the loss averages over: classification rows, or scored next-token positions. */
+export function scoredTargets(b: Batch): number {
+  if (b.kind === "classification") return b.size;
+  let n = 0;
+  for (let i = 0; i < b.size; i++) {
+    for (let j = 1; j < b.length; j++) if (b.labels[i * b.length + j] !== IGNORE_INDEX) n++;
+  }
+  return n;
+}
+
+/** Adds this pass's gradients to the running sums (disposing what they replace). */
+function accumulate(sum: Map<tf.Variable, tf.Tensor>, vars: tf.Variable[], raw: tf.NamedTensorMap): Map<tf.Variable, tf.Tensor> {
+  for (const v of vars) {
+    const g = raw[v.name];
+    if (!g) continue;
+    const prev = sum.get(v);
+    if (!prev) {
+      sum.set(v, g);
+      continue;
+    }
+    sum.set(v, tf.add(prev, g));
+    prev.dispose();
+    g.dispose();
+  }
+  return sum;
 }
 
 /** Trainable adapter variables of every linear layer, by stable name. */
