@@ -26,6 +26,7 @@ export const SLOW_TESTS = [
   "test/runtime/native-backend.test.ts",
   "test/runtime/native-ops.test.ts",
   "test/runtime/native-kernels.test.ts",
+  "test/runtime/frozen-native.test.ts",
 ];
 
 export default defineConfig({

@@ -4,12 +4,14 @@
  *   setThreads(n)   → sets the pool size (1 = the calling thread only)
  *   setSimd(on)     → off forces the plain C paths (for tests)
  *   setGemmVariants(on) → off runs every matrix product on the 6×16 AVX2 kernel (for tests)
+ *   weights*        the frozen-weight store (weights.c)
  * The loader (src/runtime/tensor/native/addon.ts) checks `abi` against the version it was written for.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "peftlab.h"
+#include "weights.h"
 
 #define PL_ABI 1
 
@@ -133,5 +135,6 @@ NAPI_MODULE_INIT() {
     napi_create_function(env, KERNELS[i].name, NAPI_AUTO_LENGTH, KERNELS[i].fn, NULL, &f);
     set_prop(env, exports, KERNELS[i].name, f);
   }
+  pl_weights_export(env, exports);
   return exports;
 }

@@ -14,6 +14,8 @@ import { identity } from "./Identity.js";
 import { embeddingKernel } from "./PeftlabEmbedding.js";
 import { add } from "./Add.js";
 import { globalNormKernel } from "./PeftlabGlobalNorm.js";
+import { frozenMatMulKernel, frozenMatMulGradKernel } from "./PeftlabFrozenMatMul.js";
+import { frozenEmbeddingKernel } from "./PeftlabFrozenEmbedding.js";
 import type { NativeKernel } from "./types.js";
 
 export type { NativeKernel } from "./types.js";
@@ -42,4 +44,7 @@ export const NATIVE_KERNELS: readonly NativeKernel[] = [
   embeddingKernel,
   add,
   globalNormKernel,
+  frozenMatMulKernel,
+  frozenMatMulGradKernel,
+  frozenEmbeddingKernel,
 ];
