@@ -166,13 +166,40 @@ typedef struct {
   int src_dtype;
 } write_job;
 
-/* Source value i of a write. */
-static inline float src_value(const write_job *j, int64_t i) {
+#if PL_X86
+__attribute__((target("avx2,fma,f16c"))) static void f16_decode_f16c(const uint16_t *p, int64_t n, float *out);
+static int cpu_has_f16c(void);
+#endif
+
+/* Source values [s, s+n) of a write as float32 (exact: every source dtype widens to float32). */
+static void decode(const write_job *j, int64_t s, int64_t n, float *out) {
   switch (j->src_dtype) {
-    case PL_SRC_BF16: return pl_bf16_to_f32(((const uint16_t *)j->src)[i]);
-    case PL_SRC_F16: return pl_f16_to_f32(((const uint16_t *)j->src)[i]);
-    default: return ((const float *)j->src)[i];
+    case PL_SRC_BF16: {
+      const uint16_t *p = (const uint16_t *)j->src + s;
+      for (int64_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)p[i] << 16;
+        memcpy(out + i, &u, 4);
+      }
+      return;
+    }
+    case PL_SRC_F16:
+#if PL_X86
+      if (pl_use_avx2() && cpu_has_f16c()) {
+        f16_decode_f16c((const uint16_t *)j->src + s, n, out);
+        return;
+      }
+#endif
+      for (int64_t i = 0; i < n; i++) out[i] = pl_f16_to_f32(((const uint16_t *)j->src)[s + i]);
+      return;
+    default: memcpy(out, (const float *)j->src + s, (size_t)n * 4); return;
   }
+}
+
+/* round(v) with ties away from zero, as roundf, for |v| < 2^31 (v is at most 127.5 here). */
+static inline float round_away(float v) {
+  float t = (float)(int32_t)v; /* towards zero, exact */
+  float d = v - t;             /* exact */
+  return d >= 0.5f ? t + 1.0f : d <= -0.5f ? t - 1.0f : t;
 }
 
 /* Rows [a, b) of the write (relative to r0), for every format but nf4. */
@@ -180,36 +207,46 @@ static void write_rows(void *ctx, int64_t a, int64_t b) {
   const write_job *j = ctx;
   pl_weight *w = j->w;
   const int64_t c = w->cols;
+  float *buf = w->format == PL_W_F32 ? NULL : pl_scratch(3, (size_t)c * sizeof(float));
   for (int64_t r = a; r < b; r++) {
     const int64_t s = r * c, d = (j->r0 + r) * c;
+    if (w->format == PL_W_F32) {
+      decode(j, s, c, (float *)w->data + d);
+      continue;
+    }
+    int same = (w->format == PL_W_BF16 && j->src_dtype == PL_SRC_BF16) || (w->format == PL_W_F16 && j->src_dtype == PL_SRC_F16);
+    if (same) {
+      memcpy((uint16_t *)w->data + d, (const uint16_t *)j->src + s, (size_t)c * 2);
+      continue;
+    }
+    decode(j, s, c, buf);
     switch (w->format) {
-      case PL_W_F32: {
-        float *out = (float *)w->data + d;
-        if (j->src_dtype == PL_SRC_F32) memcpy(out, (const float *)j->src + s, (size_t)c * 4);
-        else for (int64_t i = 0; i < c; i++) out[i] = src_value(j, s + i);
+      case PL_W_BF16: {
+        uint16_t *out = (uint16_t *)w->data + d;
+        for (int64_t i = 0; i < c; i++) out[i] = pl_f32_to_bf16(buf[i]);
         break;
       }
-      case PL_W_BF16:
       case PL_W_F16: {
         uint16_t *out = (uint16_t *)w->data + d;
-        int same = (w->format == PL_W_BF16 && j->src_dtype == PL_SRC_BF16) || (w->format == PL_W_F16 && j->src_dtype == PL_SRC_F16);
-        if (same) memcpy(out, (const uint16_t *)j->src + s, (size_t)c * 2);
-        else if (w->format == PL_W_BF16) for (int64_t i = 0; i < c; i++) out[i] = pl_f32_to_bf16(src_value(j, s + i));
-        else for (int64_t i = 0; i < c; i++) out[i] = pl_f32_to_f16(src_value(j, s + i));
+        for (int64_t i = 0; i < c; i++) out[i] = pl_f32_to_f16(buf[i]);
         break;
       }
       case PL_W_INT8: {
         float absmax = 0.0f;
         for (int64_t i = 0; i < c; i++) {
-          float v = fabsf(src_value(j, s + i));
-          if (v > absmax) absmax = v;
+          float v = fabsf(buf[i]);
+          absmax = v > absmax ? v : absmax;
         }
         float scale = absmax / 127.0f;
         w->scales[j->r0 + r] = scale;
         int8_t *out = (int8_t *)w->data + d;
-        for (int64_t i = 0; i < c; i++) {
-          float q = scale > 0.0f ? roundf(src_value(j, s + i) / scale) : 0.0f;
-          out[i] = (int8_t)(q > 127.0f ? 127 : q < -127.0f ? -127 : q);
+        if (scale > 0.0f) {
+          for (int64_t i = 0; i < c; i++) {
+            float q = round_away(buf[i] / scale);
+            out[i] = (int8_t)(q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q);
+          }
+        } else {
+          memset(out, 0, (size_t)c);
         }
         break;
       }
@@ -223,20 +260,31 @@ static void write_nf4_blocks(void *ctx, int64_t a, int64_t b) {
   pl_weight *w = j->w;
   const int64_t first = j->r0 * w->cols, len = j->n * w->cols; /* flat range of the write */
   uint8_t *codes = w->data;
+  float v[PL_NF4_BLOCK];
+  uint8_t code[PL_NF4_BLOCK];
   for (int64_t blk = a; blk < b; blk++) {
-    int64_t s = blk * PL_NF4_BLOCK, e = s + PL_NF4_BLOCK < len ? s + PL_NF4_BLOCK : len;
+    int64_t s = blk * PL_NF4_BLOCK, n = s + PL_NF4_BLOCK < len ? PL_NF4_BLOCK : len - s;
+    decode(j, s, n, v);
     float absmax = 0.0f;
-    for (int64_t i = s; i < e; i++) {
-      float v = fabsf(src_value(j, i));
-      if (v > absmax) absmax = v;
+    for (int64_t i = 0; i < n; i++) {
+      float x = fabsf(v[i]);
+      absmax = x > absmax ? x : absmax;
     }
     w->absmax32[(first + s) / PL_NF4_BLOCK] = absmax;
-    for (int64_t i = s; i < e; i++) {
-      float v = absmax > 0.0f ? src_value(j, i) / absmax : 0.0f;
-      int code = nearest(NF4_MID, 15, v);
-      int64_t f = first + i;
-      uint8_t *byte = codes + f / 2;
-      *byte = (f & 1) ? (uint8_t)((*byte & 0xf0u) | code) : (uint8_t)((*byte & 0x0fu) | (code << 4));
+    for (int64_t i = 0; i < n; i++) v[i] = absmax > 0.0f ? v[i] / absmax : 0.0f;
+    for (int64_t i = n; i < PL_NF4_BLOCK; i++) v[i] = 0.0f;
+    /* the nearest level: the number of midpoints below the value (a tie goes to the lower level) */
+    for (int i = 0; i < PL_NF4_BLOCK; i++) code[i] = 0;
+    for (int k = 0; k < 15; k++)
+      for (int i = 0; i < PL_NF4_BLOCK; i++) code[i] += NF4_MID[k] < v[i];
+    int64_t f = first + s;
+    if ((f & 1) == 0 && (n & 1) == 0) {
+      for (int64_t i = 0; i < n; i += 2) codes[(f + i) / 2] = (uint8_t)(code[i] << 4 | code[i + 1]);
+    } else {
+      for (int64_t i = 0; i < n; i++) {
+        uint8_t *byte = codes + (f + i) / 2;
+        *byte = ((f + i) & 1) ? (uint8_t)((*byte & 0xf0u) | code[i]) : (uint8_t)((*byte & 0x0fu) | (code[i] << 4));
+      }
     }
   }
 }
@@ -399,7 +447,7 @@ PL_AVX2 static void nf4_run_avx2(const pl_weight *w, int64_t f, int64_t len, flo
   }
 }
 
-__attribute__((target("avx2,fma,f16c"))) static void f16_run_f16c(const uint16_t *p, int64_t n, float *out) {
+__attribute__((target("avx2,fma,f16c"))) static void f16_decode_f16c(const uint16_t *p, int64_t n, float *out) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + i))));
   for (; i < n; i++) out[i] = pl_f16_to_f32(p[i]);
@@ -420,7 +468,7 @@ PL_AVX2 static void row_avx2(const pl_weight *w, int64_t r, int64_t c0, int64_t 
     }
     case PL_W_F16:
       if (cpu_has_f16c()) {
-        f16_run_f16c((const uint16_t *)w->data + base + c0, n, out);
+        f16_decode_f16c((const uint16_t *)w->data + base + c0, n, out);
         return;
       }
       break;
