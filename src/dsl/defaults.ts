@@ -35,6 +35,8 @@ export const TASK_PARAMS: Record<string, Record<string, TaskParam>> = {
   multiplication: { digits: digits(2) },
   arithmetic: { digits: digits(3) },
   code: { lines: { key: "lines", default: 3, min: 1, max: 26, summary: "assignments per generated program" } },
+  sort: { digits: { key: "digits", default: 6, min: 2, max: 12, summary: "digits to sort" } },
+  reverse: { letters: { key: "letters", default: 5, min: 3, max: 20, summary: "longest word in letters; words of 3 to this many letters from \"Moby-Dick\"" } },
   spam: { maxChars: { key: "max_chars", default: 400, min: 20, max: 100_000, summary: "longest message kept, in characters" } },
 };
 
@@ -43,9 +45,11 @@ const TASK_OPS: Record<string, ("+" | "-" | "*")[]> = { addition: ["+"], subtrac
 
 /**
  * How many distinct examples an arithmetic task can generate (operands in [0, 10^digits); a−b and
- * b−a are one prompt), or null when the task's space is not counted here.
+ * b−a are one prompt) or the sort task may draw, or null when the task's space is not counted here
+ * (the reverse task's words are counted by its generator).
  */
 export function taskSpace(task: string, params: Record<string, number>): number | null {
+  if (task === "sort") return 10 ** (params.digits ?? 0) / 2; // the generator draws at most half of the digit strings
   const ops = TASK_OPS[task];
   if (!ops) return null;
   const range = 10 ** (params.digits ?? 0);

@@ -38,7 +38,7 @@ const RULE_DOCS: Record<string, string> = {
   program: "A file is a sequence of statements; each starts with a keyword.",
   stray: "Tokens that cannot start a statement. The grammar accepts them only so that parsing resumes at the next statement; each run of them is reported as an error (PEFT1004).",
   modelDecl: "A base model: a built-in architecture (`decoder`/`llama`, `gpt2`, `encoder`/`bert`), a Hugging Face folder (`hf \"path\"`), or the project's pretrained base (`pretrained`).",
-  dataDecl: "A data set: a built-in task generator (`addition`, `subtraction`, `multiplication`, `arithmetic`, `code`, `spam`) or a JSONL file (`jsonl \"path\"`).",
+  dataDecl: "A data set: a built-in task generator (`addition`, `subtraction`, `multiplication`, `arithmetic`, `code`, `sort`, `reverse`, `spam`) or a JSONL file (`jsonl \"path\"`).",
   adapterDecl: "An adapter: `lora`, `dora` or `adalora`, or `peft \"folder\"` for an existing PEFT adapter folder.",
   beamDecl: "A BeamLoRA constraint on an adapter.",
   pruneDecl: "A Light-PEFT pruning schedule.",

@@ -90,7 +90,7 @@ export interface DefaultModelSpec {
 
 export type DataSpec = TaskDataSpec | JsonlDataSpec;
 
-export type TaskName = "addition" | "subtraction" | "multiplication" | "arithmetic" | "code" | "spam";
+export type TaskName = "addition" | "subtraction" | "multiplication" | "arithmetic" | "code" | "sort" | "reverse" | "spam";
 
 export interface Splits {
   train: number;

@@ -74,7 +74,7 @@ export function decodeSyntaxError(message: string): SyntaxErrorInfo {
 /** What the word after `=` is, per rule, for "expected …" messages. */
 const KIND_WORDS: Record<string, string> = {
   modelDecl: "a model kind (decoder, llama, gpt2, encoder, bert, hf or pretrained)",
-  dataDecl: "a data kind (addition, subtraction, multiplication, arithmetic, code, spam or jsonl)",
+  dataDecl: "a data kind (addition, subtraction, multiplication, arithmetic, code, sort, reverse, spam or jsonl)",
   adapterDecl: "an adapter method (lora, dora, adalora, or peft \"folder\")",
 };
 

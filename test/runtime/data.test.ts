@@ -17,6 +17,7 @@ import {
   loadDataset,
   cutShares,
 } from "../../src/runtime/data/index.js";
+import { mobyDickParts, wordsOf } from "../../src/runtime/data/package-text.js";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-data-"));
 const FIXTURES = path.join(import.meta.dirname, "../fixtures/data");
@@ -79,6 +80,8 @@ describe("built-in tasks", () => {
     ["multiplication", { digits: 2 }],
     ["arithmetic", { digits: 1 }],
     ["code", { lines: 3 }],
+    ["sort", { digits: 4 }],
+    ["reverse", { letters: 5 }],
     ["spam", { maxChars: 200 }],
   ];
 
@@ -107,6 +110,32 @@ describe("built-in tasks", () => {
     const ds = generateTask(task("addition", { digits: 1 }, 3, { train: 80, validation: 10, test: 10 }));
     expect(new Set([...ds.train, ...ds.validation, ...ds.test].map(keyOf)).size).toBe(100);
     expect(() => generateTask(task("addition", { digits: 1 }, 3, { train: 90, validation: 10, test: 1 }))).toThrow(/101 distinct examples requested but only 100 exist/);
+  });
+
+  it("sort answers are the prompt's digits in ascending order", () => {
+    const ds = loadDataset(task("sort", { digits: 6 }, 2, { train: 300, validation: 50, test: 50 }), { baseDir: "." }) as GenerationDataset;
+    for (const e of [...ds.train, ...ds.validation, ...ds.test]) {
+      const digits = e.prompt.match(/^sort\((\d+)\)=$/)![1]!;
+      expect(digits).toHaveLength(6);
+      const counts = (s: string) => [...s].reduce((m, d) => m.set(d, (m.get(d) ?? 0) + 1), new Map<string, number>());
+      expect(counts(e.completion)).toEqual(counts(digits));
+      for (let i = 1; i < e.completion.length; i++) expect(e.completion[i - 1]! <= e.completion[i]!).toBe(true);
+    }
+    expect(() => generateTask(task("sort", { digits: 2 }, 3, { train: 40, validation: 10, test: 1 }))).toThrow(/51 distinct examples requested but digits=2 allows at most 50/);
+  });
+
+  it("reverse spells words of Moby-Dick with hyphens, and their letters backwards", () => {
+    const ds = loadDataset(task("reverse", { letters: 4 }, 2, { train: 300, validation: 50, test: 50 }), { baseDir: "." }) as GenerationDataset;
+    const all = [...ds.train, ...ds.validation, ...ds.test];
+    for (const e of all) {
+      const word = e.prompt.match(/^reverse\(([a-z](?:-[a-z])+)\)=$/)![1]!.replaceAll("-", "");
+      expect(word.length).toBeGreaterThanOrEqual(3);
+      expect(word.length).toBeLessThanOrEqual(4);
+      expect(e.completion).toBe([...word].reverse().join("-"));
+    }
+    const book = new Set(wordsOf(mobyDickParts()));
+    for (const e of all) expect(book.has(e.prompt.slice(8, -2).replaceAll("-", "")), e.prompt).toBe(true);
+    expect(() => generateTask(task("reverse", { letters: 3 }, 3, { train: 1000, validation: 0, test: 0 }))).toThrow(/has only \d+ words of 3 to 3 letters/);
   });
 
   it.each([1, 3, 6])("code programs with %i lines print what the interpreter computes", (lines) => {

@@ -8,6 +8,7 @@ import type { Splits, TaskDataSpec, TaskName } from "../../dsl/plan.js";
 import { Rng } from "../rng.js";
 import { ARITHMETIC_ALPHABET, type ArithmeticOp, arithmeticExamples } from "./arithmetic.js";
 import { CODE_ALPHABET, codeExamples } from "./code_task.js";
+import { REVERSE_ALPHABET, reverseExamples, SORT_ALPHABET, sortExamples } from "./sequence_tasks.js";
 import { SPAM_LABELS, spamExamples } from "./spam.js";
 import type { SplitExamples, TaskExamples } from "./types.js";
 
@@ -63,6 +64,14 @@ export function generateTask(spec: TaskDataSpec): TaskExamples {
   if (spec.task === "code") {
     const items = codeExamples(Number(params["lines"]), total, rng);
     return { kind: "generation", alphabet: CODE_ALPHABET, ...cutSplits(items, spec.splits) };
+  }
+  if (spec.task === "sort") {
+    const items = sortExamples(Number(params["digits"]), total, rng);
+    return { kind: "generation", alphabet: SORT_ALPHABET, ...cutSplits(items, spec.splits) };
+  }
+  if (spec.task === "reverse") {
+    const items = reverseExamples(Number(params["letters"]), total, rng);
+    return { kind: "generation", alphabet: REVERSE_ALPHABET, ...cutSplits(items, spec.splits) };
   }
   const all = spamExamples(Number(params["maxChars"]));
   if (total > all.length) throw new Error(`task spam: ${total} examples requested (train+validation+test) but the corpus has ${all.length} distinct messages`);
