@@ -13,7 +13,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { BackendName, HeadKind } from "./dsl/plan.js";
+import type { BackendName, BasePrecision, HeadKind } from "./dsl/plan.js";
 import { initBackend, resolveBackendRequest } from "./runtime/tensor/backend.js";
 import { adapterNames, mergeAndRemove } from "./runtime/adapters/merge.js";
 import { exportAdapter, importAdapter, type ImportedAdapter } from "./runtime/adapters/peft-io.js";
@@ -32,6 +32,8 @@ export interface LoadModelOptions {
   labels?: number | "auto";
   /** Seed of tensors the folder does not hold (a fresh classifier head). Default 0. */
   seed?: number;
+  /** How the frozen base is held: "f32" (default), "bf16", "f16", "int8" or "nf4" (in the native weight store). */
+  precision?: BasePrecision;
   /**
    * Backend to run on (started unless it runs already). Absent: the running backend, or when none
    * runs yet $PEFTLAB_BACKEND, else "auto" (native when its addon is built, else wasm).
@@ -60,6 +62,7 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     ...(opts.head !== undefined ? { head: opts.head } : {}),
     ...(opts.labels !== undefined ? { labels: opts.labels } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.precision !== undefined ? { precision: opts.precision } : {}),
   });
   const warn = opts.onWarning ?? ((m: string) => console.warn(`peftlab: ${m}`));
   for (const w of loaded.warnings) warn(w);

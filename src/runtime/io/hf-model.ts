@@ -13,7 +13,8 @@ import type { HeadKind } from "../../dsl/plan.js";
 import * as tf from "../tensor/tf.js";
 import type { FamilyConfig } from "../models/config.js";
 import { createModel } from "../models/index.js";
-import type { FamilyModel } from "../models/model.js";
+import { type FamilyModel, NO_BASE_WEIGHTS, type StoredSlot } from "../models/model.js";
+import { FrozenWeight, type Precision } from "../tensor/frozen/index.js";
 import { gaussian, Rng, SKIP_INIT, uniformOf } from "../rng.js";
 import { variableMemory } from "./tensor-memory.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -35,6 +36,13 @@ export interface LoadHfOptions {
   context?: number;
   /** Seed of the initialisation of tensors the file does not hold (fresh heads). Default 0. */
   seed?: number;
+  /**
+   * How the frozen linear weights and the embedding table are held (default f32: tensors). Below
+   * f32 they go into the weight store (the native addon's memory, outside the tensor heap) tensor
+   * by tensor as they are read: llama-family models never hold a float32 copy of the base, GPT-2
+   * and BERT hold it once while loading.
+   */
+  precision?: Precision;
 }
 
 export interface LoadedHfModel {
@@ -78,18 +86,23 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
     checkSizesAgainstWeights(cfg, source, cfgFile, sizes !== null);
     // The file fills every weight, so nothing is drawn at construction; tensors it lacks (a fresh
     // head) are initialised afterwards.
-    model = createModel(cfg, SKIP_INIT);
+    const precision = opts.precision ?? "f32";
+    const lazy = precision !== "f32" && cfg.family === "llama" && !sizes;
+    model = createModel(cfg, lazy ? NO_BASE_WEIGHTS : SKIP_INIT);
     if (sizes) applyLayerSizes(model, sizes);
     const plan = matchTensors(model, source);
     for (const w of plan.warnings) warnings.push(w);
     const conv = conv1dWeights(cfg);
     const state = model.stateDict();
+    const slots = model.storedWeights();
     const fill = new TensorFiller(source);
     for (const [canon, fileName] of plan.sources) {
-      const bad = fill.assign(state.get(canon)!, fileName, conv.has(canon));
+      const slot = slots.get(canon);
+      const bad = slot ? fill.store(slot, fileName, precision) : fill.assign(state.get(canon)!, fileName, conv.has(canon));
       if (bad) warnings.push(bad);
     }
     initFresh(model, plan, opts.seed ?? 0);
+    model.storeBase(precision);
     recordWeightsFile(model, source.path);
     sourceConfigs.set(model, raw);
     sourceDirs.set(model, dir);
@@ -127,8 +140,10 @@ function matchTensors(model: FamilyModel, source: TensorSource): TensorPlan {
   }
   const sources = new Map<string, string>();
   const text = (s: readonly number[]) => `[${s.join(", ")}]`;
-  for (const [canon, v] of model.stateDict()) {
-    const want = conv.has(canon) ? [...v.shape].reverse() : v.shape;
+  const expected: [string, readonly number[]][] = [...model.stateDict()].map(([canon, v]) => [canon, v.shape]);
+  for (const [canon, s] of model.storedWeights()) expected.push([canon, [s.outFeatures, s.inFeatures]]);
+  for (const [canon, shape] of expected) {
+    const want = conv.has(canon) ? [...shape].reverse() : shape;
     const fileName = byCanon.get(canon);
     byCanon.delete(canon);
     const info = fileName === undefined ? null : source.info(fileName);
@@ -164,6 +179,22 @@ function transposeHint(actual: readonly number[], want: readonly number[], cfg: 
 class TensorFiller {
   private scratch = new Float32Array(0);
   constructor(private readonly source: TensorSource) {}
+
+  /**
+   * Reads tensor `fileName` (one float32 buffer, reused) and puts it into the weight store at
+   * `precision`; returns a warning when it holds NaN or Infinity.
+   */
+  store(slot: StoredSlot, fileName: string, precision: Precision): string | null {
+    const n = slot.inFeatures * slot.outFeatures;
+    if (this.scratch.length < n) this.scratch = new Float32Array(n);
+    const read = this.scratch.subarray(0, n);
+    let finite = true;
+    this.source.readFloat32Into(fileName, read, (start, end) => void (finite &&= allFinite(read, start, end)));
+    slot.store(FrozenWeight.fromFloat32(read, [slot.outFeatures, slot.inFeatures], precision));
+    if (finite) return null;
+    const bad = findNonFinite(read)!;
+    return `${this.source.path}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
+  }
 
   /** Fills `v` from tensor `fileName`; returns a warning when it holds NaN or Infinity. */
   assign(v: tf.Variable, fileName: string, transpose: boolean): string | null {
@@ -297,6 +328,8 @@ export interface SaveHfOptions {
   readme?: string;
   /** Save even when an adapter is merged into the weights (they are then part of the base). */
   allowMerged?: boolean;
+  /** How the weights are stored (default F32); F16 and BF16 halve the file, rounding each weight. */
+  dtype?: "F32" | "F16" | "BF16";
 }
 
 export interface SavedHfModel {
@@ -325,7 +358,7 @@ export function saveHfModel(model: FamilyModel, dir: string, opts: SaveHfOptions
  * memory its variable lives in where the backend allows (./tensor-memory.ts), so the writer copies
  * each weight once, from that memory to the file. GPT-2's Conv1D weights are transposed in JS.
  */
-function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | null): Record<string, WritableTensor> {
+function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | null, dtype: "F32" | "F16" | "BF16" = "F32"): Record<string, WritableTensor> {
   const conv = conv1dWeights(model.config);
   const state = [...model.stateDict()];
   const given = new Map<string, Float32Array>();
@@ -345,7 +378,7 @@ function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | n
       stored = new Float32Array(data.length);
       transposeInto(data, v.shape[0]!, v.shape[1]!, stored);
     }
-    out[exportTensorName(canon, model.config)] = { dtype: "F32", shape, data: stored };
+    out[exportTensorName(canon, model.config)] = { dtype, shape, data: stored };
   }
   return out;
 }
@@ -359,7 +392,7 @@ function writeFolder(model: FamilyModel, dir: string, opts: SaveHfOptions, repla
   }
   fs.mkdirSync(dir, { recursive: true });
   const files = [path.join(dir, SINGLE_FILE), path.join(dir, "config.json")];
-  writeSafetensors(files[0]!, hfTensors(model, replace), { format: "pt" });
+  writeSafetensors(files[0]!, hfTensors(model, replace, opts.dtype), { format: "pt" });
   writeFileAtomic(files[1]!, `${JSON.stringify(config, null, 2)}\n`);
   if (opts.tokenizerJson !== undefined) {
     files.push(path.join(dir, TOKENIZER_FILE));

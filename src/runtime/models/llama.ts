@@ -6,7 +6,7 @@ import { Embedding, type ForwardCtx, type Linear, RMSNorm } from "../tensor/nn.j
 import { swiglu } from "../tensor/ops/index.js";
 import { attend, headRows, type Rope, ropeTables, sharedBias } from "./attention.js";
 import type { FamilyConfig } from "./config.js";
-import { type Block, type BlockAux, ClassifierHead, FamilyModel, lastTokenHidden, newLinear, normalInit } from "./model.js";
+import { type Block, type BlockAux, ClassifierHead, FamilyModel, lastTokenHidden, newLinear, NO_BASE_WEIGHTS, normalInit } from "./model.js";
 
 class LlamaBlock implements Block {
   heads: number;
@@ -122,9 +122,13 @@ export class LlamaModel extends FamilyModel {
   constructor(cfg: FamilyConfig, rand: () => number) {
     super(cfg);
     this.rope = ropeTables(cfg.maxPositions, cfg.headDim, cfg.ropeTheta);
-    const table = normalInit([cfg.vocabSize, cfg.hidden], 0.02, rand) as tf.Tensor2D;
-    this.embed = new Embedding("model.embed_tokens", table);
-    table.dispose();
+    if (rand === NO_BASE_WEIGHTS) {
+      this.embed = new Embedding("model.embed_tokens", [cfg.vocabSize, cfg.hidden]);
+    } else {
+      const table = normalInit([cfg.vocabSize, cfg.hidden], 0.02, rand) as tf.Tensor2D;
+      this.embed = new Embedding("model.embed_tokens", table);
+      table.dispose();
+    }
     this.blocks = Array.from({ length: cfg.layers }, (_, i) => new LlamaBlock(i, cfg, this.rope, rand));
     this.norm = new RMSNorm("model.norm", cfg.hidden, cfg.normEps);
     const causal = cfg.head === "causal_lm";
@@ -141,7 +145,7 @@ export class LlamaModel extends FamilyModel {
 
   protected lmLogits(h: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D {
     if (this.lmHead) return this.lmHead.apply(h, ctx) as tf.Tensor2D;
-    return tf.matMul(h, this.embed.weight, false, true);
+    return this.embed.project(h);
   }
 
   protected classify(h: tf.Tensor3D, padMask: tf.Tensor2D): tf.Tensor2D {
@@ -156,8 +160,13 @@ export class LlamaModel extends FamilyModel {
     return this.lmHead ? [this.lmHead] : [];
   }
 
+  protected override outerTables(): Embedding[] {
+    return [this.embed];
+  }
+
   override dispose(): void {
     super.dispose();
+    this.embed.dispose();
     this.rope.cos.dispose();
     this.rope.sin.dispose();
   }

@@ -2,7 +2,8 @@
 // by their Hugging Face module paths, a causal-LM or classification head, Light-PEFT masks and
 // structural pruning, and the state dict under HF tensor names.
 import * as tf from "../tensor/tf.js";
-import { type ForwardCtx, Linear, frozen, trainableVar } from "../tensor/nn.js";
+import { type Embedding, type ForwardCtx, Linear, frozen, trainableVar } from "../tensor/nn.js";
+import { FrozenWeight, type Precision } from "../tensor/frozen/index.js";
 import { gaussian } from "../rng.js";
 import type { FamilyConfig } from "./config.js";
 import { recomputedBlock } from "./recompute.js";
@@ -28,6 +29,14 @@ export interface Block {
   dispose(): void;
 }
 
+/** A frozen matrix that lives in the weight store: its shape, what it holds, and how to fill it. */
+export interface StoredSlot {
+  readonly stored: FrozenWeight | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  store(w: FrozenWeight): void;
+}
+
 /** Per-forward tensors shared by all blocks. */
 export interface BlockAux {
   padMask: tf.Tensor2D;
@@ -41,8 +50,16 @@ export function normalInit(shape: number[], std: number, rand: () => number): tf
   return tf.tensor(gaussian(n, std, rand), shape);
 }
 
-/** A freshly initialised Linear (HF init: N(0, 0.02), zero bias). */
+/**
+ * A uniform source that builds a model without its large frozen matrices (linear weights,
+ * embedding table): a loader then puts each one in the weight store (`Linear.store`), so no float32
+ * copy of them is ever made. Norms and biases are made as usual.
+ */
+export const NO_BASE_WEIGHTS: () => number = () => 0.5;
+
+/** A freshly initialised Linear (HF init: N(0, 0.02), zero bias); shape only under NO_BASE_WEIGHTS. */
 export function newLinear(path: string, inF: number, outF: number, bias: boolean, rand: () => number): Linear {
+  if (rand === NO_BASE_WEIGHTS) return new Linear(path, [outF, inF], bias ? (tf.zeros([outF]) as tf.Tensor1D) : null);
   const w = normalInit([outF, inF], 0.02, rand) as tf.Tensor2D;
   const b = bias ? (tf.zeros([outF]) as tf.Tensor1D) : null;
   const l = new Linear(path, w, b);
@@ -126,16 +143,40 @@ export abstract class FamilyModel {
       for (const [n, v] of blk.params()) m.set(n, v);
     }
     for (const l of this.linears().values()) {
-      m.set(`${l.path}.weight`, l.weight);
+      if (l.hasDenseWeight) m.set(`${l.path}.weight`, l.weight);
       if (l.bias) m.set(`${l.path}.bias`, l.bias);
     }
     if (this.classifier) for (const [n, v] of this.classifier.params()) m.set(n, v);
     return m;
   }
 
+  /** The frozen matrices held (or to be held) in the weight store instead of tensors, by HF name. */
+  storedWeights(): Map<string, StoredSlot> {
+    const m = new Map<string, StoredSlot>();
+    for (const l of this.linears().values()) if (!l.hasDenseWeight) m.set(`${l.path}.weight`, l);
+    for (const e of this.outerTables()) if (!e.hasDenseWeight) m.set(`${e.path}.weight`, { stored: e.stored, inFeatures: e.shape[1], outFeatures: e.shape[0], store: (w) => e.store(w) });
+    return m;
+  }
+
+  /**
+   * Moves every linear weight and the embedding table into the weight store at `precision`, one at
+   * a time (each float32 tensor is freed as its stored copy is made). f32 changes nothing.
+   */
+  storeBase(precision: Precision): void {
+    if (precision === "f32") return;
+    for (const l of this.linears().values()) if (!l.stored) l.store(FrozenWeight.fromTensor(l.weight, precision));
+    for (const e of this.outerTables()) if (!e.stored) e.store(FrozenWeight.fromTensor(e.weight, precision));
+  }
+
+  /** Embedding tables that may be held in the weight store (llama's token table). */
+  protected outerTables(): Embedding[] {
+    return [];
+  }
+
   /** Parameters of the frozen foundation (classifier head excluded). */
   foundationParams(): number {
     let n = 0;
+    for (const s of this.storedWeights().values()) n += s.inFeatures * s.outFeatures;
     const head = new Set(this.classifier ? this.classifier.params().map(([, v]) => v) : []);
     const seen = new Set<tf.Variable>();
     for (const v of this.stateDict().values()) {

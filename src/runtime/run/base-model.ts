@@ -40,7 +40,9 @@ export async function buildModel(spec: ModelSpec, _opts: BuildOptions): Promise<
         }
         const labels = spec.labels === "auto" ? (dataset.labelNames?.length ?? 0) : spec.labels;
         const cfg = familyConfigFromSpec(spec, vocab, labels, { labelNames: dataset.labelNames, padTokenId: dataset.tokenizer.padId });
-        return createModel(cfg, uniformOf(new Rng(spec.initSeed)));
+        const model = createModel(cfg, uniformOf(new Rng(spec.initSeed)));
+        model.storeBase(spec.precision ?? "f32");
+        return model;
       },
     };
   }
@@ -68,7 +70,7 @@ async function hfFolderModel(spec: HfModelSpec | DefaultModelSpec, opts: BuildOp
       const wantedHead = spec.head ?? "auto";
       const head = wantedHead !== "auto" ? wantedHead : labelNames ? "classifier" : "causal_lm";
       const labels = spec.labels !== undefined && spec.labels !== "auto" ? spec.labels : (labelNames?.length ?? "auto");
-      const loaded = loadHfModel(dir, { head, labels });
+      const loaded = loadHfModel(dir, { head, labels, precision: spec.precision ?? "f32" });
       warnings.push(...loaded.warnings);
       const vocab = dataset.tokenizer.vocabSize;
       if (vocab > loaded.config.vocabSize) {

@@ -4,6 +4,7 @@
 // Weights follow Hugging Face's nn.Linear layout: weight [out, in], y = x Wᵀ + b.
 import * as tf from "./tf.js";
 import { embeddingLookup, layerNorm, rmsNorm } from "./ops/index.js";
+import { FrozenWeight, frozenEmbedding, frozenLinear } from "./frozen/index.js";
 
 /** Something injected into a Linear that adds `delta(x)` to its output (LoRA and friends). */
 export interface Adapter {
@@ -79,7 +80,11 @@ export function takeIndices(t: tf.Tensor, keep: number[], axis: number): tf.Tens
 
 export class Linear {
   readonly path: string;
-  weight: tf.Variable; // [out, in]
+  /** The float32 weight [out, in]; null while the base weight is held in `stored`. */
+  private dense: tf.Variable | null = null;
+  /** The frozen base weight held outside the tensors (a precision below f32), or null. */
+  stored: FrozenWeight | null = null;
+  private dims: [number, number];
   bias: tf.Variable | null; // [out]
   readonly adapters = new Map<string, Adapter>();
   /** Names of adapters applied in forward, in order. */
@@ -87,17 +92,57 @@ export class Linear {
   /** Adapters whose ΔW is currently folded into `weight`. */
   readonly merged = new Set<string>();
 
-  constructor(path: string, weight: tf.Tensor2D, bias: tf.Tensor1D | null) {
+  /** `weight`: the float32 weight [out, in], or only its shape when a loader will `store` it. */
+  constructor(path: string, weight: tf.Tensor2D | [number, number], bias: tf.Tensor1D | null) {
     this.path = path;
-    this.weight = frozen(weight, `${path}.weight`);
+    if (Array.isArray(weight)) {
+      this.dims = [...weight];
+    } else {
+      this.dims = [weight.shape[0], weight.shape[1]];
+      this.dense = frozen(weight, `${path}.weight`);
+    }
     this.bias = bias ? frozen(bias, `${path}.bias`) : null;
   }
 
+  /**
+   * The float32 weight [out, in]. A stored weight is dequantised into one on first use (merging,
+   * DoRA, PiSSA, pruning, export need it dense); the forward then uses it.
+   */
+  get weight(): tf.Variable {
+    if (!this.dense) {
+      if (!this.stored) throw new Error(`Error in ${this.path}: the weight [${this.dims.join(", ")}] was never loaded`);
+      this.dense = frozen(this.stored.toTensor(), `${this.path}.weight`);
+    }
+    return this.dense;
+  }
+  set weight(v: tf.Variable) {
+    this.dense = v;
+    this.dims = [v.shape[0]!, v.shape[1]!];
+    this.stored?.dispose();
+    this.stored = null;
+  }
+
+  /** True while the weight is a float32 tensor (not only in the store). */
+  get hasDenseWeight(): boolean {
+    return this.dense !== null;
+  }
+
+  /** Holds the frozen base weight in `w` (the native store) instead of a float32 tensor. */
+  store(w: FrozenWeight): void {
+    if (w.shape[0] !== this.dims[0] || w.shape[1] !== this.dims[1]) {
+      throw new Error(`Error in ${this.path}: a stored weight must be [${this.dims.join(", ")}], got [${w.shape.join(", ")}]`);
+    }
+    this.stored?.dispose();
+    this.dense?.dispose();
+    this.dense = null;
+    this.stored = w;
+  }
+
   get outFeatures(): number {
-    return this.weight.shape[0];
+    return this.dims[0];
   }
   get inFeatures(): number {
-    return this.weight.shape[1]!;
+    return this.dims[1];
   }
 
   /** x [..., in] → [..., out]. */
@@ -107,7 +152,7 @@ export class Linear {
       throw new Error(`Error in ${this.path}: x must be [..., ${this.inFeatures}], got [${x.shape.join(", ")}]`);
     }
     const [x2, lead] = flatten2d(x);
-    let y = tf.matMul(x2, this.weight, false, true) as tf.Tensor2D;
+    let y = (this.dense || !this.stored ? tf.matMul(x2, this.weight, false, true) : frozenLinear(x2, this.stored)) as tf.Tensor2D;
     if (this.bias) y = tf.add(y, this.bias);
     const base = y;
     for (const name of this.active) {
@@ -179,11 +224,12 @@ export class Linear {
   }
 
   numParams(): number {
-    return this.weight.size + (this.bias ? this.bias.size : 0);
+    return this.dims[0] * this.dims[1] + (this.bias ? this.bias.size : 0);
   }
 
   dispose(): void {
-    this.weight.dispose();
+    this.dense?.dispose();
+    this.stored?.dispose();
     this.bias?.dispose();
     for (const a of this.adapters.values()) a.dispose();
     this.adapters.clear();
@@ -235,18 +281,55 @@ export class RMSNorm {
 
 /** Token / position embedding table [V, C]. */
 export class Embedding {
-  weight: tf.Variable;
-  constructor(readonly path: string, table: tf.Tensor2D) {
-    this.weight = frozen(table, `${path}.weight`);
+  private dense: tf.Variable | null = null;
+  /** The table held outside the tensors (a precision below f32), or null. */
+  stored: FrozenWeight | null = null;
+  readonly shape: [number, number];
+  /** `table`: the float32 table, or only its shape when a loader will `store` it. */
+  constructor(readonly path: string, table: tf.Tensor2D | [number, number]) {
+    if (Array.isArray(table)) {
+      this.shape = [...table];
+    } else {
+      this.shape = [table.shape[0], table.shape[1]];
+      this.dense = frozen(table, `${path}.weight`);
+    }
+  }
+  /** The float32 table; a stored one is dequantised into it on first use. */
+  get weight(): tf.Variable {
+    if (!this.dense) {
+      if (!this.stored) throw new Error(`Error in ${this.path}: the table [${this.shape.join(", ")}] was never loaded`);
+      this.dense = frozen(this.stored.toTensor(), `${this.path}.weight`);
+    }
+    return this.dense;
+  }
+  get hasDenseWeight(): boolean {
+    return this.dense !== null;
+  }
+  /** Holds the table in `w` (the native store) instead of a float32 tensor. */
+  store(w: FrozenWeight): void {
+    if (w.shape[0] !== this.shape[0] || w.shape[1] !== this.shape[1]) {
+      throw new Error(`Error in ${this.path}: a stored table must be [${this.shape.join(", ")}], got [${w.shape.join(", ")}]`);
+    }
+    this.stored?.dispose();
+    this.dense?.dispose();
+    this.dense = null;
+    this.stored = w;
   }
   /** ids [B, T] int32 → [B, T, C]. */
   apply(ids: tf.Tensor): tf.Tensor {
+    if (!this.dense && this.stored) return frozenEmbedding(this.stored, ids);
     return embeddingLookup(this.weight as tf.Tensor2D, ids);
   }
+  /** h [N, C] → h·tableᵀ [N, V] (a tied lm_head). */
+  project(h: tf.Tensor2D): tf.Tensor2D {
+    if (!this.dense && this.stored) return frozenLinear(h, this.stored) as tf.Tensor2D;
+    return tf.matMul(h, this.weight, false, true);
+  }
   params(): [string, tf.Variable][] {
-    return [[`${this.path}.weight`, this.weight]];
+    return this.dense ? [[`${this.path}.weight`, this.dense]] : [];
   }
   dispose(): void {
-    this.weight.dispose();
+    this.dense?.dispose();
+    this.stored?.dispose();
   }
 }
