@@ -15,6 +15,7 @@ export const SLOW_TESTS = [
   "test/io/python-hf-names.test.ts",
   "test/pretrain.test.ts",
   "test/cli/run.test.ts",
+  "test/cli/queue.test.ts",
   "test/cli/model-folders.test.ts",
   "test/api/api.test.ts",
   "test/cli/model-folders.test.ts",

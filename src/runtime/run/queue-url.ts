@@ -2,6 +2,7 @@
 // TLS. Parsed into connection options once; everything shown to a person (messages, logs, errors)
 // goes through `redact`, so the password never reaches a terminal, a log or a run folder. A first
 // connection check answers within seconds with what is wrong (unreachable, refused password).
+import { isIP } from "node:net";
 import { Redis, type RedisOptions } from "ioredis";
 
 /** A parsed queue address. */
@@ -48,7 +49,8 @@ export function parseQueueUrl(text: string): QueueAddress {
     db,
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(secret ? { password: secret } : {}),
-    ...(url.protocol === "rediss:" ? { tls: { servername: host } } : {}),
+    // TLS checks the server's certificate against Node's CAs (a private CA: NODE_EXTRA_CA_CERTS).
+    ...(url.protocol === "rediss:" ? { tls: isIP(host) ? {} : { servername: host } } : {}),
   };
   return { connection, display, redact };
 }
@@ -71,14 +73,19 @@ export async function checkRedis(address: QueueAddress, timeoutMs = 5000): Promi
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  client.on("error", () => {}); // the failure is reported by connect() or ping() below
+  // The cause comes as an "error" event (a refused password, a refused connection), while connect()
+  // may only say that the connection closed: report the event's error when there was one.
+  let cause: unknown = null;
+  client.on("error", (e: unknown) => {
+    cause ??= e;
+  });
   const timer = new Promise<never>((_, reject) => {
     setTimeout(() => reject(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs).unref();
   });
   try {
     await Promise.race([client.connect().then(() => client.ping()), timer]);
   } catch (e) {
-    throw new Error(`cannot use the Redis queue at ${address.display}: ${address.redact(explain(e))}`);
+    throw new Error(`cannot use the Redis queue at ${address.display}: ${address.redact(explain(cause ?? e))}`);
   } finally {
     client.disconnect();
   }
@@ -91,7 +98,8 @@ function explain(e: unknown): string {
   if (/WRONGPASS|invalid password|invalid username-password/i.test(message)) return "Redis refused the user name or password";
   if (/NOAUTH/i.test(message)) return "Redis requires a password (redis://:PASSWORD@HOST:PORT)";
   if (err?.code === "ECONNREFUSED") return "connection refused (is redis-server running there, on that port?)";
+  if (/certificate/i.test(message)) return `${message} (for a private CA, set NODE_EXTRA_CA_CERTS to its PEM file)`;
   if (err?.code === "ENOTFOUND" || err?.code === "EAI_AGAIN") return "unknown host";
-  if (err?.code === "ETIMEDOUT" || /timed? ?out|no answer/i.test(message)) return `${message} (a firewall, a wrong host, or TLS expected: rediss://)`;
+  if (err?.code === "ETIMEDOUT" || /timed? ?out|no answer/i.test(message)) return `${message} (a firewall, a wrong host, or TLS on one side only: rediss:// for a TLS port, redis:// for a plain one)`;
   return message;
 }

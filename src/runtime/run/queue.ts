@@ -145,8 +145,9 @@ export async function runOnQueue(plan: Plan, jobs: readonly PlannedJob[], opts: 
       }
       pending.set(id, job);
     }
-    if (pending.size > 0 && (await queue.getWorkersCount()) === 0) {
-      note(`${pending.size} jobs queued on ${address.display}; no worker is connected yet: start one with peftlab worker --queue URL`);
+    if (pending.size > 0) {
+      const workers = await queue.getWorkersCount();
+      note(`queue ${address.display}: ${pending.size} job(s) of experiment ${key} queued or running; ${workers === 0 ? "no worker is connected yet: start one with peftlab worker --queue URL" : `${workers} worker(s) connected`}`);
     }
 
     const started = new Set<string>();
