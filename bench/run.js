@@ -18,6 +18,7 @@ import { runLeaks } from "./leaks.js";
 import { runProfile } from "./profile.js";
 import { runIoBench } from "./io.js";
 import { runSweepBench } from "./sweep.js";
+import { runFrozenBench } from "./frozen.js";
 import { parseArgs, selected, USAGE } from "./lib/args.js";
 import { defaultParallel, runEvidence } from "./lib/evidence-pool.js";
 import { machineInfo, versionInfo } from "./lib/machine.js";
@@ -49,6 +50,7 @@ function benchmarks(ctx) {
     profile: () => runProfile(ctx),
     io: () => runIoBench(ctx),
     sweep: () => runSweepBench(ctx),
+    frozen: () => runFrozenBench(ctx),
   };
 }
 

@@ -38,6 +38,8 @@ export { exportAdapter, exportAsLora, importAdapter } from "./runtime/adapters/p
 export * as safetensors from "./runtime/io/safetensors.js";
 export { readAdapterFolder, writeAdapterFolder } from "./runtime/io/peft-format.js";
 export * as tf from "./runtime/tensor/tf.js";
+/** Frozen base weights (f32, bf16, f16, int8, nf4) in native memory and the ops that read them. */
+export * as frozen from "./runtime/tensor/frozen/index.js";
 
 export * from "./viz/figures.js";
 export { mimeBundle, figureHtml } from "./viz/display.js";

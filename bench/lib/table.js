@@ -61,6 +61,13 @@ function speedRows(doc) {
     }
   }
   const l = doc.leaks;
+  const fz = doc.frozen;
+  if (fz && !fz.error && fz.available) {
+    const s = fz.shapes[0];
+    for (const [p, r] of Object.entries(s.precisions)) {
+      rows.push([p === "f32" ? "frozen" : "", `frozen ${p} x·Wᵀ and dy·W, ${fz.rows}×[${s.out}, ${s.in}], ${num(r.bytes_per_param)} B/param`, `${num(r.forward_gflops)} / ${num(r.dx_gflops)} GFLOP/s`, `f32 ${num(s.f32_forward_gflops)} / ${num(s.f32_dx_gflops)}`, num(fz.ratio[p])]);
+    }
+  }
   const sw = doc.sweep;
   if (sw && !sw.error) rows.push(["sweep", `${sw.jobs} jobs × ${sw.steps} steps, ${sw.backend}, --jobs 1 ÷ --jobs 2`, `${num(sw.jobs1_ms / 1000)} s / ${num(sw.jobs2_ms / 1000)} s`, `goal ≥ ${sw.goal}; cores used ${num(sw.jobs1_cores_used, 2)} / ${num(sw.jobs2_cores_used, 2)}`, `${num(sw.speedup_jobs2)}×`]);
   if (l && !l.error) rows.push(["leaks", `tensors per step (${num(l.window_steps)}-step window + each method)`, num(l.tensors_per_step), `left after a job: ${num(l.max_leaked_after_job)}`, ""]);

@@ -79,6 +79,9 @@ const SCHEMA: [string, (v: unknown) => boolean][] = [
   ["leaks.tensors_per_step", isNum],
   ["sweep.speedup_jobs2", isPos],
   ["sweep.same_results", (v) => v === true],
+  ["frozen.ratio.nf4", numOrNull],
+  ["frozen.ratio.bf16", numOrNull],
+  ["frozen.rows", isPos],
   ["profile.by_op", (v) => Array.isArray(v) && v.length > 0],
   ["profile.by_part", (v) => Array.isArray(v) && v.length > 0],
 ];
