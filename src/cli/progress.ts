@@ -30,7 +30,8 @@ function describe(j: JobProgress, width: number, now: number): string {
   const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
   const loss = j.loss !== null && Number.isFinite(j.loss) ? j.loss.toFixed(4) : "—";
   const running = j.state === "running" || j.state === "waiting";
-  const tail = running ? `loss ${loss}  ${Math.round(j.tokensPerS ?? 0)} tok/s  ETA ${formatDuration(eta)}` : endText(j);
+  const mem = j.rssBytes !== undefined ? `  mem ${(j.rssBytes / 2 ** 30).toFixed(2)} GiB` : "";
+  const tail = running ? `loss ${loss}  ${Math.round(j.tokensPerS ?? 0)} tok/s${mem}  ETA ${formatDuration(eta)}` : endText(j);
   return `${j.label.padEnd(24).slice(0, 24)} ${bar} ${String(j.step).padStart(5)}/${j.total}  ${tail}`;
 }
 

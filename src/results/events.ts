@@ -28,6 +28,8 @@ export interface StepEvent {
   gradNorm: number;
   tokens: number;
   stepMs: number;
+  /** Peak resident memory of the process so far (bytes: tensors, the weight store, everything else). */
+  rssBytes?: number;
   time: number;
 }
 
@@ -102,6 +104,16 @@ export type RunEvent =
   | LightPruneEvent
   | EndEvent;
 
+/** Memory high-water marks of a training job, in bytes. */
+export interface MemoryPeaks {
+  /** Resident memory of the process (everything: tensor heap, weight store, JavaScript, code). */
+  rssBytes: number;
+  /** Tensors (tf.memory().numBytes). */
+  tensorBytes: number;
+  /** Frozen base weights held in the weight store (outside the tensors). */
+  storeBytes: number;
+}
+
 /** result.json of one run × seed × lr. */
 export interface RunResult {
   run: string;
@@ -117,6 +129,8 @@ export interface RunResult {
   tokensPerS: number;
   /** Peak bytes held by tensors (tf.memory().numBytes high-water mark). */
   peakBytes: number;
+  /** Peak memory of the job's process: resident memory, tensors, the weight store. Absent in results of older versions. */
+  memory?: MemoryPeaks;
   wallMs: number;
   status: "finished" | "failed";
   error?: string;

@@ -17,6 +17,8 @@ export interface JobProgress {
   stepMs: number | null;
   /** Tokens per second of the last step (null before the first). */
   tokensPerS: number | null;
+  /** Peak resident memory of the job's process so far, when its steps report it. */
+  rssBytes?: number;
   /** Date.now() when the job started (null while waiting). */
   startedAt: number | null;
   state: JobState;
@@ -55,6 +57,7 @@ export class ProgressState {
       j.loss = ev.loss;
       j.stepMs = ev.stepMs;
       j.tokensPerS = ev.stepMs > 0 ? (ev.tokens * 1000) / ev.stepMs : null;
+      if (ev.rssBytes !== undefined) j.rssBytes = ev.rssBytes;
     }
     const line = eventLine(ev);
     if (line !== null && ev.type !== "eval") j.note = line;

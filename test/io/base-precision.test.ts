@@ -96,6 +96,14 @@ it("a llama base in nf4 holds no float32 copy of its matrices, and its adapter i
   };
   expect(out(nf4, "a-nf4").equals(out(ref, "a-f32"))).toBe(true);
   expect(fs.readFileSync(path.join(dir, "a-nf4", "adapter_config.json"), "utf8")).toBe(fs.readFileSync(path.join(dir, "a-f32", "adapter_config.json"), "utf8"));
+  const trainer = new Trainer({ model: nf4, train: trainSpec({ steps: 1 }), lr: 1e-3, seed: 1 });
+  const stats = trainer.trainStep(randomBatch(nf4.config, 3, 7));
+  const peaks = trainer.memoryPeaks();
+  expect(peaks.storeBytes).toBeGreaterThanOrEqual(frozenMemory().nativeBytes + frozenMemory().jsBytes);
+  expect(peaks.storeBytes).toBeGreaterThan(0);
+  expect(peaks.rssBytes).toBeGreaterThan(peaks.storeBytes);
+  expect(stats.rssBytes).toBe(peaks.rssBytes);
+  trainer.dispose();
   nf4.dispose();
   ref.dispose();
 });

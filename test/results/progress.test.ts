@@ -18,6 +18,9 @@ describe("ProgressState", () => {
     p.start(0, 0);
     expect(p.event(0, step(3, 0.5))).toBeNull();
     expect(p.jobs[0]).toMatchObject({ state: "running", step: 3, loss: 0.5, stepMs: 50, tokensPerS: 2000, startedAt: 0 });
+    expect(p.jobs[0]!.rssBytes).toBeUndefined();
+    p.event(0, { ...step(4, 0.4), rssBytes: 3 * 2 ** 30 });
+    expect(p.jobs[0]).toMatchObject({ step: 4, rssBytes: 3 * 2 ** 30 });
     const line = p.event(0, { type: "beam.prune", step: 5, p: 0.9, modules: [], totalPruned: 1 });
     expect(line).toBe("step 5 BeamLoRA pruned and re-seeded 1 rank (p = 0.9000)");
     expect(p.jobs[0]!.note).toBe(line);

@@ -211,6 +211,7 @@ export async function executeJob(spec: JobSpec, opts: JobOptions): Promise<JobOu
       stepMs,
       tokensPerS: stepMs > 0 ? tokens / trainer.step / (stepMs / 1000) : 0,
       peakBytes: trainer.peakBytes,
+      memory: trainer.memoryPeaks(),
       wallMs: Date.now() - t0,
       status: "finished",
       examples: { train: dataset.train.length, validation: validation.scored, test: test.scored },

@@ -5,7 +5,8 @@ import * as tf from "../tensor/tf.js";
 import type { TrainSpec } from "../../dsl/plan.js";
 import { type Batch, IGNORE_INDEX } from "../data/types.js";
 import { type BatchTensors, disposeBatch, taskLoss, toTensors } from "./batch.js";
-import type { RunEvent, StepEvent } from "../../results/events.js";
+import type { MemoryPeaks, RunEvent, StepEvent } from "../../results/events.js";
+import { frozenMemory } from "../tensor/frozen/index.js";
 import type { ForwardCtx } from "../tensor/nn.js";
 import type { FamilyModel } from "../models/model.js";
 import { nonFiniteWeights } from "../io/weight-health.js";
@@ -92,6 +93,9 @@ export class Trainer implements TrainContext {
   lastFiniteLoss: number | null = null;
   /** High-water mark of tf.memory().numBytes, sampled after every step. */
   peakBytes = 0;
+  /** High-water marks of the process's resident memory and of the weight store, sampled after every step. */
+  peakRssBytes = 0;
+  peakStoreBytes = 0;
   private readonly groups: ParamGroup[] = [];
   private readonly listeners: ((e: RunEvent) => void)[] = [];
   private readonly stepSeed: (step: number) => number;
@@ -212,11 +216,19 @@ export class Trainer implements TrainContext {
     this.lastFiniteLoss = lossValue;
     for (const p of this.plugins) p.afterStep?.(this);
     this.peakBytes = Math.max(this.peakBytes, tf.memory().numBytes);
-    const stats: StepStats = { step: this.step, loss: lossValue, lr, gradNorm: clipped.norm, tokens: batch.tokens, stepMs: performance.now() - t0 };
+    const store = frozenMemory();
+    this.peakStoreBytes = Math.max(this.peakStoreBytes, store.peakNativeBytes + store.jsBytes);
+    this.peakRssBytes = Math.max(this.peakRssBytes, process.resourceUsage().maxRSS * 1024);
+    const stats: StepStats = { step: this.step, loss: lossValue, lr, gradNorm: clipped.norm, tokens: batch.tokens, stepMs: performance.now() - t0, rssBytes: this.peakRssBytes };
     if (this.step % Math.max(1, this.train.logEvery) === 0 || this.step === this.train.steps || this.step === 1) {
       this.emit({ type: "step", ...stats, time: Date.now() });
     }
     return stats;
+  }
+
+  /** The memory high-water marks of the steps so far. */
+  memoryPeaks(): MemoryPeaks {
+    return { rssBytes: this.peakRssBytes, tensorBytes: this.peakBytes, storeBytes: this.peakStoreBytes };
   }
 
   dispose(): void {

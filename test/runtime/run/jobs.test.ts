@@ -50,10 +50,10 @@ function adapterFiles(dir: string, job: string): Record<string, Buffer> {
 
 const resultOf = (dir: string, job: string) => JSON.parse(fs.readFileSync(path.join(dir, job, "result.json"), "utf8"));
 
-/** The steps and evaluations a job logged, without their times. */
+/** The steps and evaluations a job logged, without their times and the process's memory. */
 function metricsLog(dir: string, job: string): unknown[] {
   return fs.readFileSync(path.join(dir, job, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => {
-    const { time: _t, stepMs: _s, tokensPerS: _k, ...rest } = JSON.parse(l);
+    const { time: _t, stepMs: _s, tokensPerS: _k, rssBytes: _m, ...rest } = JSON.parse(l);
     return rest;
   });
 }
