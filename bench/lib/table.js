@@ -70,6 +70,7 @@ function speedRows(doc) {
   }
   const sw = doc.sweep;
   if (sw && !sw.error) rows.push(["sweep", `${sw.jobs} jobs × ${sw.steps} steps, ${sw.backend}, --jobs 1 ÷ --jobs 2`, `${num(sw.jobs1_ms / 1000)} s / ${num(sw.jobs2_ms / 1000)} s`, `goal ≥ ${sw.goal}; cores used ${num(sw.jobs1_cores_used, 2)} / ${num(sw.jobs2_cores_used, 2)}`, `${num(sw.speedup_jobs2)}×`]);
+  if (sw && !sw.error && sw.queue_overhead !== null && sw.queue_overhead !== undefined) rows.push(["", `the same through --queue (one worker, --concurrency 2) ÷ --jobs 2 − 1`, `${num(sw.queue_ms / 1000)} s / ${num(sw.jobs2_ms / 1000)} s`, `goal ≤ ${sw.queue_goal}; ${num(sw.queue_added_ms_per_job)} ms added per job`, `${signed(sw.queue_overhead)}`]);
   if (l && !l.error) rows.push(["leaks", `tensors per step (${num(l.window_steps)}-step window + each method)`, num(l.tensors_per_step), `left after a job: ${num(l.max_leaked_after_job)}`, ""]);
   return rows;
 }

@@ -79,6 +79,7 @@ const SCHEMA: [string, (v: unknown) => boolean][] = [
   ["leaks.tensors_per_step", isNum],
   ["sweep.speedup_jobs2", isPos],
   ["sweep.same_results", (v) => v === true],
+  ["sweep.queue_overhead", numOrNull],
   ["frozen.ratio.nf4", numOrNull],
   ["frozen.ratio.bf16", numOrNull],
   ["frozen.rows", isPos],
