@@ -169,6 +169,19 @@ typedef struct {
 #if PL_X86
 __attribute__((target("avx2,fma,f16c"))) static void f16_decode_f16c(const uint16_t *p, int64_t n, float *out);
 static int cpu_has_f16c(void);
+
+/* float32 → float16 with the F16C instruction (round to nearest even, as pl_f32_to_f16); a NaN is
+   converted by pl_f32_to_f16, so that its bits do not depend on the path. */
+__attribute__((target("avx2,fma,f16c"))) static void f16_encode_f16c(const float *p, int64_t n, uint16_t *out) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(p + i);
+    _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)))
+      for (int k = 0; k < 8; k++) out[i + k] = pl_f32_to_f16(p[i + k]);
+  }
+  for (; i < n; i++) out[i] = pl_f32_to_f16(p[i]);
+}
 #endif
 
 /* Source values [s, s+n) of a write as float32 (exact: every source dtype widens to float32). */
@@ -195,12 +208,55 @@ static void decode(const write_job *j, int64_t s, int64_t n, float *out) {
   }
 }
 
-/* round(v) with ties away from zero, as roundf, for |v| < 2^31 (v is at most 127.5 here). */
+/* round(v) with ties away from zero, as roundf, for |v| < 2^31 (v is at most 127.5 here); no
+   branches, so that a row's loop vectorises. */
 static inline float round_away(float v) {
   float t = (float)(int32_t)v; /* towards zero, exact */
   float d = v - t;             /* exact */
-  return d >= 0.5f ? t + 1.0f : d <= -0.5f ? t - 1.0f : t;
+  return t + (d >= 0.5f ? 1.0f : 0.0f) - (d <= -0.5f ? 1.0f : 0.0f);
 }
+
+#if PL_X86
+/* One int8 row as write_rows' plain C loop computes it (absmax, scale = absmax / 127, q = round(x /
+   scale) with ties away from zero), 8 values at a time. */
+PL_AVX2 static void int8_row_avx2(const float *x, int64_t c, float *scale_out, int8_t *out) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= c; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+  float lanes[8], absmax = 0.0f;
+  _mm256_storeu_ps(lanes, m);
+  for (int k = 0; k < 8; k++) absmax = lanes[k] > absmax ? lanes[k] : absmax;
+  for (; i < c; i++) {
+    float v = fabsf(x[i]);
+    absmax = v > absmax ? v : absmax;
+  }
+  float scale = absmax / 127.0f;
+  *scale_out = scale;
+  if (!(scale > 0.0f)) {
+    memset(out, 0, (size_t)c);
+    return;
+  }
+  const __m256 vs = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f), mhalf = _mm256_set1_ps(-0.5f);
+  const __m256 one = _mm256_set1_ps(1.0f), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+  int32_t q32[8];
+  for (i = 0; i + 8 <= c; i += 8) {
+    __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), vs);
+    __m256 t = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(v));
+    __m256 dd = _mm256_sub_ps(v, t);
+    t = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(dd, half, _CMP_GE_OQ), one));
+    t = _mm256_sub_ps(t, _mm256_and_ps(_mm256_cmp_ps(dd, mhalf, _CMP_LE_OQ), one));
+    t = _mm256_max_ps(_mm256_min_ps(t, hi), lo);
+    _mm256_storeu_si256((__m256i *)q32, _mm256_cvttps_epi32(t));
+    for (int k = 0; k < 8; k++) out[i + k] = (int8_t)q32[k];
+  }
+  for (; i < c; i++) {
+    float q = round_away(x[i] / scale);
+    q = q > 127.0f ? 127.0f : q;
+    out[i] = (int8_t)(int32_t)(q < -127.0f ? -127.0f : q);
+  }
+}
+#endif
 
 /* Rows [a, b) of the write (relative to r0), for every format but nf4. */
 static void write_rows(void *ctx, int64_t a, int64_t b) {
@@ -228,10 +284,22 @@ static void write_rows(void *ctx, int64_t a, int64_t b) {
       }
       case PL_W_F16: {
         uint16_t *out = (uint16_t *)w->data + d;
+#if PL_X86
+        if (pl_use_avx2() && cpu_has_f16c()) {
+          f16_encode_f16c(buf, c, out);
+          break;
+        }
+#endif
         for (int64_t i = 0; i < c; i++) out[i] = pl_f32_to_f16(buf[i]);
         break;
       }
       case PL_W_INT8: {
+#if PL_X86
+        if (pl_use_avx2()) {
+          int8_row_avx2(buf, c, w->scales + j->r0 + r, (int8_t *)w->data + d);
+          break;
+        }
+#endif
         float absmax = 0.0f;
         for (int64_t i = 0; i < c; i++) {
           float v = fabsf(buf[i]);
@@ -243,7 +311,8 @@ static void write_rows(void *ctx, int64_t a, int64_t b) {
         if (scale > 0.0f) {
           for (int64_t i = 0; i < c; i++) {
             float q = round_away(buf[i] / scale);
-            out[i] = (int8_t)(q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q);
+            q = q > 127.0f ? 127.0f : q;
+            out[i] = (int8_t)(int32_t)(q < -127.0f ? -127.0f : q);
           }
         } else {
           memset(out, 0, (size_t)c);

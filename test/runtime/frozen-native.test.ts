@@ -151,14 +151,25 @@ describe("frozenLinear", () => {
     }
   });
 
-  it("the plain C path dequantises the same values and equals the plain C product on them", async () => {
+  it("the plain C path quantises and dequantises the same values and equals the plain C product on them", async () => {
     await initBackend("native");
     for (const precision of PRECISIONS) {
-      const w = FrozenWeight.fromFloat32(randArray(130 * 200, 0.05), [130, 200], precision);
+      const values = randArray(130 * 200, 0.05);
+      const w = FrozenWeight.fromFloat32(values, [130, 200], precision);
       const x = tf.tensor(randArray(20 * 200), [20, 200]);
       const simd = w.toFloat32();
       addon.setSimd(false);
       try {
+        for (const dtype of ["F32", "BF16", "F16"] as SourceDtype[]) {
+          const { bytes } = source(values, dtype);
+          const plain = FrozenWeight.fromBytes(bytes, dtype, [130, 200], precision);
+          addon.setSimd(true);
+          const vector = FrozenWeight.fromBytes(bytes, dtype, [130, 200], precision);
+          addon.setSimd(false);
+          expectStoredEqual(plain.stored(), vector.stored(), `${precision} from ${dtype}, plain C vs SIMD`);
+          plain.dispose();
+          vector.dispose();
+        }
         expect(same(w.toFloat32(), simd), `${precision} dequantised`).toBe(true);
         const y = tf.tidy(() => frozenLinear(x, w).dataSync() as Float32Array);
         const yRef = tf.tidy(() => tf.matMul(x, tf.tensor2d(simd, w.shape), false, true).dataSync() as Float32Array);
