@@ -2,6 +2,7 @@
 // formats.ts): stored codes and scales, dequantised values, the frozen product and its input
 // gradient against the float32 product on the dequantised weight, thread counts, SIMD against plain
 // C, streaming writes, the embedding gather, and that dispose frees the native memory.
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tensor/tf.js";
 import { initBackend } from "../../src/runtime/tensor/backend.js";
@@ -284,5 +285,32 @@ describe("memory", () => {
     expect(nf4.bytes / f32.bytes).toBeCloseTo((0.5 + 1 / 64 + 4 / (64 * 256)) / 4, 6);
     f32.dispose();
     nf4.dispose();
+  });
+});
+
+describe("the safety nets (a child process on the built package)", () => {
+  const script = String.raw`
+    import { Worker } from "node:worker_threads";
+    import { frozen } from "${new URL("../../dist/index.js", import.meta.url).href}";
+    const bytes = () => frozen.frozenMemory().nativeBytes;
+    const start = bytes();
+    (() => { for (let i = 0; i < 5; i++) frozen.FrozenWeight.fromFloat32(new Float32Array(64 * 100), [64, 100], "nf4"); })();
+    const made = bytes();
+    for (let i = 0; i < 50 && bytes() > start; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)); }
+    const collected = bytes();
+    const worker = new Worker(${"`"}Promise.all([import("${new URL("../../dist/index.js", import.meta.url).href}"), import("node:worker_threads")]).then(([{ frozen }, { parentPort }]) => { globalThis.kept = frozen.FrozenWeight.fromFloat32(new Float32Array(128 * 128), [128, 128], "bf16"); parentPort.postMessage(frozen.frozenMemory().nativeBytes); });${"`"}, { eval: true });
+    const inWorker = await new Promise((r) => worker.once("message", r));
+    await worker.terminate();
+    console.log(JSON.stringify({ start, made, collected, inWorker, afterWorker: bytes() }));
+  `;
+
+  it("a weight dropped without dispose is freed when collected; a worker's weights when it exits", () => {
+    const res = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect(res.stderr).toBe("");
+    const r = JSON.parse(res.stdout.trim().split("\n").pop()!) as Record<string, number>;
+    expect(r.made! - r.start!).toBe(5 * storageBytes("nf4", 64, 100));
+    expect(r.collected).toBe(r.start);
+    expect(r.inWorker! - r.start!).toBe(storageBytes("bf16", 128, 128));
+    expect(r.afterWorker).toBe(r.start);
   });
 });
