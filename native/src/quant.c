@@ -323,6 +323,25 @@ static void write_rows(void *ctx, int64_t a, int64_t b) {
   }
 }
 
+#if PL_X86
+/* The codes of one nf4 block of 64 values (zero-padded) with scale absmax, as write_nf4_blocks'
+   plain C loop computes them: v / absmax, then the number of level midpoints below it. */
+PL_AVX2 static void nf4_codes_avx2(const float *x, float absmax, uint8_t *code) {
+  __m256 mid[15];
+  for (int k = 0; k < 15; k++) mid[k] = _mm256_set1_ps(NF4_MID[k]);
+  const __m256 s = _mm256_set1_ps(absmax);
+  const int zero = !(absmax > 0.0f);
+  int32_t c32[8];
+  for (int i = 0; i < PL_NF4_BLOCK; i += 8) {
+    __m256 v = zero ? _mm256_setzero_ps() : _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+    __m256i acc = _mm256_setzero_si256();
+    for (int k = 0; k < 15; k++) acc = _mm256_sub_epi32(acc, _mm256_castps_si256(_mm256_cmp_ps(mid[k], v, _CMP_LT_OQ)));
+    _mm256_storeu_si256((__m256i *)c32, acc);
+    for (int k = 0; k < 8; k++) code[i + k] = (uint8_t)c32[k];
+  }
+}
+#endif
+
 /* nf4 blocks [a, b) of the write (relative to its first block). */
 static void write_nf4_blocks(void *ctx, int64_t a, int64_t b) {
   const write_job *j = ctx;
@@ -340,12 +359,19 @@ static void write_nf4_blocks(void *ctx, int64_t a, int64_t b) {
       absmax = x > absmax ? x : absmax;
     }
     w->absmax32[(first + s) / PL_NF4_BLOCK] = absmax;
-    for (int64_t i = 0; i < n; i++) v[i] = absmax > 0.0f ? v[i] / absmax : 0.0f;
     for (int64_t i = n; i < PL_NF4_BLOCK; i++) v[i] = 0.0f;
-    /* the nearest level: the number of midpoints below the value (a tie goes to the lower level) */
-    for (int i = 0; i < PL_NF4_BLOCK; i++) code[i] = 0;
-    for (int k = 0; k < 15; k++)
-      for (int i = 0; i < PL_NF4_BLOCK; i++) code[i] += NF4_MID[k] < v[i];
+#if PL_X86
+    if (pl_use_avx2()) {
+      nf4_codes_avx2(v, absmax, code);
+    } else
+#endif
+    {
+      for (int64_t i = 0; i < n; i++) v[i] = absmax > 0.0f ? v[i] / absmax : 0.0f;
+      /* the nearest level: the number of midpoints below the value (a tie goes to the lower level) */
+      for (int i = 0; i < PL_NF4_BLOCK; i++) code[i] = 0;
+      for (int k = 0; k < 15; k++)
+        for (int i = 0; i < PL_NF4_BLOCK; i++) code[i] += NF4_MID[k] < v[i];
+    }
     int64_t f = first + s;
     if ((f & 1) == 0 && (n & 1) == 0) {
       for (int64_t i = 0; i < n; i += 2) codes[(f + i) / 2] = (uint8_t)(code[i] << 4 | code[i + 1]);
