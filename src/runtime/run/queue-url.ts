@@ -21,7 +21,8 @@ export function parseQueueUrl(text: string): QueueAddress {
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`--queue: "${redactLoose(text)}" is not a URL; expected redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://… for TLS`);
+    // Not echoed: a mistyped URL may still hold the password.
+    throw new Error("--queue: not a URL; expected redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://… for TLS");
   }
   const secret = url.password ? decodeURIComponent(url.password) : "";
   const redact = (s: string) => {
@@ -53,11 +54,6 @@ export function parseQueueUrl(text: string): QueueAddress {
     ...(url.protocol === "rediss:" ? { tls: isIP(host) ? {} : { servername: host } } : {}),
   };
   return { connection, display, redact };
-}
-
-/** Hides what looks like a password in a string that is not even a URL. */
-function redactLoose(text: string): string {
-  return text.replace(/:\/\/([^@/]*):[^@/]*@/, "://$1:***@");
 }
 
 /**
