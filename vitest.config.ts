@@ -28,6 +28,7 @@ export const SLOW_TESTS = [
   "test/runtime/native-ops.test.ts",
   "test/runtime/native-kernels.test.ts",
   "test/runtime/frozen-native.test.ts",
+  "test/big/**",
 ];
 
 export default defineConfig({

@@ -21,6 +21,7 @@ import { runSweepBench } from "./sweep.js";
 import { runFrozenBench } from "./frozen.js";
 import { parseArgs, selected, USAGE } from "./lib/args.js";
 import { defaultParallel, runEvidence } from "./lib/evidence-pool.js";
+import { runBigBench } from "./big.js";
 import { machineInfo, versionInfo } from "./lib/machine.js";
 import { profileTables, summaryTable } from "./lib/table.js";
 import { taskNames } from "./lib/tasks.js";
@@ -70,6 +71,7 @@ export async function runBench(opts) {
     try {
       doc[name] = await all[name]();
     } catch (err) {
+    big: () => runBigBench(ctx),
       doc[name] = { error: err instanceof Error ? err.message : String(err) };
       log(`${name}: FAILED: ${doc[name].error}`);
       if (process.env.PEFTLAB_BENCH_DEBUG) console.error(err);

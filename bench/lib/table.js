@@ -68,6 +68,13 @@ function speedRows(doc) {
       rows.push([p === "f32" ? "frozen" : "", `frozen ${p} x·Wᵀ and dy·W, ${fz.rows}×[${s.out}, ${s.in}], ${num(r.bytes_per_param)} B/param`, `${num(r.forward_gflops)} / ${num(r.dx_gflops)} GFLOP/s`, `f32 ${num(s.f32_forward_gflops)} / ${num(s.f32_dx_gflops)}`, num(fz.ratio[p])]);
     }
   }
+  const big = doc.big;
+  if (big && !big.error) {
+    for (const [p, s] of Object.entries(big.step_s ?? {})) {
+      rows.push([p === Object.keys(big.step_s)[0] ? "big" : "", `${num(big.params / 1e9, 2)}B llama, ${p} base, LoRA r${big.rank} on every linear, 1×${big.tokens} tokens: peak RSS ${num(big.peak_rss_gb[p], 2)} GB, load ${num(big.load_s[p])} s`, `${num(s)} s/step`, big.torch.step_s ? `PyTorch f32 ${num(big.torch.step_s)} s/step` : "PyTorch n/a", num(big.step_vs_torch[p])]);
+    }
+    for (const [p, e] of Object.entries(big.errors ?? {})) rows.push(["", `big ${p}: ${e}`, "", "", ""]);
+  }
   const sw = doc.sweep;
   if (sw && !sw.error) rows.push(["sweep", `${sw.jobs} jobs × ${sw.steps} steps, ${sw.backend}, --jobs 1 ÷ --jobs 2`, `${num(sw.jobs1_ms / 1000)} s / ${num(sw.jobs2_ms / 1000)} s`, `goal ≥ ${sw.goal}; cores used ${num(sw.jobs1_cores_used, 2)} / ${num(sw.jobs2_cores_used, 2)}`, `${num(sw.speedup_jobs2)}×`]);
   if (sw && !sw.error && sw.queue_overhead !== null && sw.queue_overhead !== undefined) rows.push(["", `the same through --queue (one worker, --concurrency 2) ÷ --jobs 2 − 1`, `${num(sw.queue_ms / 1000)} s / ${num(sw.jobs2_ms / 1000)} s`, `goal ≤ ${sw.queue_goal}; ${num(sw.queue_added_ms_per_job)} ms added per job`, `${signed(sw.queue_overhead)}`]);
