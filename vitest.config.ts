@@ -13,6 +13,7 @@ export const SLOW_TESTS = [
   "**/*.browser.test.ts",
   "test/io/python-crosscheck.test.ts",
   "test/io/python-hf-names.test.ts",
+  "test/io/python-nf4-adapter.test.ts",
   "test/pretrain.test.ts",
   "test/cli/run.test.ts",
   "test/cli/queue.test.ts",
