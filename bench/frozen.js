@@ -1,8 +1,8 @@
 // The frozen-weight product (src/runtime/tensor/frozen) per storage precision, against the float32
 // native matrix product of the same shape in the same run: a Linear of a 1B-class model ([out, in]
 // as Hugging Face stores it) applied to one sequence of tokens, forward (x·Wᵀ) and input gradient
-// (dy·W). Also how fast each precision is made from bfloat16 bytes (load time) and the bytes it
-// holds per parameter. Ratios ≥ 1 mean the quantised weight costs no speed; the memory it saves is
+// (dy·W). Also how fast each precision is made from bfloat16 bytes (load time), the bytes it holds
+// per parameter and the relative error of its output. Ratios ≥ 1 mean the quantised weight costs no speed; the memory it saves is
 // the point.
 import { initBackend, tf, frozen } from "../dist/index.js";
 import { sig, summarizeMs, timeCalls } from "./lib/timing.js";
@@ -37,12 +37,18 @@ function benchShape(rows, out, inF, budget, log) {
       f32_dx_gflops: sig(gflops(rows, out, inF, f32Dx)),
       precisions: {},
     };
+    // the reference output: the float32 product on the weight the bfloat16 bytes hold
+    const exact = frozen.FrozenWeight.fromBytes(bf16, "BF16", [out, inF], "f32");
+    const yRef = frozen.frozenLinear(x, exact);
+    exact.dispose();
+    const refNorm = tf.tidy(() => tf.norm(yRef).dataSync()[0]);
     for (const precision of frozen.PRECISIONS) {
       log?.(`frozen: [${out}, ${inF}] ${precision}`);
       const loadMs = Math.min(...timeCalls(() => frozen.FrozenWeight.fromBytes(bf16, "BF16", [out, inF], precision).dispose(), { warmup: 1, repeats: 3 }));
       const fw = frozen.FrozenWeight.fromBytes(bf16, "BF16", [out, inF], precision);
       try {
         const forward = timeTensor(() => frozen.frozenLinear(x, fw), budget);
+        const relError = tf.tidy(() => tf.norm(tf.sub(frozen.frozenLinear(x, fw), yRef)).dataSync()[0]) / refNorm;
         const dx = timeTensor(() => tf.engine().runKernel(frozen.FROZEN_MATMUL_GRAD, { dy }, { weight: fw.id, out, in: inF }), budget);
         result.precisions[precision] = {
           native: fw.native,
@@ -52,11 +58,14 @@ function benchShape(rows, out, inF, budget, log) {
           forward_vs_f32: sig(f32Forward / forward),
           dx_vs_f32: sig(f32Dx / dx),
           load_mparams_per_s: sig((out * inF) / (loadMs / 1000) / 1e6),
+          // ‖y − y_f32‖ / ‖y_f32‖ for y = x·Wᵀ on this precision (0 for f32 and bf16: the source is bf16)
+          output_rel_error: sig(relError, 3),
         };
       } finally {
         fw.dispose();
       }
     }
+    yRef.dispose();
     return result;
   } finally {
     tf.dispose([x, dy, w]);

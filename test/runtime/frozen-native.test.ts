@@ -209,6 +209,33 @@ describe("frozenLinear", () => {
   });
 });
 
+describe("a LoRA layer on a frozen base", () => {
+  it("has the gradients (x, A, B) of the same layer on the dequantised float32 base, bit for bit", async () => {
+    await initBackend("native");
+    const { loraAdd } = await import("../../src/runtime/tensor/ops/index.js");
+    for (const precision of ["nf4", "bf16", "int8"] as const) {
+      const [out, inF, r, n] = [96, 80, 8, 21];
+      const w = FrozenWeight.fromFloat32(randArray(out * inF, 0.05), [out, inF], precision);
+      const x = tf.tensor2d(randArray(n * inF), [n, inF]);
+      const a = tf.tensor2d(randArray(r * inF, 0.1), [r, inF]);
+      const b = tf.tensor2d(randArray(out * r, 0.1), [out, r]);
+      const target = tf.tensor2d(randArray(n * out), [n, out]);
+      const grads = (base: (x: tf.Tensor2D) => tf.Tensor2D): Float32Array[] =>
+        tf.tidy(() => {
+          const loss = (xx: tf.Tensor, aa: tf.Tensor, bb: tf.Tensor) =>
+            tf.sum(tf.square(tf.sub(loraAdd(base(xx as tf.Tensor2D), xx as tf.Tensor2D, aa as tf.Tensor2D, bb as tf.Tensor2D, 2), target)));
+          return tf.grads(loss)([x, a, b]).map((g) => g.dataSync() as Float32Array);
+        });
+      const wt = tf.tensor2d(w.toFloat32(), [out, inF]);
+      const frozenGrads = grads((xx) => frozenLinear(xx, w) as tf.Tensor2D);
+      const denseGrads = grads((xx) => tf.matMul(xx, wt, false, true));
+      ["x", "A", "B"].forEach((name, i) => expect(same(frozenGrads[i]!, denseGrads[i]!), `${precision} d${name}`).toBe(true));
+      tf.dispose([x, a, b, target, wt]);
+      w.dispose();
+    }
+  });
+});
+
 describe("streaming writes", () => {
   it("rows written in chunks (any order) store the same as one write", () => {
     for (const precision of PRECISIONS) {
