@@ -97,6 +97,7 @@ export const CATALOGUE = {
   compareFewRuns: w("PEFT4015", "a comparison of a single run", "comparison '{name}' has only one run"),
   epochsUnknownSize: e("PEFT4016", "epochs on data of unknown size", "cannot turn {epochs} epochs into steps: {reason}"),
   jsonlFields: e("PEFT4017", "JSONL fields of two formats", "{reason}"),
+  memorySaverWithHooks: e("PEFT4019", "recompute or micro-batches with BeamLoRA or Light-PEFT", "run '{run}' uses {what} '{name}', which reads every adapter's activations of one whole forward per step: '{setting}' cannot be used with it"),
   wrongHeadForFamily: e("PEFT4018", "a head the model family does not have", "{family} models have {allowed}, not {head}"),
 
   // ---- 5xxx files and includes

@@ -95,6 +95,7 @@ const CASES: Case[] = [
   { id: "headTaskMismatch", text: `model p = pretrained { head causal_lm }\ndata mail = spam {}\nadapter a = lora {}\nrun r = p + a on mail`, at: "mail", says: "causal_lm head" },
   { id: "methodConflict", text: "adapter ada = adalora {}\nbeam b on ada {}", at: "ada", says: "AdaLoRA" },
   { id: "beamWithPrune", text: `${BASE}beam b on lora8 {}\nprune p {}\nrun r = base + lora8 + b + p on sums`, at: "p" },
+  { id: "memorySaverWithHooks", text: `${BASE}beam b on lora8 {}\ntrain { recompute blocks }\nrun r = base + lora8 + b on sums`, at: "blocks", says: "uses beam 'b'" },
   { id: "gridWithoutValidation", text: `${BASE.replace("digits 2", "digits 2, validation 0")}train { lr [1e-4, 3e-4] }\n${RUN}`, at: "lr [1e-4, 3e-4]" },
   { id: "tokenizerNeedsHf", text: `${BASE.replace("digits 2", "digits 2, tokenizer model")}${RUN}`, at: "base" },
   { id: "mixedTokenizer", text: `${BASE}model h = hf "m"\n${RUN}run r2 = h + lora8 on sums`, files: { "m/config.json": "{}" }, at: "sums" },

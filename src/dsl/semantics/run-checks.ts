@@ -65,6 +65,13 @@ runCheck("run-train-length", (run, a) => {
     const at = f.lr?.value.value.warmup;
     a.reporter.report("warmupTooLong", { warmup: t.schedule.warmupSteps, run: name, steps: t.steps }, at ? f.lr!.file : run.decl.file, at?.node ?? run.decl.name);
   }
+  const hooks = run.beam ? { what: "beam", name: run.beam.name.name } : run.prune ? { what: "prune schedule", name: run.prune.name.name } : null;
+  if (hooks && t.recompute === "blocks" && f.recompute) {
+    a.reporter.report("memorySaverWithHooks", { run: name, ...hooks, setting: "recompute blocks" }, f.recompute.file, f.recompute.value.node);
+  }
+  if (hooks && t.microBatch < t.batch && f.microBatch) {
+    a.reporter.report("memorySaverWithHooks", { run: name, ...hooks, setting: `micro_batch ${t.microBatch}` }, f.microBatch.file, f.microBatch.value.node);
+  }
   if (t.batch % t.microBatch !== 0) {
     const at = f.microBatch ?? f.batch;
     a.reporter.report("microBatchDoesNotDivide", { micro: t.microBatch, batch: t.batch, run: name }, at ? at.file : run.decl.file, at?.value.node ?? run.decl.name);
