@@ -3,6 +3,9 @@
 // gradient against the float32 product on the dequantised weight, thread counts, SIMD against plain
 // C, streaming writes, the embedding gather, and that dispose frees the native memory.
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tensor/tf.js";
 import { initBackend } from "../../src/runtime/tensor/backend.js";
@@ -255,6 +258,28 @@ describe("streaming writes", () => {
       expectStoredEqual(streamed.stored(), whole.stored(), precision);
       whole.dispose();
       streamed.dispose();
+    }
+  });
+
+  it("fromFile reads a tensor's bytes at an offset in chunks of whole rows, as fromBytes stores them", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peftlab-frozen-"));
+    try {
+      const [rows, cols] = [75, 40];
+      const { bytes } = source(randArray(rows * cols, 0.1), "BF16");
+      const file = path.join(dir, "w.bin");
+      fs.writeFileSync(file, Buffer.concat([Buffer.alloc(13, 7), Buffer.from(bytes), Buffer.alloc(5)]));
+      for (const precision of PRECISIONS) {
+        const whole = FrozenWeight.fromBytes(bytes, "BF16", [rows, cols], precision);
+        const read = FrozenWeight.fromFile(file, 13, "BF16", [rows, cols], precision, { chunkBytes: 1000 }); // 12 rows, or 8 for nf4
+        expectStoredEqual(read.stored(), whole.stored(), precision);
+        whole.dispose();
+        read.dispose();
+      }
+      const before = frozenMemory().nativeBytes;
+      expect(() => FrozenWeight.fromFile(file, 13, "BF16", [rows + 3, cols], "nf4")).toThrow(/ends before byte/);
+      expect(frozenMemory().nativeBytes, "a failed read frees what it wrote").toBe(before);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

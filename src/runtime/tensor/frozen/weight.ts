@@ -7,6 +7,7 @@
 // tensor or rows at a time, so a loader never holds two float32 copies. Without the addon it is
 // held in JavaScript arrays in the same format (./formats.ts). Either way `dispose()` frees it; a
 // FinalizationRegistry frees a weight that was dropped without it.
+import fs from "node:fs";
 import * as tf from "../tf.js";
 import { loadAddon, NativeUnavailable, type NativeAddon } from "../native/addon.js";
 import { decodeInto } from "../../io/safetensors-dtypes.js";
@@ -118,6 +119,39 @@ export class FrozenWeight {
     } catch (err) {
       w.abort();
       throw err;
+    }
+  }
+
+  /**
+   * A tensor's bytes read straight from a file (e.g. a safetensors file: the data section's start
+   * plus the tensor's begin offset), in chunks of whole rows of at most `chunkBytes` (default 8 MiB)
+   * through one reused buffer: no float32 copy of the tensor is made.
+   */
+  static fromFile(file: string | number, byteOffset: number, dtype: SourceDtype, shape: readonly number[], precision: Precision, opts: { chunkBytes?: number } = {}): FrozenWeight {
+    checkDtype("FrozenWeight.fromFile", dtype);
+    const w = FrozenWeight.writer(shape, precision);
+    const rowBytes = w.cols * SOURCE_BYTES[dtype];
+    const rowsPerChunk = Math.max(w.rowAlign, Math.floor(Math.floor((opts.chunkBytes ?? 8 << 20) / rowBytes) / w.rowAlign) * w.rowAlign);
+    const fd = typeof file === "number" ? file : fs.openSync(file, "r");
+    try {
+      const buf = new Uint8Array(Math.min(rowsPerChunk, w.rows) * rowBytes);
+      for (let r = 0; r < w.rows; r += rowsPerChunk) {
+        const n = Math.min(rowsPerChunk, w.rows - r);
+        const chunk = buf.subarray(0, n * rowBytes);
+        let got = 0;
+        while (got < chunk.length) {
+          const k = fs.readSync(fd, chunk, got, chunk.length - got, byteOffset + r * rowBytes + got);
+          if (k === 0) throw new Error(`Error in FrozenWeight.fromFile: ${typeof file === "number" ? `fd ${file}` : file} ends before byte ${byteOffset + r * rowBytes + chunk.length} (a [${w.rows}, ${w.cols}] ${dtype} tensor at byte ${byteOffset})`);
+          got += k;
+        }
+        w.write(r, chunk, dtype);
+      }
+      return w.finish();
+    } catch (err) {
+      w.abort();
+      throw err;
+    } finally {
+      if (typeof file !== "number") fs.closeSync(fd);
     }
   }
 
