@@ -119,6 +119,32 @@ describe("frozenLinear", () => {
     });
   }
 
+  it("a weight wider than one panel (several slabs, forward and gradient) gives the same bits on 1 and 2 threads", async () => {
+    await initBackend("native");
+    const [out, inF] = [400, 30000]; // x·Wᵀ in 2 slabs of W's rows, dy·W in 2 slabs of its columns
+    const values = Float32Array.from({ length: out * inF }, (_, i) => Math.sin(i * 0.7) * 0.05);
+    const x = tf.tensor2d(randArray(3 * inF), [3, inF]);
+    const dy = tf.tensor2d(randArray(3 * out), [3, out]);
+    for (const precision of ["nf4", "bf16"] as const) {
+      const w = FrozenWeight.fromFloat32(values, [out, inF], precision);
+      const wt = tf.tensor2d(w.toFloat32(), [out, inF]);
+      const results: Float32Array[][] = [];
+      for (const threads of [1, 2]) {
+        addon.setThreads(threads);
+        results.push(tf.tidy(() => [frozenLinear(x, w).dataSync() as Float32Array, tf.grad((a: tf.Tensor) => tf.sum(tf.mul(frozenLinear(a, w), dy)))(x).dataSync() as Float32Array]));
+      }
+      const ref = tf.tidy(() => [tf.matMul(x, wt, false, true).dataSync() as Float32Array, tf.matMul(dy, wt).dataSync() as Float32Array]);
+      await initBackend("native"); // back to the default thread count
+      for (const [k, r] of results.entries()) {
+        expect(same(r[0]!, ref[0]!), `${precision} y, ${k + 1} thread(s)`).toBe(true);
+        expect(same(r[1]!, ref[1]!), `${precision} dx, ${k + 1} thread(s)`).toBe(true);
+      }
+      wt.dispose();
+      w.dispose();
+    }
+    tf.dispose([x, dy]);
+  });
+
   it("bf16 and f16 equal the product with the weights rounded to 16 bits", async () => {
     await initBackend("native");
     const values = randArray(61 * 83);

@@ -6,60 +6,33 @@
  *              heap, weightId, dyOffset, dxOffset, rows, out, in  (gradient)
  * (out and in must be the weight's shape: the caller allocated the tensors from them.)
  *
- * The output's columns are cut into blocks; for each, the pool thread that takes it dequantises the
- * block's slab of W into an f32 panel (its own scratch) and multiplies with pl_sgemm on that thread.
- * pl_sgemm accumulates every element in one chain over k, in order, whatever the tile, so y has the
- * bits of pl_sgemm on the whole dequantised W, on any thread count and with any block size.
+ * The output's columns are cut into slabs of at most PANEL_MAX weights (one slab for a weight up to
+ * 2048 × 4096); each slab of W is dequantised into an f32 panel (its rows split over the pool), then
+ * multiplied by pl_sgemm split over the pool. pl_sgemm accumulates every element in one chain over
+ * k, in order, whatever the tile or split, so y has the bits of pl_sgemm on the whole dequantised W,
+ * on any thread count.
  */
 #include "../peftlab.h"
 #include "../weights.h"
 
-/* Largest panel a block may dequantise, in floats (4 MiB). */
-#define PANEL_MAX (1 << 20)
+/* Largest panel, in floats (32 MiB): each slab packs the whole left operand (x or dy) again, so the
+   slabs are wide; at least MIN_SLAB columns (wide enough for the AVX-512 tiles). */
+#define PANEL_MAX (1 << 23)
+#define MIN_SLAB 160
 
 typedef struct {
   const pl_weight *w;
-  const float *a; /* x (forward) or dy (gradient) */
-  float *c;       /* y or dx */
-  int64_t rows, nb;
+  float *panel;
+  int64_t c0, n; /* the slab: W rows [c0, c0+n) (forward) or W columns [c0, c0+n) (gradient) */
   int grad;
-  int failed;
-} frozen_job;
+} slab_job;
 
-/* Columns per block: about four blocks per thread, a multiple of 32, the panel at most PANEL_MAX. */
-static int64_t block_cols(int64_t cols, int64_t depth) {
-  int64_t t = pl_threads(), nb = (cols + 4 * t - 1) / (4 * t);
-  nb = (nb + 31) / 32 * 32;
-  if (nb > 384) nb = 384;
-  int64_t cap = PANEL_MAX / (depth > 0 ? depth : 1);
-  if (nb > cap) nb = cap > 32 ? cap / 32 * 32 : 32;
-  return nb < 32 ? 32 : nb;
-}
-
-static void frozen_task(void *ctx, int64_t b0, int64_t b1) {
-  frozen_job *j = ctx;
-  const pl_weight *w = j->w;
-  const int64_t out = w->rows, in = w->cols;
-  const int64_t cols = j->grad ? in : out, depth = j->grad ? out : in;
-  float *panel = pl_scratch(2, (size_t)(j->nb * depth) * sizeof(float));
-  if (!panel) {
-    j->failed = 1;
-    return;
-  }
-  for (int64_t b = b0; b < b1; b++) {
-    int64_t c0 = b * j->nb, n = cols - c0 < j->nb ? cols - c0 : j->nb;
-    int rc;
-    if (!j->grad) {
-      /* W rows [c0, c0+n) = Wᵀ columns: the panel is [n, in], used transposed */
-      pl_weight_panel(w, c0, n, 0, in, panel, in);
-      rc = pl_sgemm(0, 1, j->rows, n, in, j->a, in, panel, in, j->c + c0, out, 0);
-    } else {
-      /* W columns [c0, c0+n): the panel is [out, n] */
-      pl_weight_panel(w, 0, out, c0, c0 + n, panel, n);
-      rc = pl_sgemm(0, 0, j->rows, n, out, j->a, out, panel, n, j->c + c0, in, 0);
-    }
-    if (rc != 0) j->failed = 1;
-  }
+/* Dequantises panel rows [r0, r1): rows of the slab [n, in] (forward) or of W's columns [out, n]. */
+static void slab_task(void *ctx, int64_t r0, int64_t r1) {
+  const slab_job *j = ctx;
+  const int64_t in = j->w->cols;
+  if (!j->grad) pl_weight_panel(j->w, j->c0 + r0, r1 - r0, 0, in, j->panel + r0 * in, in);
+  else pl_weight_panel(j->w, r0, r1 - r0, j->c0, j->c0 + j->n, j->panel + r0 * j->n, j->n);
 }
 
 static napi_value run(napi_env env, napi_callback_info info, const char *name, int grad) {
@@ -74,18 +47,33 @@ static napi_value run(napi_env env, napi_callback_info info, const char *name, i
                     (long long)w->cols, (long long)out_f, (long long)in_f);
   if (rows < 0) return pl_throw(&a, "negative row count %lld", (long long)rows);
   const int64_t out = w->rows, in = w->cols;
-  frozen_job j = {.w = w, .rows = rows, .grad = grad};
-  j.a = pl_f32(&a, 2, rows * (grad ? out : in));
-  j.c = pl_f32(&a, 3, rows * (grad ? in : out));
+  const float *src = pl_f32(&a, 2, rows * (grad ? out : in));
+  float *dst = pl_f32(&a, 3, rows * (grad ? in : out));
   if (a.failed) return NULL;
   if (rows == 0) return pl_undefined(env);
   const int64_t cols = grad ? in : out, depth = grad ? out : in;
-  j.nb = block_cols(cols, depth);
-  int64_t blocks = (cols + j.nb - 1) / j.nb;
-  /* small products run on the calling thread (one chunk) */
-  int64_t grain = (double)rows * out * in < (1 << 17) ? blocks : 1;
-  pl_parallel_for(blocks, grain, frozen_task, &j);
-  if (j.failed) return pl_throw(&a, "out of memory for the panels (rows=%lld, W [%lld, %lld])", (long long)rows, (long long)out, (long long)in);
+  int64_t slab = PANEL_MAX / depth;
+  if (slab < MIN_SLAB) slab = MIN_SLAB;
+  if (slab > cols) slab = cols;
+  /* slabs of equal width (a multiple of 32 where it stays under the cap) */
+  int64_t slabs = (cols + slab - 1) / slab;
+  int64_t even = (cols + slabs - 1) / slabs;
+  slab = (even + 31) / 32 * 32 <= slab ? (even + 31) / 32 * 32 : even;
+  float *panel = pl_scratch(2, (size_t)(slab * depth) * sizeof(float));
+  if (!panel) return pl_throw(&a, "out of memory for a [%lld, %lld] panel", (long long)slab, (long long)depth);
+  for (int64_t c0 = 0; c0 < cols; c0 += slab) {
+    int64_t n = cols - c0 < slab ? cols - c0 : slab;
+    slab_job j = {.w = w, .panel = panel, .c0 = c0, .n = n, .grad = grad};
+    int rc;
+    if (!grad) {
+      pl_parallel_for(n, pl_row_grain(in), slab_task, &j);
+      rc = pl_sgemm(0, 1, rows, n, in, src, in, panel, in, dst + c0, out, 1);
+    } else {
+      pl_parallel_for(out, pl_row_grain(n), slab_task, &j);
+      rc = pl_sgemm(0, 0, rows, n, out, src, out, panel, n, dst + c0, in, 1);
+    }
+    if (rc != 0) return pl_throw(&a, "out of memory for the packing buffers (rows=%lld, W [%lld, %lld])", (long long)rows, (long long)out, (long long)in);
+  }
   return pl_undefined(env);
 }
 
