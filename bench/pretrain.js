@@ -6,7 +6,7 @@ import { pretraining } from "../dist/index.js";
 import { headline, useVariant } from "./lib/backends.js";
 import { median, ratio, sig } from "./lib/timing.js";
 
-const { DEFAULT_BASE_SPEC, DEFAULT_CORPUS_MIX, builtinCorpus, mixedCorpus, pretrain } = pretraining;
+const { DEFAULT_BASE_SPEC, defaultCorpus, pretrain } = pretraining;
 
 const BUDGET = { smoke: { steps: 3, warmup: 1 }, quick: { steps: 12, warmup: 2 }, full: { steps: 30, warmup: 3 } };
 /** Characters the tokenizer is trained on (its speed is not what is measured). */
@@ -31,7 +31,7 @@ function measure(texts, steps, warmup) {
 /** Runs the pretraining benchmark; returns the `pretrain` JSON section. */
 export async function runPretrainBench(ctx) {
   const budget = BUDGET[ctx.mode];
-  const texts = mixedCorpus(builtinCorpus(), DEFAULT_CORPUS_MIX).texts;
+  const texts = defaultCorpus().texts;
   const variants = {};
   for (const name of ["native_all_cores", "wasm"]) {
     let info;

@@ -12,6 +12,7 @@ import { runDslBench } from "./dsl.js";
 import { runMatmul } from "./matmul.js";
 import { runTrainStep } from "./train-step.js";
 import { runPretrainBench } from "./pretrain.js";
+import { runBaseBench } from "./base.js";
 import { beamloraSection } from "./beamlora.js";
 import { lightpeftSection } from "./lightpeft.js";
 import { runLeaks } from "./leaks.js";
@@ -45,6 +46,7 @@ function benchmarks(ctx) {
     matmul: () => runMatmul(ctx),
     train_step: () => runTrainStep(ctx),
     pretrain: () => runPretrainBench(ctx),
+    base: () => runBaseBench(ctx),
     beamlora: async () => beamloraSection(await evidence()),
     lightpeft: async () => lightpeftSection(await evidence()),
     leaks: () => runLeaks(ctx),

@@ -12,8 +12,13 @@ import { initBackend } from "../src/runtime/tensor/backend.js";
 import { buildModel } from "../src/runtime/run/base-model.js";
 import type { Dataset } from "../src/runtime/data/index.js";
 import { loadTokenizer } from "../src/runtime/data/tokenizers.js";
-import { DEFAULT_BASE_SPEC, DEFAULT_BASE_VERSION, defaultBaseDir, defaultCorpusCard, ensureDefaultBase, isCompleteBase, MARKER_FILE } from "../src/runtime/pretrain/default-base.js";
-import { ARITHMETIC_FORMATS, mixedCorpus } from "../src/runtime/pretrain/corpus.js";
+import {
+  baseChecksums, DEFAULT_BASE_SPEC, DEFAULT_BASE_VERSION, defaultBaseDir, defaultCorpusCard, ensureDefaultBase, isCompleteBase, MARKER_FILE,
+  SHIPPED_BASE_SHA256, shippedBase, shippedBaseDir, spellingWords, verifyBaseFiles,
+} from "../src/runtime/pretrain/default-base.js";
+import { ARITHMETIC_FORMATS, mixedCorpus, SORTING_FORMATS } from "../src/runtime/pretrain/corpus.js";
+import { reverseWords } from "../src/runtime/data/sequence_tasks.js";
+import { DEFAULT_BASE_LAYERS } from "../src/dsl/defaults.js";
 import { generateTask } from "../src/runtime/data/tasks.js";
 import { injectAdapter, loraAdapters } from "../src/runtime/adapters/inject.js";
 import { exportAdapter, importAdapter } from "../src/runtime/adapters/peft-io.js";
@@ -77,8 +82,9 @@ describe("peftlab pretrain", () => {
     [["--out", "x", "--hidden", "15", "--heads", "2"], /hidden \(15\) must be a multiple of heads \(2\)/],
     [["--out", "x", "--bogus"], /unknown option --bogus/],
     [["--steps", "3"], /--out DIR is required/],
-    [["--default", "--out", "x", "--hidden", "8"], /--default builds the cached default base with its fixed settings; it takes no --out, --hidden/],
+    [["--default", "--out", "x", "--hidden", "8"], /--default builds the default base with its fixed settings; it takes no --hidden/],
     [["--default", "--merge-digits"], /it takes no --merge-digits/],
+    [["--default", "--out", root, "--backend", "wasm"], /--out .* is not empty \(use --force to replace it\)/],
     [["--out", "x", "--corpus", "french"], /--corpus must be english or mixed, got "french"/],
     [["--out", "x", "--corpus", "mixed", "--text", "a.txt"], /--corpus names a built-in corpus; it cannot be combined with --text/],
   ])("usage error %j", async (argv, message) => {
@@ -112,9 +118,13 @@ describe("pretraining learns", () => {
     r.model.dispose();
   });
 
-  it("the default base specs are valid and differ only in family", () => {
-    for (const s of Object.values(DEFAULT_BASE_SPEC)) validatePretrainSpec(s);
-    expect({ ...DEFAULT_BASE_SPEC.llama, family: "gpt2" }).toEqual(DEFAULT_BASE_SPEC.gpt2);
+  it("the default base specs are valid, with the layer count the language's module checks assume", () => {
+    for (const s of Object.values(DEFAULT_BASE_SPEC)) {
+      validatePretrainSpec(s);
+      expect(s.layers).toBe(DEFAULT_BASE_LAYERS);
+      expect(s.context).toBe(128);
+    }
+    expect(DEFAULT_BASE_SPEC.llama).toMatchObject({ family: "llama", hidden: 256 });
   });
 });
 
@@ -140,7 +150,10 @@ describe("token streams", () => {
 
 describe("the default base's corpus", () => {
   const english = builtinCorpus().slice(3, 5);
-  const mixed = mixedCorpus(english, { arithmetic: 0.5, code: 0.2, seed: 1 });
+  const mix = { arithmetic: 0.3, code: 0.2, sorting: 0.1, spelling: 0.1, seed: 1 };
+  const spellWords = ["nation", "congress", "budget", "economy", "jobs"];
+  const sources = ["// a real source file\nexport const x = 1;\n"];
+  const mixed = mixedCorpus(english, mix, { sources, spellingWords: spellWords });
   const englishSet = new Set(english);
   const synthetic = mixed.texts.filter((t) => !englishSet.has(t));
   const lines = synthetic.flatMap((t) => t.split("\n"));
@@ -152,12 +165,13 @@ describe("the default base's corpus", () => {
 
   it("holds the English text and the shares of synthetic text asked for, deterministically", () => {
     expect(english.every((t) => mixed.texts.includes(t))).toBe(true);
-    const total = mixed.chars.english + mixed.chars.arithmetic + mixed.chars.code;
-    expect(mixed.chars.arithmetic / total).toBeCloseTo(0.5, 2);
-    expect(mixed.chars.code / total).toBeCloseTo(0.2, 2);
-    expect(mixedCorpus(english, { arithmetic: 0.5, code: 0.2, seed: 1 }).texts).toEqual(mixed.texts);
-    expect(mixedCorpus(english, { arithmetic: 0.5, code: 0.2, seed: 2 }).texts).not.toEqual(mixed.texts);
-    expect(() => mixedCorpus(english, { arithmetic: 0.7, code: 0.3, seed: 1 })).toThrow(/shares must be in \[0, 1\) and sum to less than 1/);
+    expect(mixed.texts).toContain(sources[0]);
+    const total = Object.values(mixed.chars).reduce((a, b) => a + b, 0);
+    for (const part of ["arithmetic", "code", "sorting", "spelling"] as const) expect(mixed.chars[part] / total, part).toBeCloseTo(mix[part], 2);
+    expect(mixedCorpus(english, mix, { sources, spellingWords: spellWords }).texts).toEqual(mixed.texts);
+    expect(mixedCorpus(english, { ...mix, seed: 2 }, { sources, spellingWords: spellWords }).texts).not.toEqual(mixed.texts);
+    expect(() => mixedCorpus(english, { ...mix, arithmetic: 0.7 })).toThrow(/shares must be in \[0, 1\) and sum to less than 1/);
+    expect(() => mixedCorpus(english, mix)).toThrow(/a spelling share needs words to spell/);
   });
 
   it("states correct sums, differences and products in every non-task layout", () => {
@@ -196,9 +210,42 @@ describe("the default base's corpus", () => {
     }
   });
 
+  it("sorts digits and spells words correctly in every non-task layout, never in the tasks' layouts", () => {
+    const digits = (s: string) => s.replace(/\D/g, "");
+    let sorted = 0;
+    let spelledLines = 0;
+    const sortingSeen = new Set<string>();
+    for (const line of lines) {
+      const m = line.match(/^sorting (\d+) gives (\d+)\.$/) ?? line.match(/^the digits ([\d ]+) in order are ([\d ]+)\.$/) ?? line.match(/^(\d+) with its digits from smallest to largest: (\d+)$/);
+      if (m) {
+        expect(digits(m[2]!), line).toBe([...digits(m[1]!)].sort().join(""));
+        sortingSeen.add(line.replace(/[\d ]+/g, "#"));
+        sorted++;
+      }
+      const w = line.match(/^([a-z]+) is spelled ([a-z-]+), backwards ([a-z-]+)\.$/);
+      if (w) {
+        expect(w[2], line).toBe([...w[1]!].join("-"));
+        expect(w[3], line).toBe([...w[1]!].reverse().join("-"));
+        expect(spellWords).toContain(w[1]);
+        spelledLines++;
+      }
+    }
+    expect(sorted).toBeGreaterThan(100);
+    expect(sortingSeen.size).toBe(SORTING_FORMATS.length);
+    expect(spelledLines).toBeGreaterThan(20);
+    for (const t of mixed.texts) expect(t).not.toMatch(/sort\(|reverse\(/);
+  });
+
+  it("spells only words the reverse task never asks for", () => {
+    const words = spellingWords();
+    expect(words.length).toBeGreaterThan(1000);
+    const taskWords = new Set(reverseWords(20));
+    expect(words.filter((w) => taskWords.has(w))).toEqual([]);
+  });
+
   it("describes itself in the model card, overlap included", () => {
     const card = defaultCorpusCard(mixed);
-    expect(card.corpus).toMatch(/Moby-Dick.*\(30% of the characters\) mixed with synthetic arithmetic \(50%\) and code \(20%\)/);
+    expect(card.corpus).toMatch(/English prose \(\d+% of the characters: "Moby-Dick" and State of the Union addresses\) mixed with code \(20%\), arithmetic \(30%\), digit sorting \(10%\) and spelling \(10%\)/);
     expect(card.notes.join("\n")).toMatch(/Small facts do overlap/);
     const r = pretrain([...english.slice(0, 1), "12 plus 30 is 42. 1851 + 1 = 1852"], tinySpec({ steps: 2 }));
     const dir = path.join(root, "card");
@@ -211,6 +258,39 @@ describe("the default base's corpus", () => {
     const tok = loadTokenizer(path.join(dir, "tokenizer.json"));
     expect(tok.encode("1851").map((id) => tok.decode([id]))).toEqual(["1", "8", "5", "1"]);
     expect(tok.encode("17+25=42")).toHaveLength(8);
+  });
+});
+
+describe("the shipped default base", () => {
+  it("is the llama recipe, stored in float16, a few million parameters, and loads with its files checked", async () => {
+    const dir = await ensureDefaultBase("llama", { log: () => {} });
+    expect(dir).toBe(shippedBaseDir("llama"));
+    expect(shippedBase("llama")).toBe(dir);
+    expect(baseChecksums(dir)).toEqual(SHIPPED_BASE_SHA256.llama);
+    const marker = JSON.parse(fs.readFileSync(path.join(dir, MARKER_FILE), "utf8"));
+    expect(marker).toMatchObject({ version: DEFAULT_BASE_VERSION, family: "llama", spec: DEFAULT_BASE_SPEC.llama, dtype: "F16" });
+    expect(marker.validation.final).toBeLessThan(marker.validation.unigram - 1);
+    const { model } = loadHfModel(dir);
+    try {
+      expect(model.config).toMatchObject({ layers: 4, hidden: 256, maxPositions: 128 });
+      const params = [...model.stateDict().values()].reduce((n, v) => n + v.size, 0);
+      expect(params).toBeGreaterThan(3e6);
+      expect(params).toBeLessThan(5e6);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("a copy whose weights differ is an error naming the file and the command that rebuilds it", () => {
+    const dir = shippedBaseDir("llama");
+    const copy = path.join(root, "damaged");
+    fs.cpSync(dir, copy, { recursive: true });
+    const file = path.join(copy, "model.safetensors");
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(file, bytes);
+    expect(() => verifyBaseFiles(copy, SHIPPED_BASE_SHA256.llama!, "llama")).toThrow(/damaged[/\\]model\.safetensors has SHA-256 [0-9a-f]{64}, expected .*peftlab pretrain --default --family llama --out/);
+    verifyBaseFiles(dir, SHIPPED_BASE_SHA256.llama!, "llama");
   });
 });
 
@@ -228,14 +308,14 @@ describe("default base cache", () => {
   it("two concurrent requests build once, atomically, and later calls hit the cache", async () => {
     const cache = path.join(root, "cache1");
     const calls: string[] = [];
-    const opts = { cacheDir: cache, build: tinyBuild(calls), pollMs: 20 };
+    const opts = { cacheDir: cache, build: tinyBuild(calls), pollMs: 20, shipped: false };
     const [a, b] = await Promise.all([ensureDefaultBase("llama", opts), ensureDefaultBase("llama", opts)]);
     expect(a).toBe(defaultBaseDir("llama", cache));
     expect(b).toBe(a);
     expect(calls).toEqual(["llama"]);
     expect(isCompleteBase(a)).toBe(true);
     expect(fs.readdirSync(cache)).toEqual([`default-llama-v${DEFAULT_BASE_VERSION}`]); // no lock, no temporary folder left
-    expect(DEFAULT_BASE_VERSION).toBe(2); // v1 caches (English only, digits merged) are never reused
+    expect(DEFAULT_BASE_VERSION).toBe(3); // v2 caches (2 layers of width 64) are never reused
     await ensureDefaultBase("llama", opts);
     expect(calls).toEqual(["llama"]);
   });
@@ -258,21 +338,21 @@ describe("default base cache", () => {
 
   it("buildModel loads kind default and kind hf through the folder, with its tokenizer", async () => {
     const cache = path.join(root, "cache3");
-    await ensureDefaultBase("llama", { cacheDir: cache, build: tinyBuild([]) });
+    await ensureDefaultBase("gpt2", { cacheDir: cache, build: tinyBuild([]) }); // llama ships with the package; gpt2 is built on first use
     const saved = process.env.PEFTLAB_CACHE;
     process.env.PEFTLAB_CACHE = cache;
     try {
       const dataset = (tok: unknown) => ({ tokenizer: tok, format: "generation" }) as unknown as Dataset;
-      const built = await buildModel({ kind: "default", family: "llama", head: "auto", labels: "auto" }, { baseDir: root, dataSpec: {} as never });
+      const built = await buildModel({ kind: "default", family: "gpt2", head: "auto", labels: "auto" }, { baseDir: root, dataSpec: {} as never });
       expect(built.tokenizer?.vocabSize).toBe(300);
       const model = built.make(dataset(built.tokenizer));
-      expect(model.config).toMatchObject({ family: "llama", head: "causal_lm", vocabSize: 300 });
+      expect(model.config).toMatchObject({ family: "gpt2", head: "causal_lm", vocabSize: 300 });
       model.dispose();
-      const rel = path.relative(root, defaultBaseDir("llama", cache));
+      const rel = path.relative(root, defaultBaseDir("gpt2", cache));
       const hf = await buildModel({ kind: "hf", path: rel, head: "auto", labels: "auto" }, { baseDir: root, dataSpec: {} as never });
       const cls = hf.make({ tokenizer: hf.tokenizer, format: "classification", labelNames: ["ham", "spam"] } as unknown as Dataset);
       expect(cls.config).toMatchObject({ head: "classifier", numLabels: 2, labelNames: ["ham", "spam"] });
-      expect(hf.warnings).toEqual([expect.stringContaining("score.weight head weight is initialised fresh"), expect.stringContaining('tensor "lm_head.weight" is not used')]);
+      expect(hf.warnings).toEqual([expect.stringContaining("score.weight head weight is initialised fresh")]); // gpt2 ties its LM head to the embedding: no lm_head tensor to leave unused
       cls.dispose();
     } finally {
       if (saved === undefined) delete process.env.PEFTLAB_CACHE;

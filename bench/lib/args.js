@@ -1,6 +1,6 @@
 // Command line of bench/run.js.
 
-export const BENCHMARKS = ["dsl", "matmul", "train_step", "pretrain", "beamlora", "lightpeft", "leaks", "profile", "io", "sweep", "frozen", "big"];
+export const BENCHMARKS = ["dsl", "matmul", "train_step", "pretrain", "base", "beamlora", "lightpeft", "leaks", "profile", "io", "sweep", "frozen", "big"];
 
 export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--parallel N] [--profile] [--quiet]
 

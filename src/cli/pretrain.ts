@@ -6,8 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BackendName } from "../dsl/plan.js";
 import { BACKEND_NAMES, initBackend, resolveBackendRequest } from "../runtime/tensor/backend.js";
-import { DEFAULT_CORPUS_MIX, defaultCorpusCard, ensureDefaultBase } from "../runtime/pretrain/default-base.js";
-import { mixedCorpus } from "../runtime/pretrain/corpus.js";
+import { baseChecksums, buildDefaultBase, defaultCorpus, defaultCorpusCard, ensureDefaultBase, SHIPPED_DTYPE } from "../runtime/pretrain/default-base.js";
 import { BUILTIN_CORPUS, builtinCorpus, readTextFiles } from "../runtime/pretrain/data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec, type PretrainStep } from "../runtime/pretrain/pretrain.js";
 import { withArgs, type ArgsSpec, type OptionSpec, type ParsedArgs } from "./args.js";
@@ -18,11 +17,13 @@ const D = PRETRAIN_DEFAULTS;
 const integer = (help: string, dflt: number | string): OptionSpec => ({ type: "string", value: "N", help, default: String(dflt) });
 
 const ARGS: ArgsSpec = {
-  synopsis: ["pretrain --out DIR [options]", "pretrain --default [--family llama|gpt2]"],
+  synopsis: ["pretrain --out DIR [options]", "pretrain --default [--family llama|gpt2] [--out DIR]"],
   description: `Trains a small causal language model from random initialisation, with a byte-level BPE tokenizer
 trained on the same text, and saves a Hugging Face folder (config.json, model.safetensors,
 tokenizer.json, tokenizer_config.json, README.md). --default builds the cached default base instead
-(in $PEFTLAB_CACHE, default ~/.cache/peftlab).`,
+(in $PEFTLAB_CACHE, default ~/.cache/peftlab), or checks the one shipped with the package; with --out
+it pretrains the default base's recipe into DIR with float16 weights (how the shipped base is made)
+and prints the SHA-256 sums that loading checks.`,
   options: {
     out: { type: "string", value: "DIR", help: "folder to write (must not exist or be empty, unless --force)" },
     text: { type: "string", value: "FILE...", multiple: true, help: "UTF-8 text files to train on, one document each; the files may follow --text", default: `the built-in corpus, ${BUILTIN_CORPUS.title}` },
@@ -143,6 +144,24 @@ function trainAndSave(texts: string[], spec: PretrainSpec, out: string, card: { 
 
 class UsageError extends Error {}
 
+/** `--default --out DIR`: the default base's recipe into a temporary sibling, renamed to `out`; prints the checksums. */
+async function buildDefaultInto(out: string, family: "llama" | "gpt2", a: Args, io: CliIO): Promise<number> {
+  const quiet = a.flags.has("--quiet");
+  const parent = path.dirname(path.resolve(out));
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(out)}.pretrain-`));
+  const t0 = performance.now();
+  try {
+    await buildDefaultBase(tmp, family, { dtype: SHIPPED_DTYPE, log: quiet ? undefined : (l) => io.stderr(`${l}\n`), onStep: progress(io, quiet) });
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.renameSync(tmp, out);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  io.stdout(`saved the default ${family} base in ${out} (${Math.round((performance.now() - t0) / 1000)} s); SHA-256: ${JSON.stringify(baseChecksums(out))}\n`);
+  return 0;
+}
+
 /** `peftlab pretrain …`; resolves to the exit code (0 ok, 1 failed, 2 bad usage). */
 export function pretrainCommand(argv: string[], io: CliIO = processIO()): Promise<number> {
   return withArgs("pretrain", ARGS, argv, io, (parsed, usageError) => pretrainWith(parsed, usageError, io));
@@ -155,8 +174,8 @@ async function pretrainWith(parsed: ParsedArgs, usageError: (message: string) =>
   if (typeof spec === "string") return usageError(spec);
   const out = a.values.get("--out");
   const sized = [...Object.keys(NUMERIC), "--corpus"].filter((f) => a.values.has(f)).concat(a.flags.has("--merge-digits") ? ["--merge-digits"] : []);
-  if (a.flags.has("--default") && (out !== undefined || a.texts.length > 0 || sized.length > 0)) {
-    return usageError(`--default builds the cached default base with its fixed settings; it takes no ${[...(out !== undefined ? ["--out"] : []), ...(a.texts.length ? ["--text"] : []), ...sized].join(", ")}`);
+  if (a.flags.has("--default") && (a.texts.length > 0 || sized.length > 0)) {
+    return usageError(`--default builds the default base with its fixed settings; it takes no ${[...(a.texts.length ? ["--text"] : []), ...sized].join(", ")}`);
   }
   if (!a.flags.has("--default") && out === undefined) return usageError("--out DIR is required");
   const corpusName = a.values.get("--corpus");
@@ -166,6 +185,11 @@ async function pretrainWith(parsed: ParsedArgs, usageError: (message: string) =>
     const backend = resolveBackendRequest({ cli: a.values.get("--backend"), env: process.env.PEFTLAB_BACKEND }).backend as BackendName;
     const info = await initBackend(backend);
     if (!a.flags.has("--quiet")) io.stderr(`${info.line}\n`);
+    if (a.flags.has("--default") && out !== undefined) {
+      const bad = checkOut(out, a.flags.has("--force"));
+      if (bad) return usageError(bad);
+      return await buildDefaultInto(out, spec.family, a, io);
+    }
     if (a.flags.has("--default")) {
       const dir = await ensureDefaultBase(spec.family, { log: (l) => io.stderr(`${l}\n`), onStep: progress(io, a.flags.has("--quiet")) });
       io.stdout(`default ${spec.family} base: ${dir}\n`);
@@ -178,7 +202,7 @@ async function pretrainWith(parsed: ParsedArgs, usageError: (message: string) =>
       return trainAndSave(readTextFiles(a.texts), spec, out!, { corpus, notes: [] }, a, io);
     }
     if (corpusName === "mixed") {
-      const mixed = mixedCorpus(builtinCorpus(), DEFAULT_CORPUS_MIX);
+      const mixed = defaultCorpus();
       return trainAndSave(mixed.texts, spec, out!, defaultCorpusCard(mixed), a, io);
     }
     return trainAndSave(builtinCorpus(), spec, out!, { corpus: BUILTIN_CORPUS.title, notes: [] }, a, io);

@@ -8,7 +8,7 @@ import type { BeamImportance, LrScheduleKind, MetricName, PlotName, PruneScope, 
 export const MODEL_DEFAULTS = { layers: 2, width: 64, heads: 4, context: 64, initSeed: 0, precision: "f32" } as const;
 
 /** Layers of the default pretrained base (`pretrained { family … }`); the runtime builds it with this many. */
-export const DEFAULT_BASE_LAYERS = 2;
+export const DEFAULT_BASE_LAYERS = 4;
 
 /** FFN inner size: 4·hidden for gpt2 and bert; for llama round(8/3·hidden) rounded up to a multiple of 16. */
 export function defaultIntermediate(family: "llama" | "gpt2" | "bert", hidden: number): number {

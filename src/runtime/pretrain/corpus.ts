@@ -13,20 +13,35 @@
 // The unspaced layouts matter: byte-level BPE makes " +" and "+" different tokens, and a fine-tuned
 // adapter cannot retrain an embedding, so the base should know the tokens the tasks use.
 //
+// The sorting and spelling documents do the same for the sort and reverse tasks:
+//
+//   task:    "sort(503184)=" → "013458"        corpus:  "sorting 503184 gives 013458."
+//                                                       "the digits 5 0 3 1 8 4 in order are 0 1 3 4 5 8."
+//   task:    "reverse(w-h-a-l-e)=" → "e-l-a-h-w"   corpus:  "nation is spelled n-a-t-i-o-n, backwards n-o-i-t-a-n."
+//                                                       "n-a-t-i-o-n read from the end is n-o-i-t-a-n."
+//
+// and the spelled words are never words of the reverse task (the corpus spells words of the State of
+// the Union addresses that "Moby-Dick" does not use).
+//
 // They are drawn from a stream of their own (seed label "pretrain-corpus/…"), never from a task's, so
 // no fine-tuning split is targeted. Small-number facts still overlap: there are only 10,000 pairs of
 // 2-digit operands, and the corpus states many of them, as a real base model has seen arithmetic.
 
 import { arithmeticAnswer, type ArithmeticOp } from "../data/arithmetic.js";
 import { codeExample } from "../data/code_task.js";
+import { spelled } from "../data/sequence_tasks.js";
 import { Rng } from "../rng.js";
 
 /** Sizes of the synthetic part, as shares of the characters of the whole corpus. */
 export interface CorpusMix {
   /** Share of characters in arithmetic statements (0–1). */
   arithmetic: number;
-  /** Share of characters in code documents (0–1); the rest is English prose. */
+  /** Share of characters in code documents (0–1): real sources first, then synthetic programs. */
   code: number;
+  /** Share of characters in digit-sorting statements (0–1). */
+  sorting: number;
+  /** Share of characters in spelling and reversed-spelling statements (0–1); the rest is English prose. */
+  spelling: number;
   /** Seed of the synthetic stream. */
   seed: number;
 }
@@ -87,17 +102,60 @@ export function codeDocument(rng: Rng): string {
   return [...lines, shown].join("\n");
 }
 
+/** Sorting statement layouts; `{s}` is the digit string, `{o}` its digits in order, `{S}`/`{O}` the same spaced. */
+export const SORTING_FORMATS: readonly string[] = [
+  "sorting {s} gives {o}.",
+  "the digits {S} in order are {O}.",
+  "{s} with its digits from smallest to largest: {o}",
+];
+
+/** One sorting statement of the digit string `s` in layout `format`. */
+export function sortingStatement(s: string, format: string): string {
+  const o = [...s].sort().join("");
+  const spaced = (x: string) => [...x].join(" ");
+  return format.replace("{s}", s).replace("{o}", o).replace("{S}", spaced(s)).replace("{O}", spaced(o));
+}
+
+/** A document of 1–6 sorting statements of one layout, strings of 3–8 digits. */
+export function sortingDocument(rng: Rng): string {
+  const format = rng.pick(SORTING_FORMATS);
+  const line = () => sortingStatement(Array.from({ length: 3 + rng.int(6) }, () => String(rng.int(10))).join(""), format);
+  return Array.from({ length: 1 + rng.int(6) }, line).join("\n");
+}
+
+/** Spelling layouts; `{w}` is the word, `{f}` it spelled with hyphens, `{b}` its reverse spelled, `{F}`/`{B}` spelled with spaces. */
+export const SPELLING_FORMATS: readonly string[] = [
+  "{w} is spelled {f}, backwards {b}.",
+  "{f} read from the end is {b}.",
+  "the letters of {w} are {F}, and in reverse {B}.",
+  "{w}: {f}",
+];
+
+/** One spelling statement of `word` in layout `format`. */
+export function spellingStatement(word: string, format: string): string {
+  const back = [...word].reverse().join("");
+  return format.replace("{w}", word).replace("{f}", spelled(word)).replace("{b}", spelled(back))
+    .replace("{F}", [...word].join(" ")).replace("{B}", [...back].join(" "));
+}
+
+/** A document of 1–6 spelling statements of one layout, words drawn from `words`. */
+export function spellingDocument(rng: Rng, words: readonly string[]): string {
+  const format = rng.pick(SPELLING_FORMATS);
+  return Array.from({ length: 1 + rng.int(6) }, () => spellingStatement(rng.pick(words), format)).join("\n");
+}
+
 function checkMix(mix: CorpusMix): void {
   const ok = (x: number) => Number.isFinite(x) && x >= 0 && x < 1;
-  if (!ok(mix.arithmetic) || !ok(mix.code) || mix.arithmetic + mix.code >= 1) {
-    throw new Error(`pretrain corpus: arithmetic (${mix.arithmetic}) and code (${mix.code}) shares must be in [0, 1) and sum to less than 1`);
+  const shares = [mix.arithmetic, mix.code, mix.sorting, mix.spelling];
+  if (!shares.every(ok) || shares.reduce((a, b) => a + b, 0) >= 1) {
+    throw new Error(`pretrain corpus: arithmetic (${mix.arithmetic}), code (${mix.code}), sorting (${mix.sorting}) and spelling (${mix.spelling}) shares must be in [0, 1) and sum to less than 1`);
   }
 }
 
-/** Synthetic documents from `make` until they hold `chars` characters. */
-function documents(chars: number, rng: Rng, make: (rng: Rng) => string): string[] {
-  const out: string[] = [];
-  for (let n = 0; n < chars; ) {
+/** `first`, then synthetic documents from `make`, until they hold `chars` characters. */
+function documents(chars: number, rng: Rng, make: (rng: Rng) => string, first: readonly string[] = []): string[] {
+  const out: string[] = [...first];
+  for (let n = out.reduce((k, t) => k + t.length, 0); n < chars; ) {
     const doc = make(rng);
     out.push(doc);
     n += doc.length;
@@ -108,22 +166,33 @@ function documents(chars: number, rng: Rng, make: (rng: Rng) => string): string[
 /** What {@link mixedCorpus} returns: the documents in training order and the characters of each part. */
 export interface MixedCorpus {
   texts: string[];
-  chars: { english: number; arithmetic: number; code: number };
+  chars: { english: number; arithmetic: number; code: number; sorting: number; spelling: number };
+}
+
+/** Real text besides the English documents: source files (part of the code share) and the words the spelling statements use. */
+export interface CorpusExtras {
+  sources?: readonly string[];
+  spellingWords?: readonly string[];
 }
 
 /**
- * The English documents plus synthetic arithmetic and code documents sized so that each part holds
- * its share of the characters, all shuffled together (so the held-out tail of the token stream holds
- * every kind). Deterministic in `mix.seed`.
+ * The English documents plus synthetic arithmetic, code, sorting and spelling documents sized so
+ * that each part holds its share of the characters, all shuffled together (so the held-out tail of
+ * the token stream holds every kind). Deterministic in `mix.seed`. Without `spellingWords` the
+ * spelling share must be 0.
  */
-export function mixedCorpus(english: string[], mix: CorpusMix): MixedCorpus {
+export function mixedCorpus(english: string[], mix: CorpusMix, extras: CorpusExtras = {}): MixedCorpus {
   checkMix(mix);
+  const words = extras.spellingWords ?? [];
+  if (mix.spelling > 0 && words.length === 0) throw new Error("pretrain corpus: a spelling share needs words to spell");
   const englishChars = english.reduce((n, t) => n + t.length, 0);
-  const total = englishChars / (1 - mix.arithmetic - mix.code);
+  const total = englishChars / (1 - mix.arithmetic - mix.code - mix.sorting - mix.spelling);
   const root = new Rng(`pretrain-corpus/${mix.seed}`);
   const arithmetic = documents(total * mix.arithmetic, root.fork("arithmetic"), arithmeticDocument);
-  const code = documents(total * mix.code, root.fork("code"), codeDocument);
-  const texts = root.fork("order").shuffle([...english, ...arithmetic, ...code]);
+  const code = documents(total * mix.code, root.fork("code"), codeDocument, mix.code > 0 ? extras.sources : []);
+  const sorting = documents(total * mix.sorting, root.fork("sorting"), sortingDocument);
+  const spelling = documents(total * mix.spelling, root.fork("spelling"), (r) => spellingDocument(r, words));
+  const texts = root.fork("order").shuffle([...english, ...arithmetic, ...code, ...sorting, ...spelling]);
   const sum = (docs: string[]) => docs.reduce((n, t) => n + t.length, 0);
-  return { texts, chars: { english: englishChars, arithmetic: sum(arithmetic), code: sum(code) } };
+  return { texts, chars: { english: englishChars, arithmetic: sum(arithmetic), code: sum(code), sorting: sum(sorting), spelling: sum(spelling) } };
 }

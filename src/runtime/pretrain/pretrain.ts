@@ -223,8 +223,8 @@ function tokenizerConfig(r: PretrainResult): Record<string, unknown> {
 }
 
 /** Saves a pretraining result as a Hugging Face folder with its tokenizer and model card (`notes`: see {@link pretrainReadme}). */
-export function savePretrained(r: PretrainResult, dir: string, corpus: string, notes: string[] = []): SavedHfModel {
-  const saved = saveHfModel(r.model, dir, { tokenizerJson: r.tokenizer.toJSON(), readme: pretrainReadme(r, corpus, notes) });
+export function savePretrained(r: PretrainResult, dir: string, corpus: string, notes: string[] = [], opts: { dtype?: "F32" | "F16" | "BF16" } = {}): SavedHfModel {
+  const saved = saveHfModel(r.model, dir, { tokenizerJson: r.tokenizer.toJSON(), readme: pretrainReadme(r, corpus, notes), dtype: opts.dtype });
   const file = path.join(dir, "tokenizer_config.json");
   writeFileAtomic(file, `${JSON.stringify(tokenizerConfig(r), null, 2)}\n`);
   return { ...saved, files: [...saved.files, file] };

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Plan } from "../../dsl/plan.js";
-import { defaultBaseDir } from "../pretrain/default-base.js";
+import { defaultBaseFolder } from "../pretrain/default-base.js";
 import { withOriginalBase } from "../adapters/export.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { exportAdapter } from "../adapters/peft-io.js";
@@ -31,7 +31,7 @@ const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "special_tok
 export function baseFolder(plan: Plan, job: JobSpec, baseDir: string): string | null {
   const spec = plan.models[job.run.model]!;
   if (spec.kind === "hf") return path.resolve(baseDir, spec.path);
-  if (spec.kind === "default") return defaultBaseDir(spec.family);
+  if (spec.kind === "default") return defaultBaseFolder(spec.family);
   return null;
 }
 
