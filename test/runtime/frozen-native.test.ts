@@ -14,7 +14,7 @@ import {
   dequantise, FrozenWeight, frozenEmbedding, frozenLinear, frozenMemory, PRECISIONS, quantise, storageBytes,
   type Precision, type Quantised, type SourceDtype,
 } from "../../src/runtime/tensor/frozen/index.js";
-import { numberToBf16Bits, numberToF16Bits } from "../../src/runtime/io/safetensors-dtypes.js";
+import { numberToBf16Bits, numberToF16Bits } from "../../src/runtime/tensor/frozen/half.js";
 import { Rng } from "../../src/runtime/rng.js";
 
 const rng = new Rng(2024);

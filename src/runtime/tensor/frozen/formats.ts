@@ -10,7 +10,7 @@
 //         x / absmax (two per byte, the earlier value in the high nibble); the block absmax values are
 //         double-quantised: minus their mean, in blocks of 256, as 8-bit codes of bitsandbytes' signed
 //         dynamic map times the block's own absmax (float32).
-import { numberToBf16Bits, numberToF16Bits } from "../../io/safetensors-dtypes.js";
+import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from "./half.js";
 
 export type Precision = "f32" | "bf16" | "f16" | "int8" | "nf4";
 export const PRECISIONS: readonly Precision[] = ["f32", "bf16", "f16", "int8", "nf4"];
@@ -184,21 +184,6 @@ function quantiseNf4(values: Float32Array, rows: number, cols: number): Quantise
   return { precision: "nf4", rows, cols, data, absmax8, scale2, offset };
 }
 
-const u32 = new Uint32Array(1);
-const f32 = new Float32Array(u32.buffer);
-function bf16ToNumber(h: number): number {
-  u32[0] = h << 16;
-  return f32[0]!;
-}
-function f16ToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 /** The dequantised scale of nf4 block b. */
 export function nf4BlockScale(q: Quantised, b: number): number {
   const map = dynamic().map;
@@ -210,8 +195,8 @@ export function dequantise(q: Quantised, out: Float32Array = new Float32Array(q.
   const n = q.rows * q.cols;
   switch (q.precision) {
     case "f32": out.set(q.data as Float32Array); break;
-    case "bf16": for (let i = 0; i < n; i++) out[i] = bf16ToNumber((q.data as Uint16Array)[i]!); break;
-    case "f16": for (let i = 0; i < n; i++) out[i] = f16ToNumber((q.data as Uint16Array)[i]!); break;
+    case "bf16": for (let i = 0; i < n; i++) out[i] = bf16BitsToNumber((q.data as Uint16Array)[i]!); break;
+    case "f16": for (let i = 0; i < n; i++) out[i] = f16BitsToNumber((q.data as Uint16Array)[i]!); break;
     case "int8":
       for (let r = 0; r < q.rows; r++) {
         const s = q.scales![r]!;

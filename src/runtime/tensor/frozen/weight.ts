@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import * as tf from "../tf.js";
 import { loadAddon, NativeUnavailable, type NativeAddon } from "../native/addon.js";
-import { decodeInto } from "../../io/safetensors-dtypes.js";
+import { bf16BitsToNumber, f16BitsToNumber } from "./half.js";
 import { dequantise, FORMAT_CODE, NF4_BLOCK, PRECISIONS, quantise, storageBytes, type Precision, type Quantised } from "./formats.js";
 
 /** The dtypes a weight can be written from (safetensors names). */
@@ -73,17 +73,13 @@ function checkDtype(op: string, dtype: string): asserts dtype is SourceDtype {
   if (!(dtype in SOURCE_CODE)) throw new Error(`Error in ${op}: source dtype must be F32, BF16 or F16, got "${dtype}"`);
 }
 
-/** Little-endian source bytes of `rows` rows as float32 values. */
+/** `count` little-endian values of `dtype` as float32 values. */
 function decodeRows(bytes: Uint8Array, dtype: SourceDtype, count: number): Float32Array {
-  if (dtype === "F32") {
-    const copy = new Uint8Array(count * 4);
-    copy.set(bytes.subarray(0, count * 4));
-    return new Float32Array(copy.buffer);
-  }
-  const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
-  const out = new Float32Array(count);
-  decodeInto(dtype, aligned, count, out, 0);
-  return out;
+  const copy = bytes.slice(0, count * SOURCE_BYTES[dtype]); // aligned
+  if (dtype === "F32") return new Float32Array(copy.buffer);
+  const bits = new Uint16Array(copy.buffer);
+  const decode = dtype === "BF16" ? bf16BitsToNumber : f16BitsToNumber;
+  return Float32Array.from(bits, decode);
 }
 
 /** A frozen matrix [rows, cols]. */
