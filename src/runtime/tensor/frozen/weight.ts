@@ -47,13 +47,18 @@ export function nativeStore(): WeightStore | null {
   return storeCache.store;
 }
 
-/** Frees native weights that were garbage-collected without dispose(). */
-const finalizer = new FinalizationRegistry<number>((id) => {
-  nativeStore()?.weightsFree(id);
-});
-
 let jsBytes = 0;
 let jsWeights = 0;
+
+/** Frees native weights that were garbage-collected without dispose() (and uncounts JavaScript ones). */
+const finalizer = new FinalizationRegistry<{ id: number; bytes: number }>(({ id, bytes }) => {
+  if (id > 0) {
+    nativeStore()?.weightsFree(id);
+  } else {
+    jsBytes -= bytes;
+    jsWeights--;
+  }
+});
 
 function checkShape(op: string, shape: readonly number[]): [number, number] {
   const [rows, cols] = shape;
@@ -172,8 +177,8 @@ export class FrozenWeight {
   /** @internal: made by FrozenWeightWriter.finish(). */
   static made(shape: [number, number], precision: Precision, id: number, js: Quantised | null): FrozenWeight {
     const w = new FrozenWeight(shape, precision, id, js, storageBytes(precision, shape[0], shape[1]));
-    if (id > 0) finalizer.register(w, id, w);
-    else {
+    finalizer.register(w, { id, bytes: w.bytes }, w);
+    if (id <= 0) {
       jsBytes += w.bytes;
       jsWeights++;
     }
@@ -255,8 +260,8 @@ export class FrozenWeight {
     this._disposed = true;
     if (this.cached && !this.cached.tensor.isDisposed) this.cached.tensor.dispose();
     this.cached = null;
+    finalizer.unregister(this);
     if (this.id > 0) {
-      finalizer.unregister(this);
       nativeStore()?.weightsFree(this.id);
     } else {
       jsBytes -= this.bytes;
