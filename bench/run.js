@@ -15,25 +15,42 @@ import { runPretrainBench } from "./pretrain.js";
 import { runBaseBench } from "./base.js";
 import { beamloraSection } from "./beamlora.js";
 import { lightpeftSection } from "./lightpeft.js";
+import { baselinesSection } from "./baselines.js";
 import { runLeaks } from "./leaks.js";
 import { runProfile } from "./profile.js";
 import { runIoBench } from "./io.js";
 import { runSweepBench } from "./sweep.js";
 import { runFrozenBench } from "./frozen.js";
-import { parseArgs, selected, USAGE } from "./lib/args.js";
-import { defaultParallel, runEvidence } from "./lib/evidence-pool.js";
 import { runBigBench } from "./big.js";
+import { parseArgs, selected, USAGE } from "./lib/args.js";
+import { defaultParallel, evidenceBackend, runEvidence } from "./lib/evidence-pool.js";
+import { estimateFull, experimentUnits } from "./lib/experiments.js";
 import { machineInfo, versionInfo } from "./lib/machine.js";
 import { profileTables, summaryTable } from "./lib/table.js";
-import { taskNames } from "./lib/tasks.js";
 
 const DSL_SIZES = { smoke: { lines: 500, repeats: 3, warmup: 1 }, quick: { lines: 10_000, repeats: 11, warmup: 3 }, full: { lines: 10_000, repeats: 21, warmup: 5 } };
 
-/** Runs the evidence plans once for both evidence sections (they share the LoRA baseline runs). */
+/** The experiments each evidence section reads (baselines also takes BeamLoRA at rank 8 from the rank experiment). */
+const EXPERIMENTS_OF = { beamlora: ["rank"], lightpeft: ["lightpeft"], baselines: ["baselines", "rank"] };
+
+/** The experiment units the selected sections need, by id: the largest (Light-PEFT, baselines) first, so the workers end together. */
+export function evidenceUnits(mode, sections) {
+  const needed = new Set(sections.flatMap((s) => EXPERIMENTS_OF[s] ?? []));
+  const order = ["lightpeft", "baselines", "rank"];
+  return experimentUnits(mode).filter((u) => needed.has(u.experiment)).sort((a, b) => order.indexOf(a.experiment) - order.indexOf(b.experiment)).map((u) => u.id);
+}
+
+/** Runs the experiment units once for every evidence section (they share runs). */
 function evidenceOnce(ctx) {
   let pending = null;
   return () => {
-    pending ??= runEvidence(taskNames(ctx.mode), ctx, ctx.parallel);
+    pending ??= (async () => {
+      ctx.backend ??= await evidenceBackend(ctx.mode);
+      ctx.log(`evidence: ${ctx.units.length} units on ${ctx.backend}, ${ctx.parallel} at a time`);
+      const evidence = await runEvidence(ctx.units, ctx, ctx.parallel);
+      ctx.evidence = evidence;
+      return evidence;
+    })();
     return pending;
   };
 }
@@ -47,13 +64,15 @@ function benchmarks(ctx) {
     train_step: () => runTrainStep(ctx),
     pretrain: () => runPretrainBench(ctx),
     base: () => runBaseBench(ctx),
-    beamlora: async () => beamloraSection(await evidence()),
-    lightpeft: async () => lightpeftSection(await evidence()),
+    beamlora: async () => beamloraSection(await evidence(), ctx.mode),
+    lightpeft: async () => lightpeftSection(await evidence(), ctx.mode),
+    baselines: async () => baselinesSection(await evidence(), ctx.mode),
     leaks: () => runLeaks(ctx),
     profile: () => runProfile(ctx),
     io: () => runIoBench(ctx),
     sweep: () => runSweepBench(ctx),
     frozen: () => runFrozenBench(ctx),
+    big: () => runBigBench(ctx),
   };
 }
 
@@ -61,9 +80,9 @@ function benchmarks(ctx) {
 export async function runBench(opts) {
   const t0 = Date.now();
   const log = opts.quiet ? () => {} : (line) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
-  const tasks = taskNames(opts.mode).length;
-  const parallel = Math.min(opts.parallel ?? defaultParallel(tasks), tasks);
-  const ctx = { mode: opts.mode, log, parallel };
+  const units = evidenceUnits(opts.mode, selected(opts));
+  const parallel = Math.max(1, Math.min(opts.parallel ?? defaultParallel(units.length), units.length));
+  const ctx = { mode: opts.mode, log, parallel, units, base: opts.base, backend: opts.evidenceBackend ?? null, evidence: null };
   const doc = { machine: machineInfo(), backend: null, versions: versionInfo(), mode: opts.mode, started: new Date(t0).toISOString() };
   const all = benchmarks(ctx);
   const times = {};
@@ -73,16 +92,20 @@ export async function runBench(opts) {
     try {
       doc[name] = await all[name]();
     } catch (err) {
-    big: () => runBigBench(ctx),
       doc[name] = { error: err instanceof Error ? err.message : String(err) };
       log(`${name}: FAILED: ${doc[name].error}`);
       if (process.env.PEFTLAB_BENCH_DEBUG) console.error(err);
     }
     times[name] = Number(((Date.now() - s0) / 1000).toFixed(1));
   }
-  if (doc.beamlora || doc.lightpeft) {
-    doc.evidence_parallel = parallel; // tasks at once (1: one after the other)
+  if (ctx.evidence) {
+    doc.evidence_parallel = parallel; // units at once (1: one after the other)
     doc.evidence_order = "interleaved"; // see bench/lib/evidence.js
+    doc.evidence_backend = ctx.backend;
+    doc.evidence_base = ctx.evidence[0]?.base ?? null;
+    doc.evidence_units = ctx.evidence.map((ev) => ({ unit: ev.unit, jobs: ev.results.length, wall_s: Math.round(ev.wallMs / 1000), job_s: Number((ev.wallMs / 1000 / Math.max(1, ev.results.length)).toFixed(2)) }));
+    // What the full run's evidence would take on this machine, from this run's seconds per job.
+    doc.evidence_full_estimate = estimateFull(doc.evidence_units, opts.mode, parallel);
   }
   // The backend of the headline ratios: native when the addon loaded, else wasm.
   doc.backend = doc.train_step?.backend ?? doc.matmul?.backend ?? doc.profile?.backend ?? "wasm";

@@ -46,32 +46,13 @@ export function profileFigure(p) {
   return { data: [trace("forward", "forward_share", "#0072B2"), trace("backward", "backward_share", "#E69F00")], layout };
 }
 
-/** Test score per task and method: mean over seeds with ± one standard deviation, and the chance level. */
-export function scoresFigure(doc) {
-  const tasks = Object.keys(doc.beamlora?.tasks ?? {});
-  const score = (task, method) => (method === "lightpeft" ? doc.lightpeft?.tasks?.[task]?.lightpeft : doc.beamlora.tasks[task][method]) ?? {};
-  /** @type {object[]} */
-  const data = ["lora", "beamlora", "lightpeft"].map((m) => ({
-    type: "bar", name: METHOD_NAMES[m], x: tasks, y: tasks.map((t) => score(t, m).mean ?? null),
-    error_y: { type: "data", array: tasks.map((t) => score(t, m).std ?? 0), visible: true, color: "#374151", thickness: 1.2, width: 5 },
-    marker: { color: METHOD_COLOURS[m] },
-  }));
-  data.push({ type: "scatter", mode: "markers", name: "chance (most common answer)", x: tasks, y: tasks.map((t) => doc.beamlora.tasks[t].chance), marker: { symbol: "line-ew-open", size: 40, color: "#111827", line: { width: 2 } } });
-  const layout = baseLayout("Test score at each method's validation-chosen learning rate", "task", "test exact match / accuracy", {
-    subtitle: "mean over seeds; error bars ± 1 standard deviation", barmode: "group", height: 380, yaxis: axis("test exact match / accuracy", { rangemode: "tozero" }),
-  });
-  return { data, layout };
-}
+const zeroLine = (x = 0, dash = "dot") => ({ type: "line", xref: "x", yref: "paper", x0: x, x1: x, y0: 0, y1: 1, line: { color: "#6b7280", dash } });
 
-/** Paired differences (method − LoRA) with their 95 % intervals, per task. */
-export function diffFigure(doc) {
-  const rows = [];
-  for (const [task, t] of Object.entries(doc.beamlora?.tasks ?? {})) rows.push({ label: `${task}: BeamLoRA − LoRA`, d: t.paired_diff.mean, ci: t.paired_diff.ci95, c: METHOD_COLOURS.beamlora });
-  for (const [task, t] of Object.entries(doc.lightpeft?.tasks ?? {})) rows.push({ label: `${task}: Light-PEFT − LoRA`, d: t.accuracy_diff, ci: t.accuracy_diff_ci95, c: METHOD_COLOURS.lightpeft });
-  const layout = baseLayout("Paired test-score differences against LoRA (same seeds)", "difference in test exact match / accuracy", "", {
-    subtitle: "mean of per-seed differences; bars: Student-t 95 % interval", showlegend: false, height: 140 + 34 * rows.length, margin: { l: 220 },
-    yaxis: axis("", { autorange: "reversed" }),
-    shapes: [{ type: "line", xref: "x", yref: "paper", x0: 0, x1: 0, y0: 0, y1: 1, line: { color: "#6b7280", dash: "dot" } }],
+/** A forest plot: one row per comparison, the mean difference and its 95 % interval. */
+function forest(title, subtitle, rows, shapes) {
+  const layout = baseLayout(title, "difference in test exact match (other − LoRA)", "", {
+    subtitle, showlegend: false, height: 150 + 34 * rows.length, margin: { l: 230 },
+    yaxis: axis("", { autorange: "reversed" }), shapes,
   });
   return {
     data: [{
@@ -82,34 +63,61 @@ export function diffFigure(doc) {
   };
 }
 
-/** Light-PEFT's costs as a share of LoRA's, per task. */
-export function lightFigure(doc) {
-  const tasks = Object.keys(doc.lightpeft?.tasks ?? {});
-  const measures = [
-    ["step_time_ratio", "step time after pruning"],
-    ["peak_memory_ratio", "tensor memory after pruning"],
-    ["peak_memory_ratio_whole_run", "peak tensor memory, whole run"],
-    ["trainable_vs_lora", "trainable parameters"],
-    ["foundation_pruned", "foundation parameters removed"],
-  ];
-  const data = tasks.map((task, i) => ({
-    type: "bar", name: task, x: measures.map((m) => m[1]), y: measures.map((m) => doc.lightpeft.tasks[task][m[0]]), marker: { color: RUN_COLOURS[3 + i] },
+/** BeamLoRA − LoRA per task and rank, with the paper's claimed gain marked. */
+export function beamDiffFigure(b) {
+  const rows = b.by_task.map((t) => ({ label: `${t.task}, rank ${t.rank} (${t.seeds} seeds)`, d: t.diff, ci: t.ci95, c: METHOD_COLOURS.beamlora }));
+  return forest("BeamLoRA − LoRA at equal rank, each at its validation-chosen learning rate", `paired by seed; bars: Student-t 95 % interval; dashed: the paper's claimed gain (+${b.claimed_gain})`, rows, [zeroLine(), zeroLine(b.claimed_gain, "dash")]);
+}
+
+/** Test exact match of LoRA and BeamLoRA per task and rank (mean ± sd over seeds) and chance. */
+export function beamScoresFigure(b) {
+  const x = b.by_task.map((t) => `${t.task} r${t.rank}`);
+  /** @type {object[]} */
+  const data = ["lora", "beamlora"].map((m) => ({
+    type: "bar", name: METHOD_NAMES[m], x, y: b.by_task.map((t) => t[m].mean),
+    error_y: { type: "data", array: b.by_task.map((t) => t[m].std ?? 0), visible: true, color: "#374151", thickness: 1.2, width: 5 },
+    marker: { color: METHOD_COLOURS[m] },
   }));
-  const layout = baseLayout("Light-PEFT relative to plain LoRA", "", "ratio to LoRA (or share)", {
-    subtitle: "mean over seeds at each run's chosen learning rate; 1 = same as LoRA; the last group is the share of the foundation removed", barmode: "group", height: 420,
-    yaxis: axis("ratio to LoRA (or share)", { rangemode: "tozero" }),
-    shapes: [{ type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: 1, y1: 1, line: { color: "#6b7280", dash: "dot" } }],
+  data.push({ type: "scatter", mode: "markers", name: "chance (most common answer)", x, y: b.by_task.map((t) => t.chance), marker: { symbol: "line-ew-open", size: 30, color: "#111827", line: { width: 2 } } });
+  const layout = baseLayout("Test exact match at each method's validation-chosen learning rate", "task and rank", "test exact match", {
+    subtitle: "mean over seeds; error bars ± 1 standard deviation", barmode: "group", height: 380, yaxis: axis("test exact match", { rangemode: "tozero" }),
   });
   return { data, layout };
 }
 
-/** The rank-importance heatmap over time of the first task's representative BeamLoRA job. */
-export function heatmapFigure(doc, task) {
-  const h = doc.beamlora?.tasks?.[task]?.heatmap;
+/** Light-PEFT's trade-off: step time ÷ LoRA against the accuracy difference, memory in the labels. */
+export function paretoFigure(p) {
+  const f = p.frontier.filter((x) => Number.isFinite(x.step_time_ratio) && Number.isFinite(x.accuracy_diff));
+  const trace = (pts, name, color) => ({
+    type: "scatter", mode: "markers+text", name, x: pts.map((x) => x.step_time_ratio), y: pts.map((x) => x.accuracy_diff),
+    text: pts.map((x) => `${x.settings.name} (mem ${x.peak_memory_ratio?.toPrecision(2)}, trainable ${Math.round((x.trainable_vs_lora ?? 0) * 100)} %)`), textposition: "top center",
+    marker: { size: 11, color },
+    error_y: { type: "data", symmetric: false, array: pts.map((x) => (x.accuracy_ci95 ? x.accuracy_ci95[1] - x.accuracy_diff : 0)), arrayminus: pts.map((x) => (x.accuracy_ci95 ? x.accuracy_diff - x.accuracy_ci95[0] : 0)), color: "#374151", thickness: 1.2, width: 5 },
+  });
+  const layout = baseLayout("Light-PEFT trade-off against LoRA: step time and accuracy", "step time ÷ LoRA's after pruning (left = faster)", "test exact match − LoRA's", {
+    subtitle: `each setting at its own validation-chosen learning rate; bars: 95 % interval; dashed: the paper's headline (≥ ${p.headline_target.speedup}× faster, i.e. ≤ ${p.headline_target.step_time_ratio_at_most}); memory ÷ LoRA in the labels`,
+    height: 480,
+    shapes: [zeroLine(p.headline_target.step_time_ratio_at_most, "dash"), { type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: 0, y1: 0, line: { color: "#6b7280", dash: "dot" } }],
+  });
+  return { data: [trace(f.filter((x) => x.pareto), "Pareto set (no setting is faster, lighter and more accurate)", RUN_COLOURS[2]), trace(f.filter((x) => !x.pareto), "dominated", "#9ca3af")], layout };
+}
+
+/** Every variant − LoRA at rank 8 with the counter-claim's ±2-point band. */
+export function baselinesFigure(list, margin = 0.02) {
+  const rows = list.map((e, i) => ({ label: `${e.method} (lr ${e.lr})`, d: e.diff, ci: e.ci95, c: RUN_COLOURS[(i + 1) % RUN_COLOURS.length] }));
+  return forest("LoRA variants − LoRA at rank 8, each at its own validation-chosen learning rate", `paired by seed; bars: Student-t 95 % interval; shaded: within ±${margin} (the counter-claim's margin)`, rows, [
+    zeroLine(),
+    { type: "rect", xref: "x", yref: "paper", x0: -margin, x1: margin, y0: 0, y1: 1, fillcolor: "#10b981", opacity: 0.12, line: { width: 0 } },
+  ]);
+}
+
+/** The rank-importance heatmap over time of one cell's representative BeamLoRA job. */
+export function heatmapFigure(t) {
+  const h = t?.heatmap;
   if (!h || h.importance.length === 0) return null;
   const events = h.importance.map((e) => ({ type: "beam.importance", step: e.step, criterion: h.criterion ?? "gate", modules: e.modules }));
   const prunes = h.prunes.map((e) => ({ type: "beam.prune", ...e }));
-  return importanceHeatmap(events, undefined, { prunes, title: `BeamLoRA rank importance over time — ${task}, seed ${h.seed}, lr ${h.lr}` });
+  return importanceHeatmap(events, undefined, { prunes, title: `BeamLoRA rank importance over time — ${t.task}, rank ${t.rank}, seed ${h.seed}, lr ${h.lr}, τ ${h.tau}` });
 }
 
 /** Every figure of the document, by file stem; missing sections give no figure. */
@@ -117,14 +125,16 @@ export function docFigures(doc) {
   const figs = {};
   if (doc.matmul || doc.train_step) figs["speed"] = speedFigure(doc);
   if (doc.profile && !doc.profile.error) figs["profile"] = profileFigure(doc.profile);
-  if (doc.beamlora && !doc.beamlora.error) {
-    figs["scores"] = scoresFigure(doc);
-    figs["differences"] = diffFigure(doc);
-    for (const task of Object.keys(doc.beamlora.tasks)) {
-      const f = heatmapFigure(doc, task);
-      if (f) figs[`beamlora-importance-${task}`] = f;
+  const b = doc.beamlora;
+  if (b && !b.error && Array.isArray(b.by_task)) {
+    figs["beamlora-scores"] = beamScoresFigure(b);
+    figs["beamlora-differences"] = beamDiffFigure(b);
+    for (const t of b.by_task) {
+      const f = heatmapFigure(t);
+      if (f) figs[`beamlora-importance-${t.task}-r${t.rank}`] = f;
     }
   }
-  if (doc.lightpeft && !doc.lightpeft.error) figs["lightpeft"] = lightFigure(doc);
+  if (doc.lightpeft && !doc.lightpeft.error && Array.isArray(doc.lightpeft.frontier)) figs["lightpeft-pareto"] = paretoFigure(doc.lightpeft);
+  if (Array.isArray(doc.baselines) && doc.baselines.length) figs["baselines"] = baselinesFigure(doc.baselines);
   return figs;
 }

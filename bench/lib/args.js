@@ -1,16 +1,20 @@
 // Command line of bench/run.js.
 
-export const BENCHMARKS = ["dsl", "matmul", "train_step", "pretrain", "base", "beamlora", "lightpeft", "leaks", "profile", "io", "sweep", "frozen", "big"];
+export const BENCHMARKS = ["dsl", "matmul", "train_step", "pretrain", "base", "beamlora", "lightpeft", "baselines", "leaks", "profile", "io", "sweep", "frozen", "big"];
 
-export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--parallel N] [--profile] [--quiet]
+export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--parallel N] [--base WHICH] [--evidence-backend NAME] [--profile] [--quiet]
 
   (default)      the full run (what docs/benchmarks.md is generated from; about an hour on two cores)
   --quick        small grids, 3 seeds, short runs: about 10 minutes on two cores
   --smoke        a few seconds per benchmark: checks that the harness works (tests use it)
   --json FILE    also write every measurement as one JSON document
   --only LIST    run only these benchmarks: ${BENCHMARKS.join(", ")}
-  --parallel N   run up to N evidence tasks at once, one per worker thread (default: one per
-                 core, at most one per task; 1 runs them one after the other in one thread)
+  --parallel N   run up to N evidence units at once, one per worker thread (default: one per
+                 core, at most one per unit; 1 runs them one after the other in one thread)
+  --base WHICH   the pretrained base of the evidence: bench (default: bench/lib/base.js),
+                 default (peftlab's default base) or a Hugging Face model folder
+  --evidence-backend NAME  the backend of the evidence jobs (default: wasm in --smoke, else
+                 native when its addon loads, else wasm)
   --profile      also print the share of step time per op kind and per model part
                  (always on in the full run)
   --quiet        no progress lines on stderr`;
@@ -23,7 +27,7 @@ function positiveInt(flag, text) {
 
 /** Parses argv (without node and the script); throws with a message naming the bad argument. */
 export function parseArgs(argv) {
-  const o = { mode: "full", json: null, only: null, parallel: null, profile: false, quiet: false, help: false };
+  const o = { mode: "full", json: null, only: null, parallel: null, base: null, evidenceBackend: null, profile: false, quiet: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -39,6 +43,10 @@ export function parseArgs(argv) {
     else if (a === "--only") o.only = value().split(",");
     else if (a.startsWith("--only=")) o.only = a.slice(7).split(",");
     else if (a === "--parallel" || a.startsWith("--parallel=")) o.parallel = positiveInt(a, a.includes("=") ? a.slice(11) : value());
+    else if (a === "--base") o.base = value();
+    else if (a.startsWith("--base=")) o.base = a.slice(7);
+    else if (a === "--evidence-backend") o.evidenceBackend = value();
+    else if (a.startsWith("--evidence-backend=")) o.evidenceBackend = a.slice(19);
     else if (a === "--profile") o.profile = true;
     else if (a === "--quiet") o.quiet = true;
     else if (a === "--help" || a === "-h") o.help = true;

@@ -1,22 +1,42 @@
-// Runs the evidence tasks, one task per worker thread, `parallel` at a time. TensorFlow.js's wasm
-// backend computes on one thread in Node, so on a machine with several cores the tasks of a full
-// run can share the wall time. Every task still runs all of its runs (LoRA, BeamLoRA, Light-PEFT)
-// in one worker, so a task's step-time ratios compare jobs that ran under the same conditions.
-// The tasks' pretrained bases are built here, before any worker starts, so that two
-// workers never build it at the same time.
+// Runs the experiment units (bench/lib/experiments.js), one unit per worker thread, `parallel` at
+// a time, so that on a machine with several cores the units of a full run share the wall time
+// (on the native backend each worker's kernels get cores ÷ parallel threads). A unit runs all of
+// its runs in one worker, so its step-time ratios compare jobs that ran under the same conditions.
+// The pretrained base is built here, before any worker starts, so that two workers never build
+// it at the same time.
 import os from "node:os";
 import { Worker } from "node:worker_threads";
-import { runTaskEvidence, taskBase } from "./evidence.js";
+import { initBackend } from "../../dist/index.js";
+import { experimentBase, runUnitEvidence } from "./evidence.js";
 
-/** How many tasks run at once when the user did not say: one per core, at most one per task. */
+/**
+ * The backend of the evidence jobs: $PEFTLAB_BENCH_BACKEND when set; wasm in smoke mode (the
+ * harness test compares workers with one thread bit for bit); else native when its addon loads
+ * (several times faster on this model size), else wasm.
+ */
+export async function evidenceBackend(mode) {
+  if (process.env.PEFTLAB_BENCH_BACKEND) return process.env.PEFTLAB_BENCH_BACKEND;
+  if (mode === "smoke") return "wasm";
+  try {
+    await initBackend("native");
+    return "native";
+  } catch {
+    return "wasm";
+  }
+}
+
+/** How many units run at once when the user did not say: one per core, at most one per unit. */
 export function defaultParallel(tasks, cores = os.availableParallelism()) {
   return Math.max(1, Math.min(tasks, cores));
 }
 
-/** Runs one task in a worker thread (added to `live` while it runs); resolves with its evidence, rejects with the worker's error. */
-function runInWorker(task, ctx, live) {
+/** Runs one unit in a worker thread (added to `live` while it runs); resolves with its evidence, rejects with the worker's error. */
+function runInWorker(task, ctx, live, parallel) {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./evidence-worker.js", import.meta.url), { workerData: { task, mode: ctx.mode, backend: ctx.backend ?? "wasm" } });
+    const threads = String(Math.max(1, Math.floor(os.availableParallelism() / parallel)));
+    const env = { ...process.env, PEFTLAB_THREADS: process.env.PEFTLAB_THREADS ?? threads };
+    const workerData = { unit: task, mode: ctx.mode, backend: ctx.backend ?? "wasm", base: ctx.base ?? null };
+    const worker = new Worker(new URL("./evidence-worker.js", import.meta.url), { workerData, env });
     live.add(worker);
     worker.once("exit", () => live.delete(worker));
     let result = null;
@@ -38,14 +58,14 @@ function runInWorker(task, ctx, live) {
 }
 
 /**
- * The evidence of every task, in the order given. With `parallel` 1 the tasks run one after the
- * other in this thread; otherwise in worker threads, `parallel` at a time.
+ * The evidence of every unit (by id), in the order given. With `parallel` 1 the units run one
+ * after the other in this thread; otherwise in worker threads, `parallel` at a time.
  */
 export async function runEvidence(tasks, ctx, parallel) {
-  for (const t of new Set(tasks.map((x) => (x === "spam" ? "spam" : "arithmetic")))) await taskBase(t, ctx);
+  await experimentBase(ctx.base, ctx);
   if (parallel <= 1 || tasks.length <= 1) {
     const out = [];
-    for (const task of tasks) out.push(await runTaskEvidence(task, ctx));
+    for (const task of tasks) out.push(await runUnitEvidence(task, ctx));
     return out;
   }
   const out = new Array(tasks.length);
@@ -56,7 +76,7 @@ export async function runEvidence(tasks, ctx, parallel) {
     while (!firstError && next < tasks.length) {
       const i = next++;
       try {
-        out[i] = await runInWorker(tasks[i], ctx, live);
+        out[i] = await runInWorker(tasks[i], ctx, live, parallel);
       } catch (err) {
         if (firstError) return; // this worker was stopped because another task failed
         firstError = err;

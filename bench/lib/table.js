@@ -86,17 +86,20 @@ function evidenceRows(doc) {
   const rows = [];
   const b = doc.beamlora;
   if (b && !b.error) {
-    for (const t of Object.values(b.tasks)) {
-      rows.push(["beamlora", `${t.task}: test ${t.task === "spam" ? "accuracy" : "exact match"} (${t.seeds} seeds, chance ${num(t.chance)})`, `LoRA ${pm(t.lora)}`, `BeamLoRA ${pm(t.beamlora)}`, `Δ ${signed(t.paired_diff.mean)} ${ci(t.paired_diff.ci95)} ${t.paired_diff.verdict}`]);
+    for (const t of b.by_task) {
+      rows.push(["beamlora", `${t.task} r${t.rank}: exact match (${t.seeds} seeds, chance ${num(t.chance)})`, `LoRA ${pm(t.lora)} (lr ${num(t.lora.lr)})`, `BeamLoRA ${pm(t.beamlora)} (lr ${num(t.beamlora.lr)}, τ ${num(t.beamlora.tau)})`, `Δ ${signed(t.diff)} ${ci(t.ci95)}, detects ${num(t.detectable_effect)}`]);
     }
+    rows.push(["", "claim: BeamLoRA beats LoRA at equal rank", "", "", b.verdict]);
   }
   const p = doc.lightpeft;
   if (p && !p.error) {
-    for (const t of Object.values(p.tasks)) {
-      rows.push(["lightpeft", `${t.task}: step time / LoRA after pruning`, num(t.step_time_ratio), `memory after pruning ${num(t.peak_memory_ratio)}`, `whole run ${num(t.peak_memory_ratio_whole_run)}`]);
-      rows.push(["", `${t.task}: foundation removed, trainable / LoRA`, pct(t.foundation_pruned), `trainable ${pct(t.trainable_vs_lora)}`, ""]);
-      rows.push(["", `${t.task}: test score Light-PEFT − LoRA`, `${pm(t.lightpeft)} vs ${pm(t.lora)}`, `Δ ${signed(t.accuracy_diff)} ${ci(t.accuracy_diff_ci95)}`, t.accuracy_verdict]);
+    for (const f of p.frontier) {
+      rows.push(["lightpeft", `${f.settings.name}: step time, memory ÷ LoRA`, `${num(f.step_time_ratio)}, ${num(f.peak_memory_ratio)}`, `trainable ${pct(f.trainable_vs_lora)}`, `Δ ${signed(f.accuracy_diff)} ${ci(f.accuracy_ci95)}${f.meets_headline ? " (headline)" : ""}`]);
     }
+    rows.push(["", "claim: ≥ 1.6× faster, ≤ 0.65× memory, comparable accuracy", p.headline ? `mildest: ${p.headline.settings.name}` : "no setting reaches it", "", p.verdict]);
+  }
+  if (Array.isArray(doc.baselines)) {
+    for (const e of doc.baselines) rows.push(["baselines", `${e.method} − LoRA, rank 8 (${e.seeds} seeds)`, `${pm(e.test_accuracy)} (lr ${num(e.lr)})`, `LoRA ${pm(e.lora_test_accuracy)}`, `Δ ${signed(e.diff)} ${ci(e.ci95)} ${e.within_margin}`]);
   }
   return rows;
 }

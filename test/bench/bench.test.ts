@@ -64,6 +64,30 @@ const SCHEMA: [string, (v: unknown) => boolean][] = [
   ["pretrain.wasm_ms_per_step", isPos],
   ["pretrain.speedup_vs_wasm", numOrNull],
   ["beamlora.task", (v) => typeof v === "string" && v.length > 0],
+  ["beamlora.rank", isPos],
+  ["beamlora.paired_diff.detectable_effect", numOrNull],
+  ["beamlora.by_task", (v) => Array.isArray(v) && v.length > 0],
+  ["beamlora.by_task.0.task", (v) => typeof v === "string"],
+  ["beamlora.by_task.0.rank", isPos],
+  ["beamlora.by_task.0.seeds", (v) => isNum(v) && (v as number) >= 2],
+  ["beamlora.by_task.0.diff", isNum],
+  ["beamlora.by_task.0.ci95", ci95],
+  ["beamlora.by_task.0.detectable_effect", numOrNull],
+  ["beamlora.by_task.0.beamlora.tau", isPos],
+  ["beamlora.verdict", (v) => ["supported", "contradicted", "not decidable"].includes(v as string)],
+  ["lightpeft.frontier", (v) => Array.isArray(v) && v.length >= 2],
+  ["lightpeft.frontier.0.settings", isObj],
+  ["lightpeft.frontier.0.step_time_ratio", isPos],
+  ["lightpeft.frontier.0.peak_memory_ratio", isPos],
+  ["lightpeft.frontier.0.trainable_vs_lora", isPos],
+  ["lightpeft.frontier.0.accuracy_diff", isNum],
+  ["lightpeft.headline", (v) => v === null || isObj(v)],
+  ["lightpeft.verdict", (v) => ["supported", "contradicted", "not decidable"].includes(v as string)],
+  ["baselines", (v) => Array.isArray(v) && v.length === 4],
+  ["baselines.0.method", (v) => v === "rslora"],
+  ["baselines.0.diff", isNum],
+  ["baselines.0.ci95", ci95],
+  ["evidence_units", (v) => Array.isArray(v) && v.length > 0],
   ["beamlora.seeds", (v) => isNum(v) && (v as number) >= 2],
   ["beamlora.lora.mean", isFraction],
   ["beamlora.lora.std", numOrNull],
@@ -142,11 +166,13 @@ describe("npm run bench -- --smoke --profile --json FILE", () => {
   test("docs/benchmarks.md is written from the document: every section, the Light-PEFT settings filled in", async () => {
     const { benchmarksMarkdown, pruneSpecOf } = await benchModule<{ benchmarksMarkdown: (d: Json, s: string) => string; pruneSpecOf: (e: string) => Json | null }>("docs/markdown.js");
     const md = benchmarksMarkdown(doc, "out.json");
-    for (const h of ["# Benchmarks and evidence", "## Summary", "## Speed", "## Where the time goes", "## How the evidence was obtained", "## BeamLoRA vs LoRA", "## Light-PEFT vs LoRA", "## Leaks"]) expect(md).toContain(h);
-    expect(md).toMatch(/Settings \(the language's defaults, which follow the authors' code\): an estimation window at the start of training, then 33\.3 % of the attention heads \(per layer\)/);
-    expect(md).toMatch(/- arithmetic: estimation over the first 4 steps, pruned at step 4; on average \d+(\.\d+)? heads/);
+    for (const h of ["# Benchmarks and evidence", "## Summary", "## Verdicts", "## Speed", "## Where the time goes", "## How the evidence was obtained", "## BeamLoRA vs LoRA where rank is the bottleneck", "## Light-PEFT: the trade-off curve", "## LoRA variants vs LoRA (the counter-claim)", "## Leaks"]) expect(md).toContain(h);
+    expect(md).toMatch(/\| authors \| 33\.3 % \/ 33\.3 % \/ 75\.0 % \/ 50\.0 % \| 2 \|/);
+    expect(md).toMatch(/Estimation window: the first 4 steps/);
+    expect(md).toMatch(/\| BeamLoRA: better than LoRA at equal rank \| (supported|contradicted|not decidable) \|/);
     expect(md).not.toMatch(/undefined|NaN/);
     expect(pruneSpecOf("prune light { estimate 10% }\ntrain { steps 400, batch 32 }")).toMatchObject({ estimateSteps: 40, moduleRatio: 0.75, rankRatio: 0.5 });
+    expect(pruneSpecOf("prune a { estimate 10% }\nprune b { estimate 20 steps, modules 0 }\ntrain { steps 400 }", "b")).toMatchObject({ estimateSteps: 20, moduleRatio: 0 });
     expect(pruneSpecOf("train { steps 400 }")).toBeNull();
   });
 });
@@ -159,6 +185,8 @@ describe("bench building blocks", () => {
     [["--json=o.json", "--profile"], { json: "o.json", profile: true }],
     [["--parallel", "3"], { parallel: 3 }],
     [["--parallel=1", "--quick"], { parallel: 1, mode: "quick" }],
+    [["--base", "default", "--evidence-backend=wasm"], { base: "default", evidenceBackend: "wasm" }],
+    [["--base=models/x"], { base: "models/x", evidenceBackend: null }],
   ])("parseArgs %j", async (argv, expected) => {
     const { parseArgs } = await benchModule<{ parseArgs: (a: string[]) => Json }>("lib/args.js");
     expect(parseArgs(argv)).toMatchObject(expected);
@@ -188,17 +216,117 @@ describe("bench building blocks", () => {
     expect(partAfterLinear(path)).toBe(part);
   });
 
-  test.each(["smoke", "quick", "full"])("every evidence experiment of %s mode compiles", async (mode) => {
-    const { evidenceSource, taskNames } = await benchModule<{ evidenceSource: (t: string, m: string, dir: string) => string; taskNames: (m: string) => string[] }>("lib/tasks.js");
-    for (const task of taskNames(mode)) {
-      const { plan, diagnostics } = compileSource(evidenceSource(task, mode, "/tmp/base"), "/tmp/bench.peft");
-      expect({ task, errors: diagnostics.filter((d) => d.severity === "error").map((d) => d.message) }).toEqual({ task, errors: [] });
-      expect(plan?.runs.map((r) => r.name)).toEqual(["lora", "beamlora", "lightpeft"]);
-      const [lora, beam, light] = plan!.runs;
-      expect(beam!.train).toEqual(lora!.train); // equal steps, grid and seeds
-      expect(light!.train).toEqual(lora!.train);
-      expect(new Set(plan!.runs.map((r) => r.adapters.join()))).toEqual(new Set(["lora8"])); // equal rank
+  type Unit = { id: string; experiment: string; rank: number; seeds: number[]; source: (dir: string) => string };
+  type Experiments = { experimentUnits: (m: string) => Unit[]; methodRuns: (e: string, m: string) => Record<string, string[]>; tauFor: (lr: number) => number; EXPERIMENT_SIZES: Record<string, { lrs: number[]; seeds: number[]; lightSeeds: number[] }> };
+
+  test.each(["smoke", "quick", "full"])("every experiment unit of %s mode compiles, at equal rank, steps, data and seeds", async (mode) => {
+    const { experimentUnits, methodRuns, tauFor, EXPERIMENT_SIZES } = await benchModule<Experiments>("lib/experiments.js");
+    const sizes = EXPERIMENT_SIZES[mode]!;
+    const units = experimentUnits(mode);
+    expect(new Set(units.map((u) => u.experiment))).toEqual(new Set(["rank", "baselines", "lightpeft"]));
+    for (const unit of units) {
+      const { plan, diagnostics } = compileSource(unit.source("/tmp/base"), "/tmp/bench.peft");
+      expect({ unit: unit.id, errors: diagnostics.filter((d) => d.severity === "error").map((d) => d.message) }).toEqual({ unit: unit.id, errors: [] });
+      const runs = plan!.runs;
+      expect(runs.map((r) => r.name).sort()).toEqual(Object.values(methodRuns(unit.experiment, mode)).flat().sort());
+      const lora = runs.find((r) => r.name === "lora")!;
+      for (const r of runs) {
+        expect({ run: r.name, steps: r.train.steps, seeds: r.train.seeds, data: r.data }).toEqual({ run: r.name, steps: lora.train.steps, seeds: unit.seeds, data: lora.data });
+        // The grid of every method is the same: LoRA's lrs, or one of them per BeamLoRA run.
+        expect(r.train.lrs.every((lr) => lora.train.lrs.includes(lr))).toBe(true);
+      }
+      expect(lora.train.lrs).toEqual(sizes.lrs);
+      if (unit.experiment === "rank") {
+        const beams = runs.filter((r) => r.name.startsWith("beamlora_"));
+        expect(beams.flatMap((r) => r.train.lrs).sort()).toEqual([...sizes.lrs].sort()); // every lr once
+        for (const r of beams) {
+          expect(r.adapters).toEqual(lora.adapters); // equal rank
+          expect(plan!.beams[r.beam!]!.tau).toBeCloseTo(tauFor(r.train.lrs[0]!), 6);
+        }
+        expect(plan!.adapters[lora.adapters[0]!]!.r).toBe(unit.rank);
+      }
     }
+    // Seeds: every seed of the mode in exactly one unit per (experiment, task, rank).
+    const first = units.find((u) => u.experiment === "rank")!;
+    const rank = units.filter((u) => u.experiment === "rank" && u.id.startsWith(`rank/${first.id.split("/")[1]}/r${first.rank}/`));
+    expect(rank.flatMap((u) => u.seeds).sort()).toEqual([...sizes.seeds].sort());
+    expect(units.filter((u) => u.experiment === "lightpeft").flatMap((u) => u.seeds).sort()).toEqual([...sizes.lightSeeds].sort());
+  });
+
+  test("full mode: ranks 2, 4, 8, at least 8 seeds, three learning rates, the authors' Light-PEFT setting last", async () => {
+    const { EXPERIMENT_SIZES } = await benchModule<{ EXPERIMENT_SIZES: Record<string, { ranks: number[]; seeds: number[]; lrs: number[]; light: string[] }> }>("lib/experiments.js");
+    const full = EXPERIMENT_SIZES.full!;
+    expect(full.ranks).toEqual([2, 4, 8]);
+    expect(full.seeds.length).toBeGreaterThanOrEqual(8);
+    expect(full.lrs.length).toBeGreaterThanOrEqual(3);
+    expect(full.light.at(-1)).toBe("authors");
+  });
+
+  type Decide = {
+    chooseConfig: (results: Json[], runs: string[]) => { run: string; lr: number } | null;
+    compare: (a: { seed: number; value: number }[], b: { seed: number; value: number }[]) => { mean: number; ci95: [number, number] | null; detectable_effect: number | null; verdict: string; n: number };
+    detectableEffect: (sd: number, n: number) => number | null;
+    verdictForGain: (ci: [number, number] | null, delta: number) => string;
+    equivalence: (ci: [number, number] | null, margin: number) => string;
+  };
+  const result = (run: string, lr: number, seed: number, val: number, test: number, status = "finished") => ({ run, lr, seed, status, metrics: { validation_accuracy: val, validation_loss: 1 - val, test_accuracy: test } });
+
+  test("each method's learning rate is chosen on validation only, over its runs", async () => {
+    const { chooseConfig } = await benchModule<Decide>("lib/decide.js");
+    // The best test score sits at lr 0.01, the best validation at 0.02: validation decides.
+    const rs = [result("lora", 0.01, 1, 0.5, 0.9), result("lora", 0.01, 2, 0.5, 0.9), result("lora", 0.02, 1, 0.6, 0.1), result("lora", 0.02, 2, 0.6, 0.1),
+      result("beamlora_1", 0.01, 1, 0.7, 0.2), result("beamlora_2", 0.02, 1, 0.4, 0.3), result("beamlora_2", 0.02, 2, 0.99, 0.3, "failed")];
+    expect(chooseConfig(rs, ["lora"])).toMatchObject({ run: "lora", lr: 0.02 });
+    expect(chooseConfig(rs, ["beamlora_1", "beamlora_2"])).toMatchObject({ run: "beamlora_1", lr: 0.01 }); // a failed job counts for nothing
+    expect(chooseConfig(rs, ["nope"])).toBeNull();
+  });
+
+  test("paired comparison: difference, interval, power and verdict", async () => {
+    const { compare, detectableEffect } = await benchModule<Decide>("lib/decide.js");
+    const a = [1, 2, 3, 4].map((seed) => ({ seed, value: 0.5 }));
+    const b = [0.6, 0.62, 0.58, 0.6].map((value, i) => ({ seed: i + 1, value }));
+    const c = compare(a, b);
+    expect(c.mean).toBeCloseTo(0.1, 6);
+    expect(c.verdict).toBe("better");
+    expect(c.ci95![0]).toBeGreaterThan(0);
+    // sd of the differences 0.01633; (t.975,3 + t.80,3) · sd / 2 = (3.182 + 0.978) · 0.008165
+    expect(c.detectable_effect).toBeCloseTo(0.03397, 3);
+    expect(detectableEffect(0.1, 8)!).toBeCloseTo((2.365 + 0.896) * 0.1 / Math.sqrt(8), 2);
+    expect(detectableEffect(0.1, 1)).toBeNull();
+    expect(compare(b, a).verdict).toBe("worse");
+  });
+
+  test.each([
+    [[0.01, 0.05], "supported"],
+    [[-0.05, 0.01], "contradicted"],
+    [[-0.01, 0.03], "not decidable"],
+    [null, "not decidable"],
+  ])("an interval %j against a claimed gain of 0.0157 is %s", async (ci, verdict) => {
+    const { verdictForGain } = await benchModule<Decide>("lib/decide.js");
+    expect(verdictForGain(ci as [number, number] | null, 0.0157)).toBe(verdict);
+  });
+
+  test.each([
+    [[-0.01, 0.015], "within"],
+    [[0.025, 0.06], "outside"],
+    [[-0.08, -0.03], "outside"],
+    [[-0.03, 0.01], "not decidable"],
+  ])("an interval %j against the counter-claim's ±0.02 is %s", async (ci, verdict) => {
+    const { equivalence } = await benchModule<Decide>("lib/decide.js");
+    expect(equivalence(ci as [number, number], 0.02)).toBe(verdict);
+  });
+
+  test("the Light-PEFT frontier: Pareto points and the paper's headline", async () => {
+    const { paretoFlags, meetsHeadline, lightVerdict } = await benchModule<{ paretoFlags: (p: Json[]) => boolean[]; meetsHeadline: (p: Json) => boolean; lightVerdict: (f: Json[], learned?: boolean) => string }>("lightpeft.js");
+    const p = (s: number, m: number, a: number, ci: [number, number] = [a - 0.01, a + 0.01]) => ({ step_time_ratio: s, peak_memory_ratio: m, accuracy_diff: a, accuracy_ci95: ci });
+    const pts = [p(0.9, 0.9, 0), p(0.7, 0.7, -0.3), p(0.95, 0.95, -0.01), p(0.6, 0.6, -0.01), p(0.5, 0.7, -0.3)];
+    expect(paretoFlags(pts)).toEqual([true, false, false, true, true]); // the last is the fastest
+    expect(pts.map(meetsHeadline)).toEqual([false, false, false, true, false]); // the last uses too much memory
+    expect(lightVerdict(pts)).toBe("supported");
+    expect(lightVerdict([p(0.9, 0.9, 0)])).toBe("contradicted"); // nothing reaches the headline
+    expect(lightVerdict([p(0.5, 0.5, -0.3)])).toBe("contradicted");
+    expect(lightVerdict([p(0.5, 0.5, -0.02, [-0.05, 0.01])])).toBe("not decidable");
+    expect(lightVerdict([p(0.5, 0.5, 0)], false)).toBe("not decidable"); // LoRA learned nothing
   });
 
   test("the constant-answer baseline scores the most common training answer on test", async () => {
@@ -246,7 +374,7 @@ describe("the benchmarks page's chance check", () => {
 });
 
 describe("evidence tasks in worker threads", () => {
-  type Evidence = { task: string; results: { status: string }[]; jobs: Map<string, { steps: unknown[] }>; summary: { runs: { run: string }[] } };
+  type Evidence = { unit: string; results: { status: string }[]; jobs: Map<string, { steps: unknown[] }> };
   type Pool = {
     defaultParallel: (tasks: number, cores?: number) => number;
     runEvidence: (tasks: string[], ctx: Json, parallel: number) => Promise<Evidence[]>;
@@ -266,14 +394,14 @@ describe("evidence tasks in worker threads", () => {
     const { runEvidence } = await benchModule<Pool>("lib/evidence-pool.js");
     const lines: string[] = [];
     const t0 = Date.now();
-    await expect(runEvidence(["nope", "arithmetic"], { mode: "smoke", log: (l: string) => lines.push(l) }, 2)).rejects.toThrow(/^evidence nope: /);
+    await expect(runEvidence(["nope", "rank/addition/r2/1"], { mode: "smoke", log: (l: string) => lines.push(l) }, 2)).rejects.toThrow(/^evidence nope: no experiment unit "nope"/);
     expect(Date.now() - t0).toBeLessThan(30_000);
     const seen = lines.length;
     await new Promise((r) => setTimeout(r, 3000));
     expect(lines.slice(seen), "nothing trains on after the failure").toEqual([]);
   }, 60_000);
 
-  test("two tasks in two workers give the same evidence, in order, as one after the other", async () => {
+  test("two units in two workers give the same evidence, in order, as one after the other", async () => {
     const { runEvidence } = await benchModule<Pool>("lib/evidence-pool.js");
     const dir = mkdtempSync(join(tmpdir(), "peftlab-bench-pool-"));
     temp.push(dir);
@@ -282,17 +410,17 @@ describe("evidence tasks in worker threads", () => {
     try {
       const lines: string[] = [];
       const ctx = { mode: "smoke", log: (l: string) => lines.push(l) };
-      const parallel = await runEvidence(["code", "arithmetic"], ctx, 2);
-      expect(parallel.map((e) => e.task)).toEqual(["code", "arithmetic"]);
+      const parallel = await runEvidence(["lightpeft/addition/1", "rank/addition/r2/1"], ctx, 2);
+      expect(parallel.map((e) => e.unit)).toEqual(["lightpeft/addition/1", "rank/addition/r2/1"]);
+      expect(parallel[0]!.results.map((r) => r.status)).toEqual(Array(6).fill("finished")); // (LoRA + 2 settings) × 2 seeds
+      expect(parallel[1]!.results.map((r) => r.status)).toEqual(Array(4).fill("finished")); // (LoRA + BeamLoRA) × 2 seeds
       for (const ev of parallel) {
-        expect(ev.results.map((r) => r.status)).toEqual(Array(6).fill("finished"));
         expect(ev.jobs).toBeInstanceOf(Map);
         expect([...ev.jobs.values()].every((j) => j.steps.length === 12)).toBe(true);
-        expect(ev.summary.runs.map((r) => r.run)).toEqual(["lora", "beamlora", "lightpeft"]);
       }
-      expect(lines.some((l) => /^evidence code \[6\]/.test(l))).toBe(true);
+      expect(lines.some((l) => /^evidence lightpeft\/addition\/1 \[6\]/.test(l))).toBe(true);
       // The same seeds give the same losses in a worker and in this thread.
-      const serial = await runEvidence(["arithmetic"], ctx, 1);
+      const serial = await runEvidence(["rank/addition/r2/1"], ctx, 1);
       const losses = (ev: Evidence) => [...ev.jobs.values()].map((j) => j.steps.map((s) => (s as { loss: number }).loss));
       expect(losses(serial[0])).toEqual(losses(parallel[1]));
     } finally {
