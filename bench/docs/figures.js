@@ -66,7 +66,7 @@ function forest(title, subtitle, rows, shapes) {
 /** BeamLoRA − LoRA per task and rank, with the paper's claimed gain marked. */
 export function beamDiffFigure(b) {
   const rows = b.by_task.map((t) => ({ label: `${t.task}, rank ${t.rank} (${t.seeds} seeds)`, d: t.diff, ci: t.ci95, c: METHOD_COLOURS.beamlora }));
-  return forest("BeamLoRA − LoRA at equal rank, each at its validation-chosen learning rate", `paired by seed; bars: Student-t 95 % interval; dashed: the paper's claimed gain (+${b.claimed_gain})`, rows, [zeroLine(), zeroLine(b.claimed_gain, "dash")]);
+  return forest("BeamLoRA − LoRA at equal rank, each at its own chosen lr", `paired by seed; bars: Student-t 95 % interval; dashed: the paper's claimed gain (+${b.claimed_gain})`, rows, [zeroLine(), zeroLine(b.claimed_gain, "dash")]);
 }
 
 /** Test exact match of LoRA and BeamLoRA per task and rank (mean ± sd over seeds) and chance. */
@@ -90,22 +90,26 @@ export function paretoFigure(p) {
   const f = p.frontier.filter((x) => Number.isFinite(x.step_time_ratio) && Number.isFinite(x.accuracy_diff));
   const trace = (pts, name, color) => ({
     type: "scatter", mode: "markers+text", name, x: pts.map((x) => x.step_time_ratio), y: pts.map((x) => x.accuracy_diff),
-    text: pts.map((x) => `${x.settings.name} (mem ${x.peak_memory_ratio?.toPrecision(2)}, trainable ${Math.round((x.trainable_vs_lora ?? 0) * 100)} %)`), textposition: "top center",
+    text: pts.map((x) => `${x.settings.name} (mem ${x.peak_memory_ratio?.toPrecision(2)}, trainable ${Math.round((x.trainable_vs_lora ?? 0) * 100)} %)`),
+    textposition: pts.map((_, i) => (i % 2 ? "bottom center" : "top center")), // neighbours' labels on alternate sides
     marker: { size: 11, color },
     error_y: { type: "data", symmetric: false, array: pts.map((x) => (x.accuracy_ci95 ? x.accuracy_ci95[1] - x.accuracy_diff : 0)), arrayminus: pts.map((x) => (x.accuracy_ci95 ? x.accuracy_diff - x.accuracy_ci95[0] : 0)), color: "#374151", thickness: 1.2, width: 5 },
   });
+  const xs = [...f.map((x) => x.step_time_ratio), 1];
   const layout = baseLayout("Light-PEFT trade-off against LoRA: step time and accuracy", "step time ÷ LoRA's after pruning (left = faster)", "test exact match − LoRA's", {
-    subtitle: `each setting at its own validation-chosen learning rate; bars: 95 % interval; dashed: the paper's headline (≥ ${p.headline_target.speedup}× faster, i.e. ≤ ${p.headline_target.step_time_ratio_at_most}); memory ÷ LoRA in the labels`,
+    subtitle: `own validation-chosen lr each; bars: 95 % interval; dashed: the headline, ≥ ${p.headline_target.speedup}× faster; memory ÷ LoRA in the labels`,
     height: 480,
+    xaxis: axis("step time ÷ LoRA's after pruning (left = faster)", { range: [Math.min(...xs) - 0.15, Math.max(...xs) + 0.15] }),
     shapes: [zeroLine(p.headline_target.step_time_ratio_at_most, "dash"), { type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: 0, y1: 0, line: { color: "#6b7280", dash: "dot" } }],
   });
-  return { data: [trace(f.filter((x) => x.pareto), "Pareto set (no setting is faster, lighter and more accurate)", RUN_COLOURS[2]), trace(f.filter((x) => !x.pareto), "dominated", "#9ca3af")], layout };
+  const lora = { type: "scatter", mode: "markers+text", name: "LoRA", x: [1], y: [0], text: ["LoRA"], textposition: "bottom center", marker: { size: 11, symbol: "diamond", color: RUN_COLOURS[0] } };
+  return { data: [trace(f.filter((x) => x.pareto), "Pareto set (nothing faster, lighter and more accurate)", RUN_COLOURS[2]), trace(f.filter((x) => !x.pareto), "dominated", "#9ca3af"), lora], layout };
 }
 
 /** Every variant − LoRA at rank 8 with the counter-claim's ±2-point band. */
 export function baselinesFigure(list, margin = 0.02) {
   const rows = list.map((e, i) => ({ label: `${e.method} (lr ${e.lr})`, d: e.diff, ci: e.ci95, c: RUN_COLOURS[(i + 1) % RUN_COLOURS.length] }));
-  return forest("LoRA variants − LoRA at rank 8, each at its own validation-chosen learning rate", `paired by seed; bars: Student-t 95 % interval; shaded: within ±${margin} (the counter-claim's margin)`, rows, [
+  return forest("LoRA variants − LoRA at rank 8, each at its own chosen lr", `paired by seed; bars: Student-t 95 % interval; shaded: ±${margin}, the counter-claim's margin`, rows, [
     zeroLine(),
     { type: "rect", xref: "x", yref: "paper", x0: -margin, x1: margin, y0: 0, y1: 1, fillcolor: "#10b981", opacity: 0.12, line: { width: 0 } },
   ]);
