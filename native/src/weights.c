@@ -74,6 +74,7 @@ static void weight_free(pl_weight *w) {
   pl_weights_release(w->absmax32, (size_t)blocks * 4);
   pl_weights_release(w->absmax8, (size_t)blocks);
   pl_weights_release(w->scale2, (size_t)((blocks + PL_NF4_BLOCK2 - 1) / PL_NF4_BLOCK2) * 4);
+  free(w->written);
   free(w);
 }
 
@@ -98,8 +99,8 @@ static pl_weight *weight_new(int format, int64_t rows, int64_t cols, void *owner
   w->cols = cols;
   w->owner = owner;
   int64_t n = rows * cols, blocks = (n + PL_NF4_BLOCK - 1) / PL_NF4_BLOCK;
-  int ok = 1;
-  switch (format) {
+  int ok = (w->written = calloc((size_t)rows, 1)) != NULL;
+  if (ok) switch (format) {
     case PL_W_F32: ok = (w->data = pl_weights_alloc((size_t)n * 4)) != NULL; break;
     case PL_W_BF16:
     case PL_W_F16: ok = (w->data = pl_weights_alloc((size_t)n * 2)) != NULL; break;
@@ -284,6 +285,7 @@ static napi_value write_fn(napi_env env, napi_callback_info info) {
   if (((uintptr_t)src % elem) != 0) return js_fail(&a, "the source bytes are not aligned to %zu", elem);
   const char *err = pl_weight_write(w, r0, n, src, (int)dtype);
   if (err) return js_fail(&a, "%s", err);
+  memset(w->written + r0, 1, (size_t)n);
   return pl_undefined(env);
 }
 
@@ -292,6 +294,13 @@ static napi_value finish_fn(napi_env env, napi_callback_info info) {
   if (!js_read(env, info, "weightsFinish", 1, &a)) return NULL;
   pl_weight *w = js_weight(&a, 0, 0);
   if (a.failed) return NULL;
+  if (w->written) {
+    int64_t r = 0;
+    while (r < w->rows && w->written[r]) r++;
+    if (r < w->rows) return js_fail(&a, "row %lld of the [%lld, %lld] weight was never written", (long long)r, (long long)w->rows, (long long)w->cols);
+    free(w->written);
+    w->written = NULL;
+  }
   const char *err = pl_weight_finish(w);
   if (err) return js_fail(&a, "%s", err);
   return pl_undefined(env);

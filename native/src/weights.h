@@ -48,6 +48,7 @@ typedef struct pl_weight {
   float offset;     /* nf4: the mean subtracted from the block scales */
   size_t bytes;     /* bytes held now */
   void *owner;      /* the environment that made it (freed with it) */
+  uint8_t *written; /* while being written: 1 for each row written (finish requires them all) */
 } pl_weight;
 
 /* The 16 NormalFloat levels and the 256 values of the signed dynamic map, ascending. */

@@ -11,7 +11,7 @@ import * as tf from "../../src/runtime/tensor/tf.js";
 import { initBackend } from "../../src/runtime/tensor/backend.js";
 import { loadAddon } from "../../src/runtime/tensor/native/index.js";
 import {
-  dequantise, FrozenWeight, frozenEmbedding, frozenLinear, frozenMemory, PRECISIONS, quantise, storageBytes,
+  dequantise, FrozenWeight, frozenEmbedding, frozenLinear, frozenMemory, nativeStore, PRECISIONS, quantise, storageBytes,
   type Precision, type Quantised, type SourceDtype,
 } from "../../src/runtime/tensor/frozen/index.js";
 import { numberToBf16Bits, numberToF16Bits } from "../../src/runtime/tensor/frozen/half.js";
@@ -307,6 +307,19 @@ describe("streaming writes", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("finishing with a row never written is an error naming it (JavaScript and native checks)", () => {
+    const writer = FrozenWeight.writer([6, 8], "int8");
+    writer.write(0, new Uint8Array(3 * 8 * 4), "F32");
+    writer.write(4, new Uint8Array(2 * 8 * 4), "F32");
+    expect(() => writer.finish()).toThrow(/row 3 of the \[6, 8\] weight was never written/);
+    writer.abort();
+    const store = nativeStore()!;
+    const id = store.weightsCreate(0, 2, 4);
+    store.weightsWrite(id, 1, 1, new Float32Array(4), 0);
+    expect(() => store.weightsFinish(id)).toThrow(/row 0 of the \[2, 4\] weight was never written/);
+    expect(store.weightsFree(id)).toBe(true);
   });
 
   it("an nf4 chunk that ends inside a block is an error", () => {

@@ -281,10 +281,13 @@ export class FrozenWeightWriter {
   private id = -1;
   private values: Float32Array | null = null;
   private done = false;
+  /** 1 for each row written. */
+  private readonly written: Uint8Array;
 
   constructor(readonly rows: number, readonly cols: number, readonly precision: Precision, private readonly store: WeightStore | null) {
     const g = gcd(cols, NF4_BLOCK);
     this.rowAlign = precision === "nf4" ? NF4_BLOCK / g : 1;
+    this.written = new Uint8Array(rows);
     if (store) this.id = store.weightsCreate(FORMAT_CODE[precision], rows, cols);
     else this.values = new Float32Array(rows * cols);
   }
@@ -308,11 +311,14 @@ export class FrozenWeightWriter {
     } else {
       this.values!.set(decodeRows(bytes, dtype, n * this.cols), rowStart * this.cols);
     }
+    this.written.fill(1, rowStart, rowStart + n);
   }
 
   /** The finished weight (nf4: its block scales are double-quantised now). */
   finish(): FrozenWeight {
     if (this.done) throw new Error("Error in FrozenWeightWriter.finish: already finished");
+    const missing = this.written.indexOf(0);
+    if (missing >= 0) throw new Error(`Error in FrozenWeightWriter.finish: row ${missing} of the [${this.rows}, ${this.cols}] weight was never written`);
     this.done = true;
     if (this.id > 0) {
       this.store!.weightsFinish(this.id);
