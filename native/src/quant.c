@@ -211,6 +211,7 @@ static void decode(const write_job *j, int64_t s, int64_t n, float *out) {
 /* round(v) with ties away from zero, as roundf, for |v| < 2^31 (v is at most 127.5 here); no
    branches, so that a row's loop vectorises. */
 static inline float round_away(float v) {
+  v = v == v ? v : 0.0f;       /* NaN (a NaN weight, or an infinite one over an infinite scale) stores 0 */
   float t = (float)(int32_t)v; /* towards zero, exact */
   float d = v - t;             /* exact */
   return t + (d >= 0.5f ? 1.0f : 0.0f) - (d <= -0.5f ? 1.0f : 0.0f);
@@ -242,6 +243,7 @@ PL_AVX2 static void int8_row_avx2(const float *x, int64_t c, float *scale_out, i
   int32_t q32[8];
   for (i = 0; i + 8 <= c; i += 8) {
     __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), vs);
+    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN → 0, as round_away */
     __m256 t = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(v));
     __m256 dd = _mm256_sub_ps(v, t);
     t = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(dd, half, _CMP_GE_OQ), one));

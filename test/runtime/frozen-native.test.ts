@@ -78,6 +78,22 @@ describe("the native store holds what the JavaScript formats define", () => {
   }
 });
 
+describe("non-finite weights", () => {
+  it("NaN and ±Infinity are stored as the JavaScript formats store them, in every precision", () => {
+    const values = randArray(4 * 130, 0.02);
+    values[3] = NaN;
+    values[140] = Infinity;
+    values[141] = -Infinity;
+    values[300] = NaN;
+    values[301] = Infinity;
+    for (const precision of PRECISIONS) {
+      const w = FrozenWeight.fromFloat32(values, [4, 130], precision);
+      expectStoredEqual(w.stored(), quantise(values, 4, 130, precision), `${precision} with NaN and Infinity`);
+      w.dispose();
+    }
+  });
+});
+
 describe("frozenLinear", () => {
   const CASES: { x: number[]; w: [number, number] }[] = [
     { x: [7, 129], w: [37, 129] },

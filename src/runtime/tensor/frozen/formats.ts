@@ -121,6 +121,8 @@ export function bytesPerParam(precision: Precision): number {
 }
 
 const roundHalfAway = (x: number): number => Math.sign(x) * Math.round(Math.abs(x));
+/** max(m, |v|), where a NaN v leaves m as it is (a NaN weight does not become the scale). */
+const maxAbs = (m: number, v: number): number => (Math.abs(v) > m ? Math.abs(v) : m);
 
 /** Quantises float32 values (row-major [rows, cols]) into `precision`. */
 export function quantise(values: Float32Array, rows: number, cols: number, precision: Precision): Quantised {
@@ -135,7 +137,7 @@ export function quantise(values: Float32Array, rows: number, cols: number, preci
       const scales = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {
         let absmax = 0;
-        for (let c = 0; c < cols; c++) absmax = Math.max(absmax, Math.abs(values[r * cols + c]!));
+        for (let c = 0; c < cols; c++) absmax = maxAbs(absmax, values[r * cols + c]!);
         const scale = f(absmax / 127);
         scales[r] = scale;
         for (let c = 0; c < cols; c++) {
@@ -158,7 +160,7 @@ function quantiseNf4(values: Float32Array, rows: number, cols: number): Quantise
     const s = b * NF4_BLOCK;
     const e = Math.min(s + NF4_BLOCK, n);
     let m = 0;
-    for (let i = s; i < e; i++) m = Math.max(m, Math.abs(values[i]!));
+    for (let i = s; i < e; i++) m = maxAbs(m, values[i]!);
     absmax[b] = m;
     for (let i = s; i < e; i++) {
       const code = nearestLevel(NF4_MID, m > 0 ? f(values[i]! / m) : 0);
@@ -177,7 +179,7 @@ function quantiseNf4(values: Float32Array, rows: number, cols: number): Quantise
     const s = g * NF4_BLOCK2;
     const e = Math.min(s + NF4_BLOCK2, blocks);
     let m = 0;
-    for (let b = s; b < e; b++) m = Math.max(m, Math.abs(f(absmax[b]! - offset)));
+    for (let b = s; b < e; b++) m = maxAbs(m, f(absmax[b]! - offset));
     scale2[g] = m;
     for (let b = s; b < e; b++) absmax8[b] = nearestLevel(mid, m > 0 ? f(f(absmax[b]! - offset) / m) : 0);
   }
