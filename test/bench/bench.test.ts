@@ -427,5 +427,5 @@ describe("evidence tasks in worker threads", () => {
       if (saved === undefined) delete process.env.PEFTLAB_CACHE;
       else process.env.PEFTLAB_CACHE = saved;
     }
-  }, 120_000);
+  }, 300_000);
 });
