@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tensor/tf.js";
-import { loadHfModel, saveHfModel } from "../../src/runtime/io/hf-model.js";
+import { loadHfModel, mergeAndUnload, saveHfModel } from "../../src/runtime/io/hf-model.js";
 import { frozenMemory, type Precision } from "../../src/runtime/tensor/frozen/index.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import { Trainer, type TrainerPlugin } from "../../src/runtime/train/trainer.js";
@@ -106,4 +106,25 @@ it("a llama base in nf4 holds no float32 copy of its matrices, and its adapter i
   trainer.dispose();
   nf4.dispose();
   ref.dispose();
+});
+
+it.each(["llama tied", "gpt2"] as const)("%s in nf4: saving writes the dequantised base, merging writes W + ΔW, both read back as float32", (name) => {
+  const folder = path.join(dir, `save-${name.replace(" ", "-")}`);
+  const m = hfModel(name);
+  saveHfModel(m, folder);
+  m.dispose();
+  const q = loadHfModel(folder, { precision: "nf4" }).model;
+  const saved = path.join(dir, `saved-${name.replace(" ", "-")}`);
+  saveHfModel(q, saved);
+  const back = loadHfModel(saved).model;
+  expect(maxAbsDiff(outputsOf(back), outputsOf(q))).toBeLessThan(1e-4);
+  back.dispose();
+  addLora(q, [...q.linears().keys()]);
+  const merged = path.join(dir, `merged-${name.replace(" ", "-")}`);
+  mergeAndUnload(q, "default", merged);
+  expect([...q.linears().values()].every((l) => !l.hasDenseWeight)).toBe(true);
+  const m2 = loadHfModel(merged).model;
+  expect(maxAbsDiff(outputsOf(m2), outputsOf(q))).toBeLessThan(1e-4);
+  m2.dispose();
+  q.dispose();
 });

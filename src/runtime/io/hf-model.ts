@@ -361,8 +361,10 @@ export function saveHfModel(model: FamilyModel, dir: string, opts: SaveHfOptions
 function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | null, dtype: "F32" | "F16" | "BF16" = "F32"): Record<string, WritableTensor> {
   const conv = conv1dWeights(model.config);
   const state = [...model.stateDict()];
+  // Matrices held in the weight store are written dequantised to float32 (or `dtype`).
+  const slots = [...model.storedWeights()].filter(([, s]) => s.stored !== null);
   const given = new Map<string, Float32Array>();
-  for (const [canon] of state) {
+  for (const [canon] of [...state, ...slots]) {
     const t = replace(canon);
     if (!t) continue;
     given.set(canon, t.dataSync() as Float32Array);
@@ -379,6 +381,16 @@ function hfTensors(model: FamilyModel, replace: (canon: string) => tf.Tensor | n
       transposeInto(data, v.shape[0]!, v.shape[1]!, stored);
     }
     out[exportTensorName(canon, model.config)] = { dtype, shape, data: stored };
+  }
+  for (const [canon, s] of slots) {
+    const data = given.get(canon) ?? s.stored!.toFloat32();
+    if (conv.has(canon)) {
+      const t = new Float32Array(data.length);
+      transposeInto(data, s.outFeatures, s.inFeatures, t);
+      out[exportTensorName(canon, model.config)] = { dtype, shape: [s.inFeatures, s.outFeatures], data: t };
+    } else {
+      out[exportTensorName(canon, model.config)] = { dtype, shape: [s.outFeatures, s.inFeatures], data };
+    }
   }
   return out;
 }
@@ -428,7 +440,8 @@ export function mergeAndUnload(model: FamilyModel, adapterName: string, dir: str
   const saved = writeFolder(model, dir, opts, (canon) => {
     const l = byWeight.get(canon);
     if (!l || l.merged.has(adapterName)) return null;
-    return tf.tidy(() => tf.add(l.weight, l.adapters.get(adapterName)!.deltaWeight()));
+    // A stored weight is dequantised for this sum only (no float32 copy stays with the layer).
+    return tf.tidy(() => tf.add(l.hasDenseWeight || !l.stored ? l.weight : l.stored.toTensor(), l.adapters.get(adapterName)!.deltaWeight()));
   });
   if (opts.inPlace) {
     for (const l of adapted) {
