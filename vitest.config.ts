@@ -29,6 +29,7 @@ export const SLOW_TESTS = [
   "test/runtime/native-ops.test.ts",
   "test/runtime/native-kernels.test.ts",
   "test/runtime/frozen-native.test.ts",
+  "test/runtime/memory-savers-native.test.ts",
   "test/big/**",
 ];
 
