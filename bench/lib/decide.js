@@ -75,7 +75,7 @@ export function compare(a, b, range = [-1, 1]) {
   const aSeed = new Map(a.map((x) => [x.seed, x.value]));
   return {
     n: d.n,
-    mean: sig(d.mean),
+    mean: Math.abs(d.mean) < 1e-12 ? 0 : sig(d.mean), // sums of equal scores leave rounding dust
     sd: d.std === null ? null : sig(d.std),
     ci95: d.ci95 ? d.ci95.map((x) => sig(x)) : null,
     detectable_effect: d.std === null ? null : sig(detectableEffect(d.std, d.n)),

@@ -140,10 +140,12 @@ export function experimentUnits(mode) {
       id: `baselines/${headline}/${seeds[0]}`, experiment: "baselines", task: headline, rank: 8, seeds,
       source: (baseDir) => [
         ...header(`LoRA variants at rank 8, ${TASKS[headline].label} (${mode})`, headline, s, baseDir),
-        `adapter lora8 = lora { rank 8, alpha 16, dropout 0.05, target ${TARGETS} }`,
+        // The same adapter name as the other experiments' LoRA: an adapter's initial weights follow
+        // the seed and its name, so LoRA at rank 8 is the same run in all three experiments.
+        `adapter a = lora { rank 8, alpha 16, dropout 0.05, target ${TARGETS} }`,
         ...BASELINE_METHODS.map((m) => `adapter ${m}8 = ${adapters[m]}`),
         trainLine(s, seeds),
-        "run lora = base + lora8 on d",
+        "run lora = base + a on d",
         ...BASELINE_METHODS.map((m) => `run ${m} = base + ${m}8 on d`),
       ].join("\n"),
     });

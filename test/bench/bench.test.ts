@@ -262,6 +262,19 @@ describe("bench building blocks", () => {
     expect(units.filter((u) => u.experiment === "lightpeft").flatMap((u) => u.seeds).sort()).toEqual([...sizes.lightSeeds].sort());
   });
 
+  test("LoRA at rank 8 is the same run in every experiment (adapter name and settings: its initial weights follow them)", async () => {
+    const { experimentUnits } = await benchModule<Experiments>("lib/experiments.js");
+    const loraLines = (u: Unit) => {
+      const text = u.source("/tmp/base").split("\n");
+      const run = text.find((l) => l.startsWith("run lora = "))!;
+      const name = run.match(/\+ (\w+) on/)![1];
+      return [text.find((l) => l.startsWith(`adapter ${name} = `)), run];
+    };
+    const r8 = experimentUnits("full").filter((u) => u.rank === 8 && u.id.includes("/addition/"));
+    expect(new Set(r8.map((u) => u.experiment))).toEqual(new Set(["rank", "baselines", "lightpeft"]));
+    expect(new Set(r8.map((u) => JSON.stringify(loraLines(u)))).size).toBe(1);
+  });
+
   test("full mode: ranks 2, 4, 8, at least 8 seeds, three learning rates, the authors' Light-PEFT setting last", async () => {
     const { EXPERIMENT_SIZES } = await benchModule<{ EXPERIMENT_SIZES: Record<string, { ranks: number[]; seeds: number[]; lrs: number[]; light: string[] }> }>("lib/experiments.js");
     const full = EXPERIMENT_SIZES.full!;
