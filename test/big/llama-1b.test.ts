@@ -2,7 +2,7 @@
 // Hugging Face folder, 2.2 GB, deleted afterwards) loads with a 4-bit and a 16-bit base and takes
 // LoRA training steps on every linear layer, each precision in a process of its own (so its peak
 // memory is its own). Uses the build (dist/) and the native addon when it is built.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -57,6 +57,12 @@ describe("a 1.1B-parameter Llama folder", () => {
     // Far below the 4.4 GB the base alone needs in float32.
     expect(m.peak_rss_bytes).toBeLessThan(4.4e9);
   }, 600_000);
+
+  it("in f32 is refused at once, naming the precisions that fit", () => {
+    const res = spawnSync(process.execPath, [path.join(ROOT, "bench/lib/big-worker.js"), JSON.stringify({ dir, precision: "f32", steps: 1, tokens: 4, backend: "auto" })], { encoding: "utf8", timeout: 120_000 });
+    expect(res.status).not.toBe(0);
+    expect(res.stderr).toMatch(/1\.10B weights take 4\.4 GB in float32, more than the wasm memory holds \(4 GiB\).*`precision bf16`, `int8` or `nf4`/);
+  });
 
   it("nf4 needs less memory than bf16", () => {
     if (!runs.nf4 || !runs.bf16) return expect.fail("the two precisions did not both run");

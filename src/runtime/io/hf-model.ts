@@ -87,6 +87,7 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
     // The file fills every weight, so nothing is drawn at construction; tensors it lacks (a fresh
     // head) are initialised afterwards.
     const precision = opts.precision ?? "f32";
+    if (precision === "f32" && tf.getBackend() === "wasm") refuseOverWasmMemory(dir, source);
     const lazy = precision !== "f32" && cfg.family === "llama" && !sizes;
     model = createModel(cfg, lazy ? NO_BASE_WEIGHTS : SKIP_INIT);
     if (sizes) applyLayerSizes(model, sizes);
@@ -114,6 +115,21 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
   } finally {
     source.close();
   }
+}
+
+/** What the wasm backend's single memory can hold of float32 weights, leaving room for the rest of a step. */
+const WASM_F32_LIMIT = 3.5 * 2 ** 30;
+
+/** A float32 base that the wasm memory (4 GiB at most) cannot hold is an error that names the way out. */
+function refuseOverWasmMemory(dir: string, source: TensorSource): void {
+  let elements = 0;
+  for (const name of source.names()) elements += source.info(name).shape.reduce((a, b) => a * b, 1);
+  if (4 * elements <= WASM_F32_LIMIT) return;
+  throw new Error(
+    `${dir}: its ${(elements / 1e9).toFixed(2)}B weights take ${((4 * elements) / 1e9).toFixed(1)} GB in float32, more than the wasm ` +
+      "memory holds (4 GiB); hold the base in the native weight store with a lower precision: " +
+      "`precision bf16`, `int8` or `nf4` in the model block (loadModel: { precision })",
+  );
 }
 
 interface TensorPlan {
