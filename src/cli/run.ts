@@ -20,6 +20,8 @@ const ARGS: ArgsSpec = {
   description: "Trains every run × seed × learning rate of the .peft FILE, writes the run folder (plan, per-job\n"
     + "config, metrics, events, checkpoints, adapters, results, summary.json and report.html) and prints\n"
     + "the test metrics per run. Ctrl-C writes a checkpoint and stops; --resume continues from it.\n"
+    + "With --queue the jobs go to `peftlab worker` processes on any machine (see docs/queue.md); Ctrl-C then\n"
+    + "leaves them to the workers, and --resume follows them again.\n"
     + "Exit status: 0 every job finished, 1 a job failed or FILE has errors, 2 bad usage, 130 stopped.",
   options: {
     out: { type: "string", value: "DIR", help: "the run folder", default: "runs/<FILE without .peft>" },

@@ -168,15 +168,15 @@ export async function runOnQueue(plan: Plan, jobs: readonly PlannedJob[], opts: 
     const settle = async (id: string) => {
       const job = pending.get(id);
       if (!job) return;
-      const qjob = await queue.getJob(id);
-      if (!qjob) {
-        end(id, queueFailedResult(job, `the queue lost job ${id} (removed from Redis by hand or by a fresh run of the same experiment)`));
-        return;
-      }
-      const state = await qjob.getState();
+      // The state alone first: the job itself (with its plan) is read only once it has ended.
+      const state = await queue.getJobState(id);
       if (state === "active") start(id);
+      if (state !== "completed" && state !== "failed" && state !== "unknown") return;
+      const qjob = await queue.getJob(id);
+      if (!pending.has(id)) return;
+      if (state === "unknown" || !qjob) end(id, queueFailedResult(job, `the queue lost job ${id} (removed from Redis by hand or by a fresh run of the same experiment)`));
       else if (state === "completed") end(id, qjob.returnvalue);
-      else if (state === "failed") end(id, failedResultOf(folder, job, qjob));
+      else end(id, failedResultOf(folder, job, qjob));
     };
     await new Promise<void>((resolve, reject) => {
       let poll: NodeJS.Timeout | null = null;
