@@ -16,11 +16,14 @@ import { arithmeticExamples, codeExamples } from "../../dist/internal.js";
 
 const { cacheRoot, PRETRAIN_DEFAULTS, pretrain, savePretrained } = pretraining;
 
-/** Pretraining recipes per mode: corpus sizes and the PretrainSpec overrides. */
+/**
+ * Pretraining recipes per mode: corpus sizes and the PretrainSpec overrides. The tokenizer keeps
+ * numbers as BPE merges (splitDigits false), as in the bench base of the earlier runs.
+ */
 export const BASE_RECIPES = {
-  smoke: { arithmetic3: 200, code1: 100, code2: 100, spec: { layers: 1, hidden: 32, heads: 2, context: 32, vocab: 300, steps: 20, batch: 8, lr: 3e-3, warmup: 2, seed: 1 } },
-  quick: { arithmetic3: 3000, code1: 2000, code2: 2000, spec: { layers: 2, hidden: 64, heads: 4, context: 48, vocab: 320, steps: 300, batch: 32, lr: 3e-3, warmup: 15, seed: 1 } },
-  full: { arithmetic3: 6000, code1: 4000, code2: 4000, spec: { layers: 2, hidden: 64, heads: 4, context: 48, vocab: 320, steps: 1000, batch: 32, lr: 3e-3, warmup: 40, seed: 1 } },
+  smoke: { arithmetic3: 200, code1: 100, code2: 100, spec: { layers: 1, hidden: 32, heads: 2, context: 32, vocab: 300, splitDigits: false, steps: 20, batch: 8, lr: 3e-3, warmup: 2, seed: 1 } },
+  quick: { arithmetic3: 3000, code1: 2000, code2: 2000, spec: { layers: 2, hidden: 64, heads: 4, context: 48, vocab: 320, splitDigits: false, steps: 300, batch: 32, lr: 3e-3, warmup: 15, seed: 1 } },
+  full: { arithmetic3: 6000, code1: 4000, code2: 4000, spec: { layers: 2, hidden: 64, heads: 4, context: 48, vocab: 320, splitDigits: false, steps: 1000, batch: 32, lr: 3e-3, warmup: 40, seed: 1 } },
 };
 
 /** The corpus: one example per line ("12+34=46", "a=3;print(a+1)\n4"), 20 lines per document. */
@@ -39,9 +42,14 @@ export function baseCorpus(recipe) {
 
 const CORPUS_NOTE = "peftlab bench corpus: 1-digit arithmetic facts, 3-digit sums and differences, 1- and 2-line programs";
 
-/** Hash of what determines the folder's content (recipe + corpus note). */
+/**
+ * Hash of what determines the folder's content: the recipe with the pretraining defaults it
+ * inherits (a change of those is a new base, not the cached one) and the corpus note.
+ */
 function recipeKey(mode) {
-  return createHash("sha256").update(JSON.stringify({ v: 1, recipe: BASE_RECIPES[mode], CORPUS_NOTE })).digest("hex").slice(0, 12);
+  const recipe = BASE_RECIPES[mode];
+  const spec = { ...PRETRAIN_DEFAULTS, ...recipe.spec };
+  return createHash("sha256").update(JSON.stringify({ v: 2, recipe, spec, CORPUS_NOTE })).digest("hex").slice(0, 12);
 }
 
 /**
