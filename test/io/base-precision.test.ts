@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tensor/tf.js";
 import { loadHfModel, mergeAndUnload, saveHfModel } from "../../src/runtime/io/hf-model.js";
-import { frozenMemory, type Precision } from "../../src/runtime/tensor/frozen/index.js";
+import { FrozenWeight, frozenMemory, type Precision } from "../../src/runtime/tensor/frozen/index.js";
 import type { FamilyModel } from "../../src/runtime/models/model.js";
 import { Trainer, type TrainerPlugin } from "../../src/runtime/train/trainer.js";
 import { saveAdapter } from "../../src/api.js";
@@ -20,12 +20,18 @@ const dir = tempDir("base-precision");
 const PRECISIONS: Precision[] = ["bf16", "f16", "int8", "nf4"];
 const CASES = ["llama", "llama tied", "gpt2", "bert"] as const;
 
-/** The f32 model with every matrix `stored` holds replaced by its dequantised values (the reference). */
-function dequantisedReference(folder: string, stored: FamilyModel): FamilyModel {
+/**
+ * The f32 model with every matrix `stored` holds replaced by its dequantised values (the reference).
+ * Each stored matrix must be exactly what quantising the file's float32 tensor gives.
+ */
+function dequantisedReference(folder: string, stored: FamilyModel, precision: Precision): FamilyModel {
   const ref = loadHfModel(folder).model;
   const state = ref.stateDict();
   for (const [name, slot] of stored.storedWeights()) {
     const v = state.get(name)!;
+    const own = FrozenWeight.fromTensor(v, precision);
+    expect(maxAbsDiff(slot.stored!.toFloat32(), own.toFloat32()), name).toBe(0);
+    own.dispose();
     tf.tidy(() => v.assign(tf.tensor2d(slot.stored!.toFloat32(), v.shape as [number, number])));
   }
   return ref;
@@ -56,7 +62,7 @@ describe.each(CASES)("%s", (name) => {
     expect(linears.every((l) => l.stored !== null && !l.hasDenseWeight)).toBe(true);
     expect(model.storedWeights().size).toBeGreaterThanOrEqual(linears.length);
     expect(frozenMemory().weights).toBeGreaterThan(before);
-    const ref = dequantisedReference(folder, model);
+    const ref = dequantisedReference(folder, model, precision);
     expect(model.foundationParams()).toBe(ref.foundationParams());
     expect(maxAbsDiff(outputsOf(model), outputsOf(ref))).toBeLessThan(1e-4);
     const paths = linears.map((l) => l.path);
