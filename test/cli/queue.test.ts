@@ -4,7 +4,8 @@
 // worker SIGKILLed mid-job is replaced by another, which continues from the checkpoint with the same
 // results; a job that always fails is retried, then reported failed while the others finish; a run
 // folder a worker cannot see fails its job with a message saying so; a wrong password and an
-// unreachable Redis are clear errors within seconds; the password is in no file of the run folder.
+// unreachable Redis are clear errors within seconds; rediss:// checks the server's certificate; the
+// password is in no file of the run folder.
 // Skipped when redis-server is missing, unless CI=true or PEFTLAB_REQUIRE_REDIS=1 (then it fails).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -267,6 +268,34 @@ describe.skipIf(!redisServer && !required)("peftlab run --queue and peftlab work
       expect(fs.existsSync(missing)).toBe(false);
     } finally {
       await queue.close();
+    }
+  }, 60_000);
+
+  it("connects with TLS (rediss://), checking the server's certificate", async () => {
+    const dir = path.join(tmp, "tls");
+    fs.mkdirSync(dir);
+    const cert = path.join(dir, "cert.pem");
+    const key = path.join(dir, "key.pem");
+    const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"], { encoding: "utf8" });
+    expect(made.status, `openssl: ${made.stderr}`).toBe(0);
+    const tlsPort = await freePort();
+    const server = spawn(redisServer!, ["--port", "0", "--tls-port", String(tlsPort), "--bind", "127.0.0.1", "--tls-cert-file", cert, "--tls-key-file", key, "--tls-auth-clients", "no", "--dir", dir, "--save", "", "--appendonly", "no", "--requirepass", PASSWORD], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    server.stdout!.on("data", (d) => (out += d));
+    try {
+      await waitFor(() => /Ready to accept connections/.test(out), 10_000);
+      const address = `rediss://:${PASSWORD}@localhost:${tlsPort}`;
+      const trusted = spawnSync(process.execPath, [BIN, "queue", "status", "--queue", address], { cwd: tmp, encoding: "utf8", env: { ...process.env, NODE_EXTRA_CA_CERTS: cert } });
+      expect(trusted.status, trusted.stderr).toBe(0);
+      expect(trusted.stdout).toMatch(new RegExp(`^rediss://:\\*\\*\\*@localhost:${tlsPort}: 0 active`));
+      const untrusted = spawnSync(process.execPath, [BIN, "queue", "status", "--queue", address], { cwd: tmp, encoding: "utf8" });
+      expect(untrusted.status).toBe(1);
+      expect(untrusted.stderr).toMatch(/self-signed certificate .*NODE_EXTRA_CA_CERTS/);
+      const plain = spawnSync(process.execPath, [BIN, "queue", "status", "--queue", `redis://:${PASSWORD}@localhost:${tlsPort}`], { cwd: tmp, encoding: "utf8" });
+      expect(plain.status).toBe(1);
+      expect(`${trusted.stdout}${trusted.stderr}${untrusted.stderr}${plain.stderr}`).not.toContain(PASSWORD);
+    } finally {
+      server.kill("SIGTERM");
     }
   }, 60_000);
 
