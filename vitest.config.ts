@@ -30,6 +30,7 @@ export const SLOW_TESTS = [
   "test/runtime/native-kernels.test.ts",
   "test/runtime/frozen-native.test.ts",
   "test/runtime/memory-savers-native.test.ts",
+  "test/io/f32-store-native.test.ts",
   "test/big/**",
 ];
 

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tensor/tf.js";
 import { HfConfigError } from "../../src/runtime/io/hf-config.js";
-import { HfWeightsError, loadHfModel, mergeAndUnload, saveHfModel } from "../../src/runtime/io/hf-model.js";
+import { HfWeightsError, loadHfModel, mergeAndUnload, rawAllFinite, saveHfModel } from "../../src/runtime/io/hf-model.js";
 import { SafetensorsError, SafetensorsFile, writeSafetensors, type WritableTensor } from "../../src/runtime/io/safetensors.js";
 import { useCpu } from "../runtime/helpers.js";
 import { tempDir } from "./helpers.js";
@@ -142,17 +142,55 @@ describe("bad folders give errors naming the file and the tensor or key", () => 
     expect(() => loadHfModel(d)).toThrow(cfgFile);
   });
 
-  it("NaN weights and unused tensors are warnings naming the tensor", () => {
+  it.each([
+    ["BF16", 0x7f7f, 0x7f80, 0x7fc1], // largest finite, +Infinity, a NaN
+    ["F16", 0x7bff, 0x7c00, 0x7e01],
+  ] as const)("rawAllFinite reads %s exponents at every position, an odd tail included", (dtype, max, inf, nan) => {
+    for (const n of [1, 2, 3, 8, 9]) {
+      const bits = new Uint16Array(n).map((_, i) => (i % 2 ? 0x8000 : 0) | (i % 3 ? max : 0x3c00));
+      const bytes = () => new Uint8Array(bits.buffer.slice(0));
+      expect(rawAllFinite(bytes(), dtype), `${n} finite`).toBe(true);
+      for (let i = 0; i < n; i++) {
+        for (const bad of [inf, inf | 0x8000, nan]) {
+          const keep = bits[i]!;
+          bits[i] = bad;
+          expect(rawAllFinite(bytes(), dtype), `${n} values, ${bad.toString(16)} at ${i}`).toBe(false);
+          bits[i] = keep;
+        }
+      }
+    }
+  });
+
+  it("rawAllFinite reads F32 exponents", () => {
+    const v = new Float32Array([0, -1, 3.4028234663852886e38, -1e-45, 7]);
+    expect(rawAllFinite(new Uint8Array(v.buffer.slice(0)), "F32")).toBe(true);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (let i = 0; i < v.length; i++) {
+        const w = Float32Array.from(v);
+        w[i] = bad;
+        expect(rawAllFinite(new Uint8Array(w.buffer), "F32"), `${bad} at ${i}`).toBe(false);
+      }
+    }
+  });
+
+  // f32 fills tensors; nf4 and bf16 read the file's bytes into the weight store, checked as they pass.
+  it.each([
+    ["F32", "f32"], ["F32", "nf4"], ["BF16", "bf16"], ["F16", "nf4"], ["BF16", "int8"],
+  ] as const)("NaN weights and unused tensors are warnings naming the tensor (%s file, %s base)", (dtype, precision) => {
     const d = editedLlama((t) => {
+      for (const v of Object.values(t)) v.dtype = dtype;
       (t["model.layers.0.mlp.gate_proj.weight"]!.data as Float32Array)[5] = NaN;
+      (t["model.layers.1.self_attn.o_proj.weight"]!.data as Float32Array)[255] = -Infinity; // the last value: [16, 16]
       t["model.layers.0.self_attn.rotary_emb.inv_freq"] = { dtype: "F32", shape: [2], data: new Float32Array(2) }; // ignored buffer
       t["extra.weight"] = { dtype: "F32", shape: [2], data: new Float32Array(2) };
     });
-    const { model, warnings } = loadHfModel(d);
+    const { model, warnings } = loadHfModel(d, { precision });
     expect(warnings).toEqual([
       expect.stringMatching(/tensor "extra\.weight" is not used by the llama causal_lm model/),
       expect.stringMatching(/model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight" has 1 non-finite value \(1 NaN, 0 infinite; first at index 5: NaN\)/),
+      expect.stringMatching(/model\.safetensors: tensor "model\.layers\.1\.self_attn\.o_proj\.weight" has 1 non-finite value \(0 NaN, 1 infinite; first at index 255: -Infinity\)/),
     ]);
+    expect(model.storedWeights().size).toBe(precision === "f32" ? 0 : 2 * 7 + 2);
     model.dispose();
   });
 

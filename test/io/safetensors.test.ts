@@ -129,10 +129,13 @@ describe("round trips", () => {
 
   it("keeps metadata and reports info without reading data", () => {
     const file = fresh();
-    writeSafetensors(file, { w: { dtype: "BF16", shape: [4, 2], data: new Float32Array(8) } }, { format: "pt", note: "x" });
+    writeSafetensors(file, { w: { dtype: "BF16", shape: [4, 2], data: Float32Array.from({ length: 8 }, (_, i) => i + 1) } }, { format: "pt", note: "x" });
     const f = SafetensorsFile.open(file);
     expect(f.metadata).toEqual({ format: "pt", note: "x" });
-    expect(f.info("w")).toEqual({ dtype: "BF16", shape: [4, 2], byteLength: 16, file });
+    const bytes = fs.readFileSync(file);
+    expect(f.info("w")).toEqual({ dtype: "BF16", shape: [4, 2], byteLength: 16, file, byteOffset: bytes.length - 16 });
+    // The offset is absolute: the tensor's bfloat16 bits (1, 2, …, 8) start there.
+    expect(Array.from(new Uint16Array(bytes.buffer.slice(bytes.byteOffset + bytes.length - 16, bytes.byteOffset + bytes.length)))).toEqual([0x3f80, 0x4000, 0x4040, 0x4080, 0x40a0, 0x40c0, 0x40e0, 0x4100]);
     f.close();
   });
 

@@ -14,7 +14,7 @@ import * as tf from "../tensor/tf.js";
 import type { FamilyConfig } from "../models/config.js";
 import { createModel } from "../models/index.js";
 import { type FamilyModel, NO_BASE_WEIGHTS, type StoredSlot } from "../models/model.js";
-import { FrozenWeight, type Precision } from "../tensor/frozen/index.js";
+import { FrozenWeight, frozenOpsNative, type Precision } from "../tensor/frozen/index.js";
 import { gaussian, Rng, SKIP_INIT, uniformOf } from "../rng.js";
 import { variableMemory } from "./tensor-memory.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -43,6 +43,11 @@ export interface LoadHfOptions {
    * and BERT hold it once while loading.
    */
   precision?: Precision;
+  /**
+   * Bytes of float32 weights the wasm backend may hold (default {@link WASM_F32_LIMIT}, 3.5 GiB);
+   * a float32 base over it goes into the weight store (native backend, llama family) or is refused.
+   */
+  wasmLimitBytes?: number;
 }
 
 export interface LoadedHfModel {
@@ -87,8 +92,11 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
     // The file fills every weight, so nothing is drawn at construction; tensors it lacks (a fresh
     // head) are initialised afterwards.
     const precision = opts.precision ?? "f32";
-    if (precision === "f32" && tf.getBackend() === "wasm") refuseOverWasmMemory(dir, source);
-    const lazy = precision !== "f32" && cfg.family === "llama" && !sizes;
+    const streams = cfg.family === "llama" && !sizes;
+    // A float32 base the wasm memory cannot hold goes into the weight store as float32 where the
+    // native kernels read it there (llama-family folders, streamed); elsewhere it is refused.
+    const f32Store = precision === "f32" && tf.getBackend() === "wasm" && overWasmMemory(dir, source, streams, opts.wasmLimitBytes ?? WASM_F32_LIMIT);
+    const lazy = (precision !== "f32" || f32Store) && streams;
     model = createModel(cfg, lazy ? NO_BASE_WEIGHTS : SKIP_INIT);
     if (sizes) applyLayerSizes(model, sizes);
     const plan = matchTensors(model, source);
@@ -118,17 +126,23 @@ export function loadHfModel(dir: string, opts: LoadHfOptions = {}): LoadedHfMode
 }
 
 /** What the wasm backend's single memory can hold of float32 weights, leaving room for the rest of a step. */
-const WASM_F32_LIMIT = 3.5 * 2 ** 30;
+export const WASM_F32_LIMIT = 3.5 * 2 ** 30;
 
-/** A float32 base that the wasm memory (4 GiB at most) cannot hold is an error that names the way out. */
-function refuseOverWasmMemory(dir: string, source: TensorSource): void {
+/**
+ * Whether a float32 base is over `limit` bytes. Over it, the base can only be held in the native
+ * weight store, read there by the native kernels: true when `streams` (it can be read into the store
+ * tensor by tensor) and the native backend runs; otherwise an error that names the way out.
+ */
+function overWasmMemory(dir: string, source: TensorSource, streams: boolean, limit: number): boolean {
   let elements = 0;
   for (const name of source.names()) elements += source.info(name).shape.reduce((a, b) => a * b, 1);
-  if (4 * elements <= WASM_F32_LIMIT) return;
+  if (4 * elements <= limit) return false;
+  if (streams && frozenOpsNative()) return true;
+  const native = streams ? "; or run it on the native backend (`--backend native`), which keeps a float32 base in the weight store" : "";
   throw new Error(
     `${dir}: its ${(elements / 1e9).toFixed(2)}B weights take ${((4 * elements) / 1e9).toFixed(1)} GB in float32, more than the wasm ` +
       "memory holds (4 GiB); hold the base in the native weight store with a lower precision: " +
-      "`precision bf16`, `int8` or `nf4` in the model block (loadModel: { precision })",
+      `\`precision bf16\`, \`int8\` or \`nf4\` in the model block (loadModel: { precision })${native}`,
   );
 }
 
@@ -201,15 +215,29 @@ class TensorFiller {
    * `precision`; returns a warning when it holds NaN or Infinity.
    */
   store(slot: StoredSlot, fileName: string, precision: Precision): string | null {
-    const n = slot.inFeatures * slot.outFeatures;
+    const shape: [number, number] = [slot.outFeatures, slot.inFeatures];
+    const info = this.source.info(fileName);
+    let finite = true;
+    if (info.dtype === "F32" || info.dtype === "BF16" || info.dtype === "F16") {
+      // The file's bytes go to the store as they are (a bf16 file into a bf16 store is a copy), each
+      // chunk checked for NaN and Infinity by its exponent bits; only a tensor that has some is read
+      // again as float32, to describe them.
+      const dtype = info.dtype;
+      slot.store(FrozenWeight.fromFile(info.file, info.byteOffset, dtype, shape, precision, { onChunk: (bytes) => void (finite &&= rawAllFinite(bytes, dtype)) }));
+      if (finite) return null;
+      return nonFiniteWarning(this.source.path, fileName, this.readFloat32(fileName, slot.inFeatures * slot.outFeatures));
+    }
+    const read = this.readFloat32(fileName, slot.inFeatures * slot.outFeatures, (a, start, end) => void (finite &&= allFinite(a, start, end)));
+    slot.store(FrozenWeight.fromFloat32(read, shape, precision));
+    return finite ? null : nonFiniteWarning(this.source.path, fileName, read);
+  }
+
+  /** Tensor `fileName` (n values) as float32 in the reused scratch buffer. */
+  private readFloat32(fileName: string, n: number, onChunk?: (a: Float32Array, start: number, end: number) => void): Float32Array {
     if (this.scratch.length < n) this.scratch = new Float32Array(n);
     const read = this.scratch.subarray(0, n);
-    let finite = true;
-    this.source.readFloat32Into(fileName, read, (start, end) => void (finite &&= allFinite(read, start, end)));
-    slot.store(FrozenWeight.fromFloat32(read, [slot.outFeatures, slot.inFeatures], precision));
-    if (finite) return null;
-    const bad = findNonFinite(read)!;
-    return `${this.source.path}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
+    this.source.readFloat32Into(fileName, read, onChunk && ((start, end) => onChunk(read, start, end)));
+    return read;
   }
 
   /** Fills `v` from tensor `fileName`; returns a warning when it holds NaN or Infinity. */
@@ -237,10 +265,32 @@ class TensorFiller {
         tf.tidy(() => v.assign(tf.tensor(t, v.shape, "float32")));
       }
     }
-    if (finite) return null;
-    const bad = findNonFinite(read)!; // in the file's layout, as the message names the file's tensor
-    return `${this.source.path}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
+    // In the file's layout, as the message names the file's tensor.
+    return finite ? null : nonFiniteWarning(this.source.path, fileName, read);
   }
+}
+
+function nonFiniteWarning(file: string, fileName: string, values: Float32Array): string {
+  const bad = findNonFinite(values)!;
+  return `${file}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
+}
+
+/** Exponent masks of two 16-bit values or one float32 in a 32-bit word, and what sets its sign bit(s) when all ones. */
+const EXPONENT = { BF16: [0x7f807f80, 0x00800080, 0x80008000], F16: [0x7c007c00, 0x04000400, 0x80008000], F32: [0x7f800000, 0x00800000, 0x80000000] } as const;
+
+/**
+ * True when no value of the little-endian `dtype` bytes is NaN or infinite (exponent bits all ones),
+ * read two 16-bit values (or one float32) per 32-bit word: an all-ones exponent plus its lowest bit
+ * carries into the value's sign position, which the masks never keep.
+ */
+export function rawAllFinite(bytes: Uint8Array, dtype: "F32" | "BF16" | "F16"): boolean {
+  const [mask, one, top] = EXPONENT[dtype];
+  const src = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const words = new Uint32Array(src.buffer, src.byteOffset, src.byteLength >>> 2);
+  let bad = 0;
+  for (let i = 0; i < words.length; i++) bad |= ((words[i]! & mask) + one) & top;
+  if (src.byteLength % 4 === 2) bad |= ((src[src.byteLength - 2]! | (src[src.byteLength - 1]! << 8)) & mask & 0xffff) + (one & 0xffff) & 0x8000;
+  return bad === 0;
 }
 
 /** True when no element of a[start, end) is NaN or infinite (x·0 is NaN exactly for those; no branches). */

@@ -17,6 +17,8 @@ export interface TensorInfo {
   byteLength: number;
   /** The file holding it. */
   file: string;
+  /** Where its bytes start in `file` (absolute: past the header); they are contiguous and little-endian. */
+  byteOffset: number;
 }
 
 /** A set of named tensors on disk: one safetensors file or a sharded model. */
@@ -102,7 +104,7 @@ export class SafetensorsFile implements TensorSource {
 
   info(name: string): TensorInfo {
     const e = this.entry(name);
-    return { dtype: e.dtype, shape: [...e.shape], byteLength: e.end - e.begin, file: this.path };
+    return { dtype: e.dtype, shape: [...e.shape], byteLength: e.end - e.begin, file: this.path, byteOffset: this.dataStart + e.begin };
   }
 
   read(name: string): Tensor {

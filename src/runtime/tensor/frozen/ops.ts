@@ -7,7 +7,7 @@
 // weights need the native backend.
 import * as tf from "../tf.js";
 import { hasNative, registerFusedGradient, runBackward, runFused } from "../ops/fused.js";
-import type { FrozenWeight } from "./weight.js";
+import { nativeStore, type FrozenWeight } from "./weight.js";
 
 /** Native kernel: inputs {x [N, in]}, attrs {weight: the store's id, out, in} → x·Wᵀ [N, out]. */
 export const FROZEN_MATMUL = "PeftlabFrozenMatMul";
@@ -15,6 +15,15 @@ export const FROZEN_MATMUL = "PeftlabFrozenMatMul";
 export const FROZEN_MATMUL_GRAD = "PeftlabFrozenMatMulGrad";
 /** Native kernel: inputs {ids int32 [...]}, attrs {weight, cols: C} → [..., C]. */
 export const FROZEN_EMBEDDING = "PeftlabFrozenEmbedding";
+
+/**
+ * True when weights in the store are read where the addon keeps them: the store is native and the
+ * current backend has the frozen kernels (the native backend). Elsewhere each op makes a float32
+ * tensor of its weight.
+ */
+export function frozenOpsNative(): boolean {
+  return nativeStore() !== null && hasNative(FROZEN_MATMUL) && hasNative(FROZEN_MATMUL_GRAD) && hasNative(FROZEN_EMBEDDING);
+}
 
 function live(op: string, w: FrozenWeight): void {
   if (w.disposed) throw new Error(`Error in ${op}: the frozen weight [${w.shape.join(", ")}] (${w.precision}) was disposed`);

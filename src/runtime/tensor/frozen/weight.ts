@@ -126,9 +126,13 @@ export class FrozenWeight {
   /**
    * A tensor's bytes read straight from a file (e.g. a safetensors file: the data section's start
    * plus the tensor's begin offset), in chunks of whole rows of at most `chunkBytes` (default 8 MiB)
-   * through one reused buffer: no float32 copy of the tensor is made.
+   * through one reused buffer: no float32 copy of the tensor is made. `onChunk(bytes, rowStart)` sees
+   * each chunk's bytes as read (e.g. to check them while they are in cache); the buffer is reused.
    */
-  static fromFile(file: string | number, byteOffset: number, dtype: SourceDtype, shape: readonly number[], precision: Precision, opts: { chunkBytes?: number } = {}): FrozenWeight {
+  static fromFile(
+    file: string | number, byteOffset: number, dtype: SourceDtype, shape: readonly number[], precision: Precision,
+    opts: { chunkBytes?: number; onChunk?: (bytes: Uint8Array, rowStart: number) => void } = {},
+  ): FrozenWeight {
     checkDtype("FrozenWeight.fromFile", dtype);
     const w = FrozenWeight.writer(shape, precision);
     const rowBytes = w.cols * SOURCE_BYTES[dtype];
@@ -145,6 +149,7 @@ export class FrozenWeight {
           if (k === 0) throw new Error(`Error in FrozenWeight.fromFile: ${typeof file === "number" ? `fd ${file}` : file} ends before byte ${byteOffset + r * rowBytes + chunk.length} (a [${w.rows}, ${w.cols}] ${dtype} tensor at byte ${byteOffset})`);
           got += k;
         }
+        opts.onChunk?.(chunk, r);
         w.write(r, chunk, dtype);
       }
       return w.finish();
