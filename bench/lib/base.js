@@ -17,13 +17,15 @@ import { arithmeticExamples, codeExamples } from "../../dist/internal.js";
 const { cacheRoot, PRETRAIN_DEFAULTS, pretrain, savePretrained } = pretraining;
 
 /**
- * Pretraining recipes per mode: corpus sizes and the PretrainSpec overrides. The tokenizer keeps
- * numbers as BPE merges (splitDigits false), as in the bench base of the earlier runs.
+ * Pretraining recipes per mode: corpus sizes and the PretrainSpec overrides. Numbers are split
+ * digit by digit (splitDigits true), as in the bench base of the earlier runs: on a base whose
+ * tokenizer merges digits, 400 steps of LoRA reach 0.05 test exact match on 2-digit addition
+ * instead of 0.44 (wasm, one seed, lr 0.012).
  */
 export const BASE_RECIPES = {
-  smoke: { arithmetic3: 200, code1: 100, code2: 100, spec: { layers: 1, hidden: 32, heads: 2, context: 32, vocab: 300, splitDigits: false, steps: 20, batch: 8, lr: 3e-3, warmup: 2, seed: 1 } },
-  quick: { arithmetic3: 3000, code1: 2000, code2: 2000, spec: { layers: 2, hidden: 64, heads: 4, context: 48, vocab: 320, splitDigits: false, steps: 300, batch: 32, lr: 3e-3, warmup: 15, seed: 1 } },
-  full: { arithmetic3: 6000, code1: 4000, code2: 4000, spec: { layers: 2, hidden: 64, heads: 4, context: 48, vocab: 320, splitDigits: false, steps: 1000, batch: 32, lr: 3e-3, warmup: 40, seed: 1 } },
+  smoke: { arithmetic3: 200, code1: 100, code2: 100, spec: { layers: 1, hidden: 32, heads: 2, context: 32, vocab: 300, splitDigits: true, steps: 20, batch: 8, lr: 3e-3, warmup: 2, seed: 1 } },
+  quick: { arithmetic3: 3000, code1: 2000, code2: 2000, spec: { layers: 2, hidden: 64, heads: 4, context: 48, vocab: 320, splitDigits: true, steps: 300, batch: 32, lr: 3e-3, warmup: 15, seed: 1 } },
+  full: { arithmetic3: 6000, code1: 4000, code2: 4000, spec: { layers: 2, hidden: 64, heads: 4, context: 48, vocab: 320, splitDigits: true, steps: 1000, batch: 32, lr: 3e-3, warmup: 40, seed: 1 } },
 };
 
 /** The corpus: one example per line ("12+34=46", "a=3;print(a+1)\n4"), 20 lines per document. */

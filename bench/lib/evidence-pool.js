@@ -6,23 +6,16 @@
 // it at the same time.
 import os from "node:os";
 import { Worker } from "node:worker_threads";
-import { initBackend } from "../../dist/index.js";
 import { experimentBase, runUnitEvidence } from "./evidence.js";
 
 /**
- * The backend of the evidence jobs: $PEFTLAB_BENCH_BACKEND when set; wasm in smoke mode (the
- * harness test compares workers with one thread bit for bit); else native when its addon loads
- * (several times faster on this model size), else wasm.
+ * The backend of the evidence jobs: $PEFTLAB_BENCH_BACKEND when set, else wasm. Not native: on the
+ * same base, plan and seed, 400 steps of LoRA on 2-digit addition reach 0.44 test exact match on
+ * wasm but 0.06 on native (test loss 0.74 vs 0.96; the first 40 steps agree), so native training
+ * is not yet the reference the experiments need. `--evidence-backend native` still runs it there.
  */
-export async function evidenceBackend(mode) {
-  if (process.env.PEFTLAB_BENCH_BACKEND) return process.env.PEFTLAB_BENCH_BACKEND;
-  if (mode === "smoke") return "wasm";
-  try {
-    await initBackend("native");
-    return "native";
-  } catch {
-    return "wasm";
-  }
+export async function evidenceBackend(_mode) {
+  return process.env.PEFTLAB_BENCH_BACKEND || "wasm";
 }
 
 /** How many units run at once when the user did not say: one per core, at most one per unit. */

@@ -49,11 +49,11 @@ export const EXPERIMENT_SIZES = {
     splits: { train: 1000, validation: 100, test: 100 },
     light: ["foundation_mild", "adapter_mild", "authors"], lightSeeds: [1, 2, 3],
   },
-  // 513 jobs; about 35–45 minutes on two idle cores with two evidence workers on the native backend
-  // (the previous wasm run took 16.5 s per 400-step job; native trains this model about 4× faster,
-  // BeamLoRA's steps cost about twice LoRA's). A quick run records its own estimate of this.
+  // 513 jobs; about an hour of evidence on two idle cores with two workers on wasm (the previous
+  // wasm run took 16.5 s per 400-step LoRA job; BeamLoRA, DoRA and AdaLoRA steps cost 1.5–2× LoRA's),
+  // so the whole bench stays under 90 minutes. A quick run records its own estimate of this.
   full: {
-    tasks: ["addition", "subtraction"], ranks: [2, 4, 8], seeds: [1, 2, 3, 4, 5, 6, 7, 8], seedsPerUnit: 4, lrs: [5e-3, 1.2e-2, 2.5e-2], steps: 400, batch: 32, estimate: "10%",
+    tasks: ["addition", "subtraction"], ranks: [2, 4, 8], seeds: [1, 2, 3, 4, 5, 6, 7, 8], seedsPerUnit: 4, lrs: [5e-3, 1.2e-2, 2.5e-2], steps: 300, batch: 32, estimate: "10%",
     splits: { train: 3000, validation: 150, test: 300 },
     light: LIGHT_SETTINGS.map((s) => s.name), lightSeeds: [1, 2, 3, 4, 5],
   },
