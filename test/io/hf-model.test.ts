@@ -146,7 +146,7 @@ describe("bad folders give errors naming the file and the tensor or key", () => 
     ["BF16", 0x7f7f, 0x7f80, 0x7fc1], // largest finite, +Infinity, a NaN
     ["F16", 0x7bff, 0x7c00, 0x7e01],
   ] as const)("rawAllFinite reads %s exponents at every position, an odd tail included", (dtype, max, inf, nan) => {
-    for (const n of [1, 2, 3, 8, 9]) {
+    for (const n of [1, 2, 3, 8, 9, 17]) {
       const bits = new Uint16Array(n).map((_, i) => (i % 2 ? 0x8000 : 0) | (i % 3 ? max : 0x3c00));
       const bytes = () => new Uint8Array(bits.buffer.slice(0));
       expect(rawAllFinite(bytes(), dtype), `${n} finite`).toBe(true);

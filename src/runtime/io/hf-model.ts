@@ -275,21 +275,29 @@ function nonFiniteWarning(file: string, fileName: string, values: Float32Array):
   return `${file}: tensor "${fileName}" has ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (${bad.nan} NaN, ${bad.inf} infinite; first at index ${bad.firstIndex}: ${bad.firstValue})`;
 }
 
-/** Exponent masks of two 16-bit values or one float32 in a 32-bit word, and what sets its sign bit(s) when all ones. */
-const EXPONENT = { BF16: [0x7f807f80, 0x00800080, 0x80008000], F16: [0x7c007c00, 0x04000400, 0x80008000], F32: [0x7f800000, 0x00800000, 0x80000000] } as const;
+/** Exponent masks of two 16-bit values or one float32 in a 32-bit word, and their lowest bits. */
+const EXPONENT = { BF16: [0x7f807f80, 0x00800080], F16: [0x7c007c00, 0x04000400], F32: [0x7f800000, 0x00800000] } as const;
 
 /**
  * True when no value of the little-endian `dtype` bytes is NaN or infinite (exponent bits all ones),
  * read two 16-bit values (or one float32) per 32-bit word: an all-ones exponent plus its lowest bit
- * carries into the value's sign position, which the masks never keep.
+ * carries into the bit above it, which the mask never keeps. The word is shifted right by one first
+ * (no mask keeps bit 0), so every sum stays a small integer.
  */
 export function rawAllFinite(bytes: Uint8Array, dtype: "F32" | "BF16" | "F16"): boolean {
-  const [mask, one, top] = EXPONENT[dtype];
+  const mask = EXPONENT[dtype][0] >>> 1;
+  const one = EXPONENT[dtype][1] >>> 1;
+  const carry = (mask + one) & ~mask; // the bit above each exponent
   const src = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  const words = new Uint32Array(src.buffer, src.byteOffset, src.byteLength >>> 2);
+  const words = new Int32Array(src.buffer, src.byteOffset, src.byteLength >>> 2);
   let bad = 0;
-  for (let i = 0; i < words.length; i++) bad |= ((words[i]! & mask) + one) & top;
-  if (src.byteLength % 4 === 2) bad |= ((src[src.byteLength - 2]! | (src[src.byteLength - 1]! << 8)) & mask & 0xffff) + (one & 0xffff) & 0x8000;
+  let i = 0;
+  // Four words per iteration (about twice as fast as one in V8); the sums' spare bits never reach `carry`.
+  for (const n = words.length & ~3; i < n; i += 4) {
+    bad |= ((((words[i]! >> 1) & mask) + one) | (((words[i + 1]! >> 1) & mask) + one) | (((words[i + 2]! >> 1) & mask) + one) | (((words[i + 3]! >> 1) & mask) + one)) & carry;
+  }
+  for (; i < words.length; i++) bad |= (((words[i]! >> 1) & mask) + one) & carry;
+  if (src.byteLength % 4 === 2) bad |= ((((src[src.byteLength - 2]! | (src[src.byteLength - 1]! << 8)) >> 1) & mask & 0x7fff) + (one & 0x7fff)) & carry;
   return bad === 0;
 }
 
