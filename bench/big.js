@@ -53,7 +53,7 @@ export async function runBigBench(ctx) {
     const runs = {};
     for (const p of b.precisions) {
       ctx.log(`big: ${p}`);
-      runs[p] = measure(dir, p, b); // f32 beyond the wasm memory is refused by the loader, which says why
+      runs[p] = measure(dir, p, b); // f32 beyond the wasm memory: the weight store on native, else refused (the error says why)
     }
     ctx.log("big: PyTorch float32");
     const torch = runReference("big_step.py", ["--dir", dir, "--tokens", String(b.tokens), "--rank", "16", "--warmup", "1", "--repeats", String(Math.max(1, b.steps - 1))], { threads: CORES, timeoutMs: 3_600_000 });

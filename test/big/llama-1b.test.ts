@@ -1,7 +1,8 @@
 // Scale: a model with TinyLlama-1.1B's configuration (random bfloat16 weights written into a
 // Hugging Face folder, 2.2 GB, deleted afterwards) loads with a 4-bit and a 16-bit base and takes
 // LoRA training steps on every linear layer, each precision in a process of its own (so its peak
-// memory is its own). Uses the build (dist/) and the native addon when it is built.
+// memory is its own); in float32 it is refused on pure wasm and held in the weight store on the
+// native backend. Uses the build (dist/) and the native addon when it is built.
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -58,11 +59,22 @@ describe("a 1.1B-parameter Llama folder", () => {
     expect(m.peak_rss_bytes).toBeLessThan(4.4e9);
   }, 600_000);
 
-  it("in f32 is refused at once, naming the precisions that fit", () => {
-    const res = spawnSync(process.execPath, [path.join(ROOT, "bench/lib/big-worker.js"), JSON.stringify({ dir, precision: "f32", steps: 1, tokens: 4, backend: "auto" })], { encoding: "utf8", timeout: 120_000 });
+  it("in f32 on pure wasm is refused at once, naming the precisions that fit and the native backend", () => {
+    const res = spawnSync(process.execPath, [path.join(ROOT, "bench/lib/big-worker.js"), JSON.stringify({ dir, precision: "f32", steps: 1, tokens: 4, backend: "wasm" })], { encoding: "utf8", timeout: 120_000 });
     expect(res.status).not.toBe(0);
-    expect(res.stderr).toMatch(/1\.10B weights take 4\.4 GB in float32, more than the wasm memory holds \(4 GiB\).*`precision bf16`, `int8` or `nf4`/);
+    expect(res.stderr).toMatch(/1\.10B weights take 4\.4 GB in float32, more than the wasm memory holds \(4 GiB\).*`precision bf16`, `int8` or `nf4`.*or run it on the native backend/);
   });
+
+  it("in f32 on the native backend loads into the weight store and trains (refused without the addon)", () => {
+    const res = spawnSync(process.execPath, [path.join(ROOT, "bench/lib/big-worker.js"), JSON.stringify({ dir, precision: "f32", steps: 2, tokens: 16, backend: "auto" })], { encoding: "utf8", timeout: 600_000 });
+    if (res.status !== 0) return expect(res.stderr).toMatch(/more than the wasm memory holds \(4 GiB\)/);
+    const m = JSON.parse(res.stdout.trim().split("\n").pop()!) as Measured;
+    expect(m.backend).toBe("native");
+    expect(m.store_native).toBe(true);
+    expect(m.store_bytes).toBe(4 * params);
+    expect(m.losses.every(Number.isFinite)).toBe(true);
+    expect(m.adapters_moved).toBe(true);
+  }, 600_000);
 
   it("nf4 needs less memory than bf16", () => {
     if (!runs.nf4 || !runs.bf16) return expect.fail("the two precisions did not both run");
