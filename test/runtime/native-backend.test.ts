@@ -6,13 +6,13 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tensor/tf.js";
 import { initBackend } from "../../src/runtime/tensor/backend.js";
-import { loadAddon, NATIVE_KERNELS, threadCount } from "../../src/runtime/tensor/native/index.js";
+import { disabledKernels, loadAddon, NATIVE_KERNELS, threadCount } from "../../src/runtime/tensor/native/index.js";
 
 const ROOT = path.join(import.meta.dirname, "..", "..");
-const savedEnv = { path: process.env.PEFTLAB_NATIVE_PATH, threads: process.env.PEFTLAB_THREADS };
+const savedEnv = { path: process.env.PEFTLAB_NATIVE_PATH, threads: process.env.PEFTLAB_THREADS, disable: process.env.PEFTLAB_NATIVE_DISABLE };
 
 afterEach(() => {
-  for (const [key, value] of [["PEFTLAB_NATIVE_PATH", savedEnv.path], ["PEFTLAB_THREADS", savedEnv.threads]] as const) {
+  for (const [key, value] of [["PEFTLAB_NATIVE_PATH", savedEnv.path], ["PEFTLAB_THREADS", savedEnv.threads], ["PEFTLAB_NATIVE_DISABLE", savedEnv.disable]] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
@@ -66,6 +66,24 @@ describe("the native backend", () => {
     await expect(initBackend("native")).rejects.toThrow(/cannot be used: package\.json failed to load: .*invalid ELF header/);
     delete process.env.PEFTLAB_NATIVE_PATH;
     expect((await initBackend("native")).name).toBe("native");
+  });
+
+  it("PEFTLAB_NATIVE_DISABLE leaves the named kernels (a fused op with its gradient) on wasm; an unknown name is an error", async () => {
+    const wasm = (await initBackend("wasm"), registered());
+    process.env.PEFTLAB_NATIVE_DISABLE = "Add, PeftlabRMSNormGrad";
+    const info = await initBackend("native");
+    const off = ["Add", "PeftlabRMSNorm", "PeftlabRMSNormGrad", "PeftlabRMSNormGradWeight"];
+    NATIVE_KERNELS.forEach((k, i) => {
+      if (off.includes(k.kernelName)) expect(registered()[i], `${k.kernelName} disabled`).toBe(wasm[i]);
+      else expect(registered()[i], `${k.kernelName} native`).not.toBe(wasm[i]);
+    });
+    for (const k of off) expect(info.detail).toContain(`${k} (PEFTLAB_NATIVE_DISABLE)`);
+    expect(disabledKernels({ PEFTLAB_NATIVE_DISABLE: "" }).size).toBe(0);
+    expect(() => disabledKernels({ PEFTLAB_NATIVE_DISABLE: "Add,AdamW" })).toThrow(/PEFTLAB_NATIVE_DISABLE: unknown kernel "AdamW"; the native kernels are BatchMatMul, .*PeftlabAdamW/);
+    delete process.env.PEFTLAB_NATIVE_DISABLE;
+    await initBackend("wasm");
+    await initBackend("native");
+    NATIVE_KERNELS.forEach((k, i) => expect(registered()[i], `${k.kernelName} native again`).not.toBe(wasm[i]));
   });
 
   it("PEFTLAB_THREADS sets the pool size; a bad value is an error naming it", async () => {

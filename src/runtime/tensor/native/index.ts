@@ -31,6 +31,25 @@ export function isNativeKernelActive(kernelName: string): boolean {
 }
 
 /**
+ * The kernels named in $PEFTLAB_NATIVE_DISABLE (comma-separated tfjs kernel names, e.g.
+ * "PeftlabAdamW,Add"), which stay on wasm: a way to find the kernel behind a difference between
+ * the backends. A fused op's forward and gradient kernels are switched off together. An unknown
+ * name is an error, so a typo does not pass for a clean comparison.
+ */
+export function disabledKernels(env: NodeJS.ProcessEnv = process.env): Set<string> {
+  const names = (env.PEFTLAB_NATIVE_DISABLE ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const known = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0) {
+    throw new Error(`PEFTLAB_NATIVE_DISABLE: unknown kernel ${unknown.map((n) => `"${n}"`).join(", ")}; the native kernels are ${[...known].join(", ")}`);
+  }
+  // A fused op and its gradient kernels go together (a forward without its backward cannot train).
+  const op = (n: string) => n.replace(/Grad(Weight)?$/, "");
+  const ops = new Set(names.map(op));
+  return new Set([...known].filter((n) => ops.has(op(n))));
+}
+
+/**
  * Registers the native kernels over the wasm ones and sizes the thread pool.
  * Call after the wasm backend's own kernels are registered. Idempotent.
  * @throws NativeUnavailable when the addon cannot be loaded; an Error for a bad PEFTLAB_THREADS.
@@ -40,8 +59,13 @@ export function enableNativeKernels(threads: number = threadCount()): NativeStat
   const { addon } = loaded;
   addon.setThreads(threads);
   const missing: NativeState["missing"] = [];
+  const off = disabledKernels();
   for (const k of NATIVE_KERNELS) {
     if (active.has(k.kernelName)) continue;
+    if (off.has(k.kernelName)) {
+      missing.push({ kernel: k.kernelName, reason: "PEFTLAB_NATIVE_DISABLE" });
+      continue;
+    }
     const absent = k.natives.filter((f) => typeof addon[f] !== "function");
     if (absent.length > 0) {
       missing.push({ kernel: k.kernelName, reason: `${loaded.file} lacks ${absent.join(", ")} (rebuild it)` });
