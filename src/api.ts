@@ -32,7 +32,11 @@ export interface LoadModelOptions {
   labels?: number | "auto";
   /** Seed of tensors the folder does not hold (a fresh classifier head). Default 0. */
   seed?: number;
-  /** How the frozen base is held: "f32" (default), "bf16", "f16", "int8" or "nf4" (in the native weight store). */
+  /**
+   * How the frozen base is held: "f32" (default: tensors), "bf16", "f16", "int8" or "nf4" (in the
+   * native weight store). A llama-family f32 base larger than the wasm memory holds goes into the
+   * store in float32 on the native backend, and is refused elsewhere.
+   */
   precision?: BasePrecision;
   /**
    * Backend to run on (started unless it runs already). Absent: the running backend, or when none
