@@ -7,8 +7,8 @@
 // unless --base names a Hugging Face folder) it prints:
 //   1. the training losses of the first --steps steps on wasm, on native, and on wasm with the
 //      learning rate changed in its 7th digit: the step where each run parts from wasm's
-//      (|Δloss| > 1e-3). A native run that parts no sooner than the perturbed wasm run differs by
-//      rounding only;
+//      (|Δloss| > 1e-3). Rounding differences grow by about 10× per 10 steps and part the runs
+//      after tens of steps, about when the perturbed run parts; a wrong kernel parts them at once;
 //   2. from the weights wasm reached there, the gradients of --batches batches (with dropout) on
 //      both backends: per batch the relative L2 difference over all adapter gradients and the worst
 //      tensor. Rounding gives a few 1e-6; a wrong gradient kernel gives far more. --disable leaves
