@@ -9,6 +9,9 @@
 //   big.step_s[p]         median seconds per training step
 //   big.step_vs_torch[p]  PyTorch's step time ÷ peftlab's (goal ≥ 1 for bf16 and nf4)
 //   big.load_s[p]         seconds to load the folder at that precision
+//   big.cores_used[p]     CPU seconds ÷ seconds of the timed steps: below the core count, other work
+//                         took the rest, and the step time (and its ratio) is inflated by as much
+//   big.load_avg[p]       the one-minute load average when that precision's steps began
 // The quick and smoke modes use smaller models of the same shape family (they finish in minutes).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -28,6 +31,13 @@ const BUDGET = {
   quick: { config: { ...TINYLLAMA_CONFIG, num_hidden_layers: 2 }, tokens: 128, steps: 3, precisions: ["nf4", "bf16", "f32"] },
   full: { config: TINYLLAMA_CONFIG, tokens: 256, steps: 3, precisions: ["nf4", "bf16", "int8", "f32"] },
 };
+
+/** CPU seconds per second over the timed steps (the first, the warm-up, left out as in step_s). */
+function coresUsed(r) {
+  const from = r.step_s.length > 1 ? 1 : 0;
+  const sum = (a) => a.slice(from).reduce((x, y) => x + y, 0);
+  return sum(r.step_cpu_s) / sum(r.step_s);
+}
 
 /** One precision in a fresh process: its worker's JSON, or {error}. */
 function measure(dir, precision, b) {
@@ -67,6 +77,8 @@ export async function runBigBench(ctx) {
       step_s: stepS,
       step_vs_torch: Object.fromEntries(ok.map(([p]) => [p, torch.available ? torch.step_s_median / stepS[p] : null])),
       load_s: Object.fromEntries(ok.map(([p, r]) => [p, r.load_s])),
+      cores_used: Object.fromEntries(ok.map(([p, r]) => [p, coresUsed(r)])),
+      load_avg: Object.fromEntries(ok.map(([p, r]) => [p, r.load_avg])),
       store_gb: Object.fromEntries(ok.map(([p, r]) => [p, r.store_bytes / GB])),
       first_loss: Object.fromEntries(ok.map(([p, r]) => [p, r.losses[0]])),
       errors: Object.fromEntries(Object.entries(runs).filter(([, r]) => r.error).map(([p, r]) => [p, r.error])),

@@ -1,10 +1,12 @@
 // One process's measurement of a large Llama folder (run by bench/big.js and test/big/): load it at
 // a base precision, attach LoRA to every linear layer, take training steps of one sequence, and
-// print one JSON line: load seconds, step seconds, losses, peak resident memory, bytes in the
-// weight store, and whether the adapters moved. Peak memory is the process's own (getrusage), so
+// print one JSON line: load seconds, step seconds (and the CPU seconds the process used in each:
+// about twice the step on two free cores), the one-minute load average before the steps, losses,
+// peak resident memory, bytes in the weight store, and whether the adapters moved. Peak memory is the process's own (getrusage), so
 // each precision runs in a fresh process.
 //
 //   node bench/lib/big-worker.js '{"dir": "…", "precision": "nf4", "steps": 3, "tokens": 256}'
+import os from "node:os";
 import { frozen, initBackend, injectAdapter, loadModel, Trainer } from "../../dist/index.js";
 
 const o = { precision: "nf4", steps: 2, tokens: 256, rank: 16, recompute: true, backend: "native", ...JSON.parse(process.argv[2] ?? "{}") };
@@ -40,18 +42,23 @@ const batch = { kind: "causal", size: 1, length: n, ids, mask: new Float32Array(
 const firstB = [...model.linears().values()][0].adapters.get("default").trainable();
 const bName = [...firstB.keys()].find((k) => k.includes("lora_B"));
 const stepS = [];
+const stepCpuS = [];
 const losses = [];
+const loadAvg = os.loadavg()[0];
 for (let s = 0; s < o.steps; s++) {
   const t = performance.now();
+  const c = process.cpuUsage();
   losses.push(trainer.trainStep(batch).loss);
   stepS.push((performance.now() - t) / 1000);
+  const used = process.cpuUsage(c);
+  stepCpuS.push((used.user + used.system) / 1e6);
 }
 const bMoved = firstB.get(bName).dataSync().some((v) => v !== 0);
 const peaks = trainer.memoryPeaks();
 const store = frozen.frozenMemory();
 console.log(JSON.stringify({
   backend: backend.name, precision: o.precision, tokens: n, rank: o.rank, modules: modules.length, recompute: o.recompute,
-  load_s: loadS, step_s: stepS, losses, adapters_moved: bMoved,
+  load_s: loadS, step_s: stepS, step_cpu_s: stepCpuS, load_avg: loadAvg, losses, adapters_moved: bMoved,
   peak_rss_bytes: process.resourceUsage().maxRSS * 1024, rss_after_load_bytes: afterLoadRss,
   store_bytes: store.nativeBytes + store.jsBytes, store_native: store.nativeBytes > 0, tensor_peak_bytes: peaks.tensorBytes,
   foundation_params: model.foundationParams(),

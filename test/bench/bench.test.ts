@@ -116,6 +116,8 @@ const SCHEMA: [string, (v: unknown) => boolean][] = [
   ["big.step_vs_torch.bf16", numOrNull],
   ["big.load_s.nf4", isPos],
   ["big.store_gb.nf4", isPos],
+  ["big.cores_used.nf4", isPos],
+  ["big.load_avg.nf4", isNum],
   ["profile.by_op", (v) => Array.isArray(v) && v.length > 0],
   ["profile.by_part", (v) => Array.isArray(v) && v.length > 0],
 ];
