@@ -17,7 +17,7 @@ import os
 import resource
 import time
 
-from common import emit, import_torch, median, read_json, timed, versions
+from common import emit, import_torch, llama_lora_forward, median, read_json, timed, versions
 
 DTYPES = {"F32": ("<f4", 4), "BF16": ("<u2", 2), "F16": ("<f2", 2)}
 
@@ -47,11 +47,7 @@ def load_safetensors(torch, path):
 
 
 def build(torch, cfg, w, rank, tokens):
-    nn_f = torch.nn.functional
-    layers, heads, kv_heads, hidden = cfg["num_hidden_layers"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
-    head_dim = hidden // heads
-    eps = cfg.get("rms_norm_eps", 1e-6)
-    scaling = 2.0
+    """LoRA of rank `rank` (alpha 2 * rank) on every projection of the layers; returns (forward, lora_params)."""
     gen = torch.Generator().manual_seed(0)
     adapters = {}
     for name, t in w.items():
@@ -62,51 +58,10 @@ def build(torch, cfg, w, rank, tokens):
             a = ((torch.rand(rank, in_f, generator=gen) * 2 - 1) * bound).requires_grad_(True)
             b = torch.zeros(out_f, rank).requires_grad_(True)
             adapters[path] = (a, b)
-
-    def linear(path, x):
-        y = nn_f.linear(x, w[path + ".weight"])
-        if path in adapters:
-            a, b = adapters[path]
-            y = y + nn_f.linear(nn_f.linear(x, a), b) * scaling
-        return y
-
-    def rms(path, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w[path + ".weight"]
-
-    half = head_dim // 2
-    pos = torch.arange(tokens, dtype=torch.float64)[:, None]
-    freq = pos / torch.pow(torch.tensor(float(cfg.get("rope_theta", 10000.0)), dtype=torch.float64), (2 * torch.arange(half, dtype=torch.float64)) / head_dim)
-    cos = torch.cat([freq.cos(), freq.cos()], -1).float()
-    sin = torch.cat([freq.sin(), freq.sin()], -1).float()
-    bias = ((1.0 - torch.tril(torch.ones(tokens, tokens))) * -1e9).view(1, 1, tokens, tokens)
-    rep = heads // kv_heads
-
-    def rope(x):
-        x1, x2 = x[..., :half], x[..., half:]
-        return x * cos + torch.cat([-x2, x1], -1) * sin
-
-    def attention(p, x):
-        b, t, _ = x.shape
-        q = linear(p + ".q_proj", x).view(b, t, heads, head_dim).transpose(1, 2)
-        k = linear(p + ".k_proj", x).view(b, t, kv_heads, head_dim).transpose(1, 2)
-        v = linear(p + ".v_proj", x).view(b, t, kv_heads, head_dim).transpose(1, 2)
-        q, k = rope(q), rope(k)
-        k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
-        scores = q @ k.transpose(-1, -2) * (1.0 / math.sqrt(head_dim)) + bias
-        out = torch.softmax(scores, -1) @ v
-        return linear(p + ".o_proj", out.transpose(1, 2).reshape(b, t, heads * head_dim))
-
-    def forward(ids):
-        x = nn_f.embedding(ids, w["model.embed_tokens.weight"])
-        for i in range(layers):
-            p = f"model.layers.{i}"
-            x = x + attention(p + ".self_attn", rms(p + ".input_layernorm", x))
-            n2 = rms(p + ".post_attention_layernorm", x)
-            g = linear(p + ".mlp.gate_proj", n2)
-            x = x + linear(p + ".mlp.down_proj", g * torch.sigmoid(g) * linear(p + ".mlp.up_proj", n2))
-        head = "lm_head" if "lm_head.weight" in w else "model.embed_tokens"
-        return nn_f.linear(rms("model.norm", x), w[head + ".weight"])
-
+    forward = llama_lora_forward(
+        torch, w, adapters, layers=cfg["num_hidden_layers"], heads=cfg["num_attention_heads"], kv_heads=cfg["num_key_value_heads"],
+        eps=cfg.get("rms_norm_eps", 1e-6), rope_theta=cfg.get("rope_theta", 10000.0), tokens=tokens, scaling=2.0,
+    )
     return forward, [p for pair in adapters.values() for p in pair]
 
 

@@ -4,6 +4,7 @@ Each reference prints exactly one JSON object on stdout. When torch cannot be im
 {"available": false, "reason": "..."} and exits 0, so the harness can report null with the reason.
 """
 import json
+import math
 import os
 import platform
 import sys
@@ -89,3 +90,63 @@ def timed(fn, warmup, repeats):
 def read_json(path):
     with open(path, "r", encoding="utf-8") as f:
         return json.load(f)
+
+
+def llama_lora_forward(torch, w, adapters, *, layers, heads, kv_heads, eps, rope_theta, tokens, scaling):
+    """A llama causal LM over the tensors `w` (Hugging Face names) with LoRA on the modules of `adapters`.
+
+    `adapters` maps a module path ("model.layers.0.self_attn.q_proj") to its (A [r, in], B [out, r]);
+    the output of such a module is x W^T + (x A^T) B^T * scaling. Rotary positions, RMSNorm, SwiGLU,
+    grouped key/value heads when kv_heads < heads; the output layer is lm_head, or the embedding when
+    the weights are tied. Returns forward(ids [B, T <= tokens]) -> logits [B, T, V].
+    """
+    nn_f = torch.nn.functional
+    hidden = w["model.embed_tokens.weight"].shape[1]
+    head_dim = hidden // heads
+    half = head_dim // 2
+    rep = heads // kv_heads
+
+    def linear(path, x):
+        y = nn_f.linear(x, w[path + ".weight"])
+        if path in adapters:
+            a, b = adapters[path]
+            y = y + nn_f.linear(nn_f.linear(x, a), b) * scaling
+        return y
+
+    def rms(path, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w[path + ".weight"]
+
+    pos = torch.arange(tokens, dtype=torch.float64)[:, None]
+    freq = pos / torch.pow(torch.tensor(float(rope_theta), dtype=torch.float64), (2 * torch.arange(half, dtype=torch.float64)) / head_dim)
+    cos = torch.cat([freq.cos(), freq.cos()], -1).float()
+    sin = torch.cat([freq.sin(), freq.sin()], -1).float()
+    bias = ((1.0 - torch.tril(torch.ones(tokens, tokens))) * -1e9).view(1, 1, tokens, tokens)
+
+    def rope(x):
+        t = x.shape[-2]
+        x1, x2 = x[..., :half], x[..., half:]
+        return x * cos[:t] + torch.cat([-x2, x1], -1) * sin[:t]
+
+    def attention(p, x):
+        b, t, _ = x.shape
+        q = linear(p + ".q_proj", x).view(b, t, heads, head_dim).transpose(1, 2)
+        k = linear(p + ".k_proj", x).view(b, t, kv_heads, head_dim).transpose(1, 2)
+        v = linear(p + ".v_proj", x).view(b, t, kv_heads, head_dim).transpose(1, 2)
+        q, k = rope(q), rope(k)
+        if rep > 1:
+            k, v = k.repeat_interleave(rep, 1), v.repeat_interleave(rep, 1)
+        scores = q @ k.transpose(-1, -2) * (1.0 / math.sqrt(head_dim)) + bias[..., :t, :t]
+        out = torch.softmax(scores, -1) @ v
+        return linear(p + ".o_proj", out.transpose(1, 2).reshape(b, t, heads * head_dim))
+
+    def forward(ids):
+        x = nn_f.embedding(ids, w["model.embed_tokens.weight"])
+        for i in range(layers):
+            p = f"model.layers.{i}"
+            x = x + attention(p + ".self_attn", rms(p + ".input_layernorm", x))
+            n2 = rms(p + ".post_attention_layernorm", x)
+            g = linear(p + ".mlp.gate_proj", n2)
+            x = x + linear(p + ".mlp.down_proj", g * torch.sigmoid(g) * linear(p + ".mlp.up_proj", n2))
+        return linear("lm_head" if "lm_head.weight" in w else "model.embed_tokens", rms("model.norm", x))
+
+    return forward

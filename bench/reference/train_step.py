@@ -18,7 +18,7 @@ import argparse
 import math
 import os
 
-from common import emit, import_torch, median, read_json, timed, versions
+from common import emit, import_torch, llama_lora_forward, median, read_json, timed, versions
 
 
 def load_weights(torch, spec_dir, manifest):
@@ -36,11 +36,6 @@ def load_weights(torch, spec_dir, manifest):
 
 def build(torch, cfg, w):
     """The model as a closure over its tensors; returns (forward, lora_params)."""
-    nn_f = torch.nn.functional
-    layers, heads, hidden = cfg["layers"], cfg["heads"], cfg["hidden"]
-    head_dim = hidden // heads
-    scaling = cfg["alpha"] / cfg["rank"]
-    eps = cfg["normEps"]
     adapters = {}  # module path -> (A [r, in], B [out, r])
     for name, t in w.items():
         if ".lora_A." in name:
@@ -49,50 +44,10 @@ def build(torch, cfg, w):
             t.requires_grad_(True)
             b.requires_grad_(True)
             adapters[path] = (t, b)
-
-    def linear(path, x):
-        y = nn_f.linear(x, w[path + ".weight"])
-        if path in adapters:
-            a, b = adapters[path]
-            y = y + nn_f.linear(nn_f.linear(x, a), b) * scaling
-        return y
-
-    def rms(path, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w[path + ".weight"]
-
-    t_max = cfg["seq"]
-    half = head_dim // 2
-    pos = torch.arange(t_max, dtype=torch.float64)[:, None]
-    freq = pos / torch.pow(torch.tensor(float(cfg["ropeTheta"]), dtype=torch.float64), (2 * torch.arange(half, dtype=torch.float64)) / head_dim)
-    cos = torch.cat([freq.cos(), freq.cos()], -1).float()
-    sin = torch.cat([freq.sin(), freq.sin()], -1).float()
-    causal = torch.tril(torch.ones(t_max, t_max))
-    bias = ((1.0 - causal) * -1e9).view(1, 1, t_max, t_max)
-
-    def rope(x):
-        x1, x2 = x[..., :half], x[..., half:]
-        return x * cos + torch.cat([-x2, x1], -1) * sin
-
-    def attention(p, x):
-        b, t, _ = x.shape
-        q = linear(p + ".q_proj", x).view(b, t, heads, head_dim).transpose(1, 2)
-        k = linear(p + ".k_proj", x).view(b, t, heads, head_dim).transpose(1, 2)
-        v = linear(p + ".v_proj", x).view(b, t, heads, head_dim).transpose(1, 2)
-        q, k = rope(q), rope(k)
-        scores = q @ k.transpose(-1, -2) * (1.0 / math.sqrt(head_dim)) + bias
-        out = torch.softmax(scores, -1) @ v
-        return linear(p + ".o_proj", out.transpose(1, 2).reshape(b, t, heads * head_dim))
-
-    def forward(ids):
-        x = nn_f.embedding(ids, w["model.embed_tokens.weight"])
-        for i in range(layers):
-            p = f"model.layers.{i}"
-            x = x + attention(p + ".self_attn", rms(p + ".input_layernorm", x))
-            n2 = rms(p + ".post_attention_layernorm", x)
-            g = linear(p + ".mlp.gate_proj", n2)
-            x = x + linear(p + ".mlp.down_proj", g * torch.sigmoid(g) * linear(p + ".mlp.up_proj", n2))
-        return linear("lm_head", rms("model.norm", x))
-
+    forward = llama_lora_forward(
+        torch, w, adapters, layers=cfg["layers"], heads=cfg["heads"], kv_heads=cfg["heads"], eps=cfg["normEps"],
+        rope_theta=cfg["ropeTheta"], tokens=cfg["seq"], scaling=cfg["alpha"] / cfg["rank"],
+    )
     return forward, [p for pair in adapters.values() for p in pair]
 
 

@@ -1,6 +1,6 @@
 // `peftlab queue status --queue URL`: what the Redis job queue of `peftlab run --queue` holds.
 import { queueStatus } from "../runtime/run/queue.js";
-import { parseQueueUrl } from "../runtime/run/queue-url.js";
+import { queueOption, queueUrlOf } from "./queue-option.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";
 import { processIO, type CliIO } from "./io.js";
@@ -12,7 +12,7 @@ const ARGS: ArgsSpec = {
     + "many workers are connected.\n"
     + "Exit status: 0 listed, 1 the queue cannot be reached, 2 bad usage.",
   options: {
-    queue: { type: "string", value: "URL", help: "redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS" },
+    queue: queueOption(),
     format: { type: "string", value: "FORMAT", help: "text or json", default: "text" },
   },
   examples: ["peftlab queue status --queue redis://:PASSWORD@queue-host:6379"],
@@ -22,15 +22,11 @@ const ARGS: ArgsSpec = {
 export function queueCommand(argv: string[], io: CliIO = processIO()): Promise<number> {
   return withArgs("queue", ARGS, argv, io, async ({ values, positionals }, usage) => {
     if (positionals[0] !== "status" || positionals.length > 1) return usage(positionals.length ? `unknown action ${JSON.stringify(positionals.join(" "))}; expected: status` : "missing the action: status");
-    const url = stringOption(values, "queue");
-    if (url === undefined) return usage("missing --queue URL");
+    const queue = queueUrlOf(values, true)!;
+    if ("problem" in queue) return usage(queue.problem);
+    const url = queue.url;
     const format = stringOption(values, "format") ?? "text";
     if (format !== "text" && format !== "json") return usage(`--format: expected text or json, got "${format}"`);
-    try {
-      parseQueueUrl(url);
-    } catch (e) {
-      return usage((e as Error).message);
-    }
     let status;
     try {
       status = await queueStatus(url);

@@ -7,7 +7,7 @@ import { RUN_FOLDER } from "../results/run-folder.js";
 import type { Summary } from "../results/summary.js";
 import { BACKEND_NAMES } from "../runtime/tensor/backend.js";
 import { jobWorkerAvailable } from "../runtime/run/job-pool.js";
-import { parseQueueUrl } from "../runtime/run/queue-url.js";
+import { queueOption, queueUrlOf } from "./queue-option.js";
 import { plannedJobs, runPlan } from "../runtime/run/run-plan.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";
@@ -29,7 +29,7 @@ const ARGS: ArgsSpec = {
     only: { type: "string", value: "RUN,...", multiple: true, help: "train only these runs (comma-separated or repeated)" },
     resume: { type: "boolean", help: "skip the jobs DIR records as finished and continue the others from their checkpoints" },
     jobs: { type: "string", value: "N", help: "train N jobs at once, each in a worker thread (same results as 1)", default: "one per core on wasm and cpu; else 1, as native kernels use every core" },
-    queue: { type: "string", value: "URL", help: "train on `peftlab worker`s through a Redis job queue: redis://[:PASSWORD@]HOST[:PORT][/DB], rediss:// for TLS; DIR must be shared storage" },
+    queue: queueOption("train on `peftlab worker`s through a Redis job queue (DIR must be shared storage)"),
     retries: { type: "string", value: "N", help: "with --queue, tries after a failed attempt of a job before it is reported failed", default: "2" },
     quiet: { type: "boolean", help: "no progress, only the closing table and notes" },
   },
@@ -46,17 +46,14 @@ export function runCommand(argv: string[], io: CliIO = processIO()): Promise<num
     const jobsText = stringOption(values, "jobs");
     const jobs = jobsText === undefined ? (jobWorkerAvailable() ? "auto" : 1) : Number(jobsText);
     if (typeof jobs === "number" && (!Number.isInteger(jobs) || jobs < 1)) return usage(`--jobs: expected a whole number of at least 1, got "${jobsText}"`);
-    const queueUrl = stringOption(values, "queue");
+    const queue = queueUrlOf(values, false);
+    if (queue && "problem" in queue) return usage(queue.problem);
+    const queueUrl = queue?.url;
     const retriesText = stringOption(values, "retries");
     const retries = retriesText === undefined ? 2 : Number(retriesText);
-    let queueShown = "";
+    const queueShown = queue?.display ?? "";
     if (queueUrl !== undefined) {
       if (jobsText !== undefined) return usage("--jobs trains here; with --queue, the workers choose how many at once (peftlab worker --concurrency N)");
-      try {
-        queueShown = parseQueueUrl(queueUrl).display;
-      } catch (e) {
-        return usage((e as Error).message);
-      }
     } else if (retriesText !== undefined) return usage("--retries is for --queue runs");
     if (!Number.isInteger(retries) || retries < 0) return usage(`--retries: expected a whole number of at least 0, got "${retriesText}"`);
     const only = ((values.only as string[] | undefined) ?? []).flatMap((v) => v.split(",")).map((s) => s.trim()).filter(Boolean);

@@ -1,7 +1,7 @@
 // `peftlab worker --queue URL`: trains the jobs that `peftlab run --queue` puts on a Redis job queue
 // (src/runtime/run/queue-worker.ts) until stopped with Ctrl-C or SIGTERM.
 import { runQueueWorker } from "../runtime/run/queue-worker.js";
-import { parseQueueUrl } from "../runtime/run/queue-url.js";
+import { queueOption, queueUrlOf } from "./queue-option.js";
 import { stringOption, withArgs, type ArgsSpec } from "./args.js";
 import type { Command } from "./commands.js";
 import { processIO, type CliIO } from "./io.js";
@@ -16,7 +16,7 @@ const ARGS: ArgsSpec = {
     + "to the queue, then the worker exits.\n"
     + "Exit status: 0 stopped on request, 1 the queue cannot be reached, 2 bad usage.",
   options: {
-    queue: { type: "string", value: "URL", help: "redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS" },
+    queue: queueOption(),
     concurrency: { type: "string", value: "N", help: "jobs trained at once, each in its own thread", default: "1" },
     "stall-timeout": { type: "string", value: "SECONDS", help: "a job whose worker goes silent this long goes to another worker", default: "30" },
   },
@@ -27,13 +27,9 @@ const ARGS: ArgsSpec = {
 export function workerCommand(argv: string[], io: CliIO = processIO()): Promise<number> {
   return withArgs("worker", ARGS, argv, io, async ({ values, positionals }, usage) => {
     if (positionals.length) return usage(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    const url = stringOption(values, "queue");
-    if (url === undefined) return usage("missing --queue URL");
-    try {
-      parseQueueUrl(url);
-    } catch (e) {
-      return usage((e as Error).message);
-    }
+    const queue = queueUrlOf(values, true)!;
+    if ("problem" in queue) return usage(queue.problem);
+    const url = queue.url;
     const concurrencyText = stringOption(values, "concurrency") ?? "1";
     const concurrency = Number(concurrencyText);
     if (!Number.isInteger(concurrency) || concurrency < 1) return usage(`--concurrency: expected a whole number of at least 1, got "${concurrencyText}"`);
