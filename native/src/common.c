@@ -48,7 +48,8 @@ napi_value pl_throw(pl_args *a, const char *fmt, ...) {
   return NULL;
 }
 
-int pl_args_read(napi_env env, napi_callback_info info, const char *name, size_t count, pl_args *a) {
+/* The arguments, exactly `count` of them; `hint` says what they start with in the error message. */
+static int read_args(napi_env env, napi_callback_info info, const char *name, size_t count, pl_args *a, const char *hint) {
   a->env = env;
   a->name = name;
   a->failed = 0;
@@ -60,9 +61,18 @@ int pl_args_read(napi_env env, napi_callback_info info, const char *name, size_t
     return 0;
   }
   if (a->argc != count) {
-    pl_throw(a, "expected %zu arguments (heap, ...), got %zu", count, a->argc);
+    pl_throw(a, "expected %zu arguments%s, got %zu", count, hint, a->argc);
     return 0;
   }
+  return 1;
+}
+
+int pl_args_read_plain(napi_env env, napi_callback_info info, const char *name, size_t count, pl_args *a) {
+  return read_args(env, info, name, count, a, "");
+}
+
+int pl_args_read(napi_env env, napi_callback_info info, const char *name, size_t count, pl_args *a) {
+  if (!read_args(env, info, name, count, a, " (heap, ...)")) return 0;
   bool is_ab = false;
   napi_is_arraybuffer(env, a->argv[0], &is_ab);
   if (!is_ab) {

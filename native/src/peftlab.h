@@ -71,6 +71,8 @@ typedef struct {
  * must be exactly `count` arguments in all. Returns 0 and throws a JavaScript error otherwise.
  */
 int pl_args_read(napi_env env, napi_callback_info info, const char *name, size_t count, pl_args *a);
+/* The same for functions that take no heap: exactly `count` arguments, none checked. */
+int pl_args_read_plain(napi_env env, napi_callback_info info, const char *name, size_t count, pl_args *a);
 /* Argument i as an integer (a JavaScript number holding an integer). */
 int64_t pl_int(pl_args *a, size_t i);
 /* Argument i as a double. */
@@ -83,7 +85,7 @@ void *pl_ptr(pl_args *a, size_t i, int64_t count, size_t elem_bytes);
 #define pl_f32(a, i, count) ((float *)pl_ptr((a), (i), (count), sizeof(float)))
 #define pl_i32(a, i, count) ((int32_t *)pl_ptr((a), (i), (count), sizeof(int32_t)))
 /* Throws a JavaScript Error "<kernel name>: <message>" (once per call) and returns NULL. */
-napi_value pl_throw(pl_args *a, const char *fmt, ...);
+napi_value pl_throw(pl_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The value `undefined`, what kernels return. */
 napi_value pl_undefined(napi_env env);
 

@@ -17,7 +17,6 @@
  * with it if JavaScript did not free it first.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,55 +159,8 @@ static void free_owned(void *owner) {
 
 /* ---- JavaScript functions ---- */
 
-typedef struct {
-  napi_env env;
-  napi_value argv[6];
-  size_t argc;
-  const char *name;
-  int failed;
-} js_args;
-
-static int js_read(napi_env env, napi_callback_info info, const char *name, size_t count, js_args *a) {
-  a->env = env;
-  a->name = name;
-  a->failed = 0;
-  a->argc = 6;
-  napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL);
-  if (a->argc != count) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s (native): expected %zu arguments, got %zu", name, count, a->argc);
-    napi_throw_error(env, NULL, msg);
-    return 0;
-  }
-  return 1;
-}
-
-static napi_value js_fail(js_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static napi_value js_fail(js_args *a, const char *fmt, ...) {
-  if (a->failed) return NULL;
-  a->failed = 1;
-  char msg[400];
-  int used = snprintf(msg, sizeof msg, "%s (native): ", a->name);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg + used, sizeof msg - (size_t)used, fmt, ap);
-  va_end(ap);
-  napi_throw_error(a->env, NULL, msg);
-  return NULL;
-}
-
-static int64_t js_int(js_args *a, size_t i) {
-  double v = 0;
-  if (a->failed) return 0;
-  if (napi_get_value_double(a->env, a->argv[i], &v) != napi_ok || v != (double)(int64_t)v) {
-    js_fail(a, "argument %zu must be an integer", i);
-    return 0;
-  }
-  return (int64_t)v;
-}
-
 /* The bytes of a typed array, DataView or ArrayBuffer argument. */
-static void *js_bytes(js_args *a, size_t i, size_t *len) {
+static void *js_bytes(pl_args *a, size_t i, size_t *len) {
   if (a->failed) return NULL;
   napi_value v = a->argv[i];
   bool is = false;
@@ -228,20 +180,20 @@ static void *js_bytes(js_args *a, size_t i, size_t *len) {
     napi_get_arraybuffer_info(a->env, v, &data, len);
     return data ? data : (void *)"";
   }
-  js_fail(a, "argument %zu must be a typed array or an ArrayBuffer", i);
+  pl_throw(a, "argument %zu must be a typed array or an ArrayBuffer", i);
   return NULL;
 }
 
-static pl_weight *js_weight(js_args *a, size_t i, int finished) {
-  int64_t id = js_int(a, i);
+static pl_weight *js_weight(pl_args *a, size_t i, int finished) {
+  int64_t id = pl_int(a, i);
   if (a->failed) return NULL;
   pl_weight *w = pl_weight_get(id, 0);
   if (!w) {
-    js_fail(a, "no frozen weight %lld (freed already?)", (long long)id);
+    pl_throw(a, "no frozen weight %lld (freed already?)", (long long)id);
     return NULL;
   }
   if (finished && !w->finished) {
-    js_fail(a, "frozen weight %lld is not finished", (long long)id);
+    pl_throw(a, "frozen weight %lld is not finished", (long long)id);
     return NULL;
   }
   return w;
@@ -254,62 +206,62 @@ static napi_value num(napi_env env, double v) {
 }
 
 static napi_value create_fn(napi_env env, napi_callback_info info) {
-  js_args a;
-  if (!js_read(env, info, "weightsCreate", 3, &a)) return NULL;
-  int64_t format = js_int(&a, 0), rows = js_int(&a, 1), cols = js_int(&a, 2);
+  pl_args a;
+  if (!pl_args_read_plain(env, info, "weightsCreate", 3, &a)) return NULL;
+  int64_t format = pl_int(&a, 0), rows = pl_int(&a, 1), cols = pl_int(&a, 2);
   if (a.failed) return NULL;
-  if (format < 0 || format >= PL_W_FORMATS) return js_fail(&a, "unknown format %lld", (long long)format);
-  if (rows < 1 || cols < 1 || rows > ((int64_t)1 << 40) / cols) return js_fail(&a, "bad shape [%lld, %lld]", (long long)rows, (long long)cols);
+  if (format < 0 || format >= PL_W_FORMATS) return pl_throw(&a, "unknown format %lld", (long long)format);
+  if (rows < 1 || cols < 1 || rows > ((int64_t)1 << 40) / cols) return pl_throw(&a, "bad shape [%lld, %lld]", (long long)rows, (long long)cols);
   pl_weight *w = weight_new((int)format, rows, cols, env);
-  if (!w) return js_fail(&a, "out of memory for a [%lld, %lld] weight", (long long)rows, (long long)cols);
+  if (!w) return pl_throw(&a, "out of memory for a [%lld, %lld] weight", (long long)rows, (long long)cols);
   int64_t id = add(w);
   if (!id) {
     weight_free(w);
-    return js_fail(&a, "out of memory for the table of weights");
+    return pl_throw(&a, "out of memory for the table of weights");
   }
   return num(env, (double)id);
 }
 
 static napi_value write_fn(napi_env env, napi_callback_info info) {
-  js_args a;
-  if (!js_read(env, info, "weightsWrite", 5, &a)) return NULL;
+  pl_args a;
+  if (!pl_args_read_plain(env, info, "weightsWrite", 5, &a)) return NULL;
   pl_weight *w = js_weight(&a, 0, 0);
-  int64_t r0 = js_int(&a, 1), n = js_int(&a, 2), dtype = js_int(&a, 4);
+  int64_t r0 = pl_int(&a, 1), n = pl_int(&a, 2), dtype = pl_int(&a, 4);
   size_t len = 0;
   const void *src = js_bytes(&a, 3, &len);
   if (a.failed) return NULL;
   size_t elem = dtype == PL_SRC_F32 ? 4 : 2;
   if (n < 0 || (uint64_t)len != (uint64_t)n * (uint64_t)w->cols * elem)
-    return js_fail(&a, "%lld rows of %lld values need %llu bytes, got %zu", (long long)n, (long long)w->cols,
+    return pl_throw(&a, "%lld rows of %lld values need %llu bytes, got %zu", (long long)n, (long long)w->cols,
                    (unsigned long long)((uint64_t)n * (uint64_t)w->cols * elem), len);
-  if (((uintptr_t)src % elem) != 0) return js_fail(&a, "the source bytes are not aligned to %zu", elem);
+  if (((uintptr_t)src % elem) != 0) return pl_throw(&a, "the source bytes are not aligned to %zu", elem);
   const char *err = pl_weight_write(w, r0, n, src, (int)dtype);
-  if (err) return js_fail(&a, "%s", err);
+  if (err) return pl_throw(&a, "%s", err);
   memset(w->written + r0, 1, (size_t)n);
   return pl_undefined(env);
 }
 
 static napi_value finish_fn(napi_env env, napi_callback_info info) {
-  js_args a;
-  if (!js_read(env, info, "weightsFinish", 1, &a)) return NULL;
+  pl_args a;
+  if (!pl_args_read_plain(env, info, "weightsFinish", 1, &a)) return NULL;
   pl_weight *w = js_weight(&a, 0, 0);
   if (a.failed) return NULL;
   if (w->written) {
     int64_t r = 0;
     while (r < w->rows && w->written[r]) r++;
-    if (r < w->rows) return js_fail(&a, "row %lld of the [%lld, %lld] weight was never written", (long long)r, (long long)w->rows, (long long)w->cols);
+    if (r < w->rows) return pl_throw(&a, "row %lld of the [%lld, %lld] weight was never written", (long long)r, (long long)w->rows, (long long)w->cols);
     free(w->written);
     w->written = NULL;
   }
   const char *err = pl_weight_finish(w);
-  if (err) return js_fail(&a, "%s", err);
+  if (err) return pl_throw(&a, "%s", err);
   return pl_undefined(env);
 }
 
 static napi_value free_fn(napi_env env, napi_callback_info info) {
-  js_args a;
-  if (!js_read(env, info, "weightsFree", 1, &a)) return NULL;
-  int64_t id = js_int(&a, 0);
+  pl_args a;
+  if (!pl_args_read_plain(env, info, "weightsFree", 1, &a)) return NULL;
+  int64_t id = pl_int(&a, 0);
   if (a.failed) return NULL;
   pl_weight *w = take(id);
   if (w) weight_free(w);
@@ -330,16 +282,16 @@ static void read_rows(void *ctx, int64_t a, int64_t b) {
 }
 
 static napi_value read_fn(napi_env env, napi_callback_info info) {
-  js_args a;
-  if (!js_read(env, info, "weightsRead", 4, &a)) return NULL;
+  pl_args a;
+  if (!pl_args_read_plain(env, info, "weightsRead", 4, &a)) return NULL;
   pl_weight *w = js_weight(&a, 0, 1);
-  int64_t r0 = js_int(&a, 1), n = js_int(&a, 2);
+  int64_t r0 = pl_int(&a, 1), n = pl_int(&a, 2);
   size_t len = 0;
   float *out = js_bytes(&a, 3, &len);
   if (a.failed) return NULL;
-  if (r0 < 0 || n < 0 || r0 + n > w->rows) return js_fail(&a, "rows [%lld, %lld) outside the weight's %lld", (long long)r0, (long long)(r0 + n), (long long)w->rows);
+  if (r0 < 0 || n < 0 || r0 + n > w->rows) return pl_throw(&a, "rows [%lld, %lld) outside the weight's %lld", (long long)r0, (long long)(r0 + n), (long long)w->rows);
   if ((uint64_t)len != (uint64_t)n * (uint64_t)w->cols * 4 || ((uintptr_t)out % 4) != 0)
-    return js_fail(&a, "the output must be a Float32Array of %lld values", (long long)(n * w->cols));
+    return pl_throw(&a, "the output must be a Float32Array of %lld values", (long long)(n * w->cols));
   read_job j = {.w = w, .r0 = r0, .out = out};
   pl_parallel_for(n, pl_row_grain(w->cols), read_rows, &j);
   return pl_undefined(env);
@@ -354,10 +306,10 @@ static napi_value copy_out(napi_env env, const void *src, size_t bytes) {
 }
 
 static napi_value raw_fn(napi_env env, napi_callback_info info) {
-  js_args a;
-  if (!js_read(env, info, "weightsRaw", 2, &a)) return NULL;
+  pl_args a;
+  if (!pl_args_read_plain(env, info, "weightsRaw", 2, &a)) return NULL;
   pl_weight *w = js_weight(&a, 0, 1);
-  int64_t part = js_int(&a, 1);
+  int64_t part = pl_int(&a, 1);
   if (a.failed) return NULL;
   int64_t n = w->rows * w->cols, blocks = (n + PL_NF4_BLOCK - 1) / PL_NF4_BLOCK;
   switch (part) {
@@ -373,7 +325,7 @@ static napi_value raw_fn(napi_env env, napi_callback_info info) {
       if (w->format == PL_W_NF4) return copy_out(env, w->scale2, (size_t)((blocks + PL_NF4_BLOCK2 - 1) / PL_NF4_BLOCK2) * 4);
       return copy_out(env, NULL, 0);
     case 3: return copy_out(env, &w->offset, w->format == PL_W_NF4 ? 4 : 0);
-    default: return js_fail(&a, "unknown part %lld (0 codes, 1 scales, 2 second-level scales, 3 offset)", (long long)part);
+    default: return pl_throw(&a, "unknown part %lld (0 codes, 1 scales, 2 second-level scales, 3 offset)", (long long)part);
   }
 }
 
