@@ -26,6 +26,7 @@ import { loadHfModel, mergeAndUnload } from "../src/runtime/io/hf-model.js";
 import { builtinCorpus, randomWindows, tokenStreams } from "../src/runtime/pretrain/data.js";
 import { pretrain, PRETRAIN_DEFAULTS, savePretrained, validatePretrainSpec, type PretrainSpec } from "../src/runtime/pretrain/pretrain.js";
 import { Rng } from "../src/runtime/rng.js";
+import { inferenceCtx } from "../src/runtime/tensor/nn.js";
 import { Trainer } from "../src/runtime/train/trainer.js";
 import * as tf from "../src/runtime/tensor/tf.js";
 import { canCrossCheck, pythonCrossCheck } from "./io/lora-crosscheck.js";
@@ -115,6 +116,32 @@ describe("pretraining learns", () => {
     expect(r.losses.length).toBe(120);
     // Training leaves the base frozen again for fine-tuning.
     expect([...r.model.stateDict().values()].some((v) => v.trainable)).toBe(false);
+    r.model.dispose();
+  });
+
+  it("a probe sees the model every N steps and after the last, in its current state", () => {
+    const seen: { step: number; loss: number; vocab: number }[] = [];
+    const text = fs.readFileSync(textFile, "utf8");
+    const r = pretrain([text], tinySpec({ hidden: 32, context: 32, batch: 8, steps: 25, warmup: 2 }), {
+      probe: {
+        every: 10,
+        run: (model, tokenizer, step) => {
+          // The loss of one fixed window, measured on the model as it is at this step.
+          const ids = tokenizer.encode(text.slice(0, 400)).slice(0, 32);
+          const loss = tf.tidy(() => {
+            const logits = model.forward(tf.tensor2d([ids], [1, ids.length], "int32"), tf.ones([1, ids.length]) as tf.Tensor2D, inferenceCtx());
+            const v = logits.shape[2]!;
+            const targets = tf.oneHot(tf.tensor1d(ids.slice(1), "int32"), v);
+            const logp = tf.logSoftmax(logits.reshape([ids.length, v]).slice([0, 0], [ids.length - 1, v]));
+            return -tf.sum(tf.mul(targets, logp)).dataSync()[0]! / (ids.length - 1);
+          });
+          seen.push({ step, loss, vocab: tokenizer.vocabSize });
+        },
+      },
+    });
+    expect(seen.map((s) => s.step)).toEqual([10, 20, 25]);
+    expect(seen.every((s) => s.vocab === r.tokenizer.vocabSize)).toBe(true);
+    expect(seen[2]!.loss).toBeLessThan(seen[0]!.loss);
     r.model.dispose();
   });
 
@@ -315,7 +342,7 @@ describe("default base cache", () => {
     expect(calls).toEqual(["llama"]);
     expect(isCompleteBase(a)).toBe(true);
     expect(fs.readdirSync(cache)).toEqual([`default-llama-v${DEFAULT_BASE_VERSION}`]); // no lock, no temporary folder left
-    expect(DEFAULT_BASE_VERSION).toBe(3); // v2 caches (2 layers of width 64) are never reused
+    expect(DEFAULT_BASE_VERSION).toBe(5); // caches of earlier recipes (v4 and before) are never reused
     await ensureDefaultBase("llama", opts);
     expect(calls).toEqual(["llama"]);
   });

@@ -48,16 +48,20 @@ export interface CorpusMix {
 
 /** Statement layouts per operator; `{a}`, `{b}` are the operands and `{c}` the answer. */
 export const ARITHMETIC_FORMATS: Record<ArithmeticOp, readonly string[]> = {
-  "+": ["{a} plus {b} is {c}.", "the sum of {a} and {b} is {c}.", "{c} = {a} + {b}", "{c}={a}+{b}"],
-  "-": ["{a} minus {b} is {c}.", "the difference of {a} and {b} is {c}.", "{c} = {a} - {b}", "{c}={a}-{b}"],
-  "*": ["{a} times {b} is {c}.", "the product of {a} and {b} is {c}.", "{c} = {a} * {b}", "{c}={a}*{b}"],
+  "+": ["{a} plus {b} is {c}.", "the sum of {a} and {b} is {c}.", "{a} + {b} = {c}", "{c}={a}+{b}"],
+  "-": ["{a} minus {b} is {c}.", "the difference of {a} and {b} is {c}.", "{a} - {b} = {c}", "{c}={a}-{b}"],
+  "*": ["{a} times {b} is {c}.", "the product of {a} and {b} is {c}.", "{a} * {b} = {c}", "{c}={a}*{b}"],
 };
 
-/** Operand sizes in digits with their weights: mostly 1–2 digits (the addition task's usual size), some 3. */
+/**
+ * Operand sizes in digits with their weights: mostly 2 digits (the addition task's usual size),
+ * some 1 and 3; multiplication only of one-digit numbers (the tables), which a small model can
+ * learn, rather than longer products it cannot and that would take its share of the corpus.
+ */
 const DIGIT_WEIGHTS: Record<ArithmeticOp, readonly [number, number][]> = {
-  "+": [[1, 0.2], [2, 0.6], [3, 0.2]],
-  "-": [[1, 0.2], [2, 0.6], [3, 0.2]],
-  "*": [[1, 0.4], [2, 0.6]],
+  "+": [[1, 0.15], [2, 0.7], [3, 0.15]],
+  "-": [[1, 0.15], [2, 0.7], [3, 0.15]],
+  "*": [[1, 1]],
 };
 
 function weighted(rng: Rng, items: readonly [number, number][]): number {
@@ -79,7 +83,7 @@ export function arithmeticStatement(a: number, op: ArithmeticOp, b: number, form
 
 /** A document of 1–6 statements of one operator and one layout, one per line. */
 export function arithmeticDocument(rng: Rng): string {
-  const op = rng.pick<ArithmeticOp>(["+", "+", "-", "*"]); // addition twice as often
+  const op = rng.pick<ArithmeticOp>(["+", "+", "+", "-", "*"]); // addition three times as often
   const format = rng.pick(ARITHMETIC_FORMATS[op]);
   const lines = Array.from({ length: 1 + rng.int(6) }, () => arithmeticStatement(operand(rng, op), op, operand(rng, op), format));
   return lines.join("\n");

@@ -2,12 +2,12 @@
 // prose ("Moby-Dick" and State of the Union addresses), real JavaScript sources and synthetic
 // arithmetic, code, sorting and spelling text (corpus.ts), with a fixed configuration and seed.
 //
-// The llama base ships with the package as a Hugging Face folder (`models/default-llama-v3/`, weights
-// in float16), built by `peftlab pretrain --default --out models/default-llama-v3`; loading checks
+// The llama base ships with the package as a Hugging Face folder (`models/default-llama-v5/`, weights
+// in float16), built by `peftlab pretrain --default --out models/default-llama-v5`; loading checks
 // its files against the SHA-256 sums in SHIPPED_BASE_SHA256. Pretraining it takes longer than a
 // first run should wait. The gpt2 base (and the llama one, when a copy of the package lacks the
 // folder) is built on first use and cached in `$PEFTLAB_CACHE` (default `~/.cache/peftlab`) as
-// `default-<family>-v3/`; `peftlab pretrain --default [--family gpt2]` builds it ahead of time.
+// `default-<family>-v5/`; `peftlab pretrain --default [--family gpt2]` builds it ahead of time.
 //
 // Building is atomic and locked: the folder is written in a temporary directory and renamed into
 // place (a crash leaves no half folder), and a lock file (`default-<family>-v2.lock`, created with
@@ -26,17 +26,17 @@ import { reverseWords } from "../data/sequence_tasks.js";
 import { initBackend } from "../tensor/backend.js";
 import { ARITHMETIC_FORMATS, type CorpusMix, mixedCorpus, type MixedCorpus, SORTING_FORMATS, SPELLING_FORMATS } from "./corpus.js";
 import { BUILTIN_CORPUS, builtinCorpus, CODE_PACKAGES, packageSources, SOTU_CORPUS, sotuAddresses } from "./data.js";
-import { pretrain, PRETRAIN_DEFAULTS, savePretrained, type PretrainSpec, type PretrainStep } from "./pretrain.js";
+import { pretrain, PRETRAIN_DEFAULTS, savePretrained, type PretrainOptions, type PretrainSpec, type PretrainStep } from "./pretrain.js";
 import * as tf from "../tensor/tf.js";
 import { writeFileAtomic } from "../io/atomic.js";
 
 export type DefaultFamily = "llama" | "gpt2";
 
 /** Bump when the spec, the corpus or the format changes: old caches are then ignored. */
-export const DEFAULT_BASE_VERSION = 3;
+export const DEFAULT_BASE_VERSION = 5;
 
 /** The default base's corpus: characters shares of the synthetic parts (code includes real sources); the rest is English. */
-export const DEFAULT_CORPUS_MIX: CorpusMix = { arithmetic: 0.25, code: 0.1, sorting: 0.1, spelling: 0.1, seed: 1 };
+export const DEFAULT_CORPUS_MIX: CorpusMix = { arithmetic: 0.4, code: 0.05, sorting: 0.2, spelling: 0.1, seed: 1 };
 
 /** State of the Union addresses from this year on join "Moby-Dick" as English prose. */
 export const SOTU_FROM_YEAR = 1981;
@@ -46,7 +46,7 @@ export const SOTU_FROM_YEAR = 1981;
  * (built on first use): 4 layers of width 128, sized to build within a few minutes on two cores.
  */
 export const DEFAULT_BASE_SPEC: Record<DefaultFamily, PretrainSpec> = {
-  llama: { ...PRETRAIN_DEFAULTS, family: "llama", layers: DEFAULT_BASE_LAYERS, hidden: 256, heads: 4, context: 128, vocab: 512, splitDigits: true, steps: 1100, batch: 16, lr: 3e-3, warmup: 80, seed: 1, evalWindows: 64 },
+  llama: { ...PRETRAIN_DEFAULTS, family: "llama", layers: DEFAULT_BASE_LAYERS, hidden: 256, heads: 4, context: 128, vocab: 512, splitDigits: true, steps: 6000, batch: 16, lr: 3e-3, warmup: 120, seed: 1, evalWindows: 64 },
   gpt2: { ...PRETRAIN_DEFAULTS, family: "gpt2", layers: DEFAULT_BASE_LAYERS, hidden: 128, heads: 4, context: 128, vocab: 512, splitDigits: true, steps: 400, batch: 16, lr: 5e-3, warmup: 40, seed: 1, evalWindows: 64 },
 };
 
@@ -57,8 +57,8 @@ export const SHIPPED_DTYPE = "F16" as const;
 export const SHIPPED_BASE_SHA256: Partial<Record<DefaultFamily, Record<string, string>>> = {
   llama: {
     "config.json": "e732e61cf723e90104367e49c237c9bdff5dbb26fdacd5a14199a96d1f43ec3c",
-    "model.safetensors": "197438bcade9a07f9f6f1081432d6dec4af1c42c9a2e6ec1dd7a36359e9eee8c",
-    "tokenizer.json": "ac2be30f477de56deb986bf95da18199846cf425237c22275ea6238930141a77",
+    "model.safetensors": "be1fb1485836a2c91f25efea08dd73d327b7a9cb337c3949eea7c6cc03b4610a",
+    "tokenizer.json": "0234c3d7bacb1dfa5f96d3057a820806572ae00e3db4f947c2fdb487b60f9a75",
   },
 };
 
@@ -282,7 +282,7 @@ export function defaultCorpusCard(c: MixedCorpus): { corpus: string; notes: stri
  * When the active backend is the (much slower) plain-JavaScript cpu one, wasm is used for the build
  * when available and the cpu backend is restored afterwards. `dtype` F16 is how the shipped base is stored.
  */
-export async function buildDefaultBase(dir: string, family: DefaultFamily, opts: Pick<EnsureOptions, "log" | "onStep"> & { dtype?: "F32" | "F16" } = {}): Promise<void> {
+export async function buildDefaultBase(dir: string, family: DefaultFamily, opts: Pick<EnsureOptions, "log" | "onStep"> & Pick<PretrainOptions, "probe"> & { dtype?: "F32" | "F16" } = {}): Promise<void> {
   const spec = DEFAULT_BASE_SPEC[family];
   const previous = tf.getBackend();
   if (previous === "cpu") {
@@ -295,7 +295,7 @@ export async function buildDefaultBase(dir: string, family: DefaultFamily, opts:
     const mixed = defaultCorpus();
     const card = defaultCorpusCard(mixed);
     opts.log?.(`default base: pretraining a ${family} model (${spec.layers} layers, hidden ${spec.hidden}, context ${spec.context}, ${spec.steps} steps) on English prose, code, arithmetic, sorting and spelling text; this happens once, the result is cached in ${path.dirname(dir)}`);
-    const r = pretrain(mixed.texts, spec, { log: opts.log, onStep: opts.onStep });
+    const r = pretrain(mixed.texts, spec, { log: opts.log, onStep: opts.onStep, probe: opts.probe });
     try {
       savePretrained(r, dir, card.corpus, card.notes, { dtype: opts.dtype ?? "F32" });
       const marker = {

@@ -105,6 +105,12 @@ export interface PretrainOptions {
   log?: (line: string) => void;
   /** Characters of text the tokenizer is trained on (default: all). */
   tokenizerChars?: number;
+  /**
+   * Looks at the model while it trains: `run` is called after every `every` steps (and after the
+   * last) with the model in its current state, e.g. to measure a skill with greedy decoding.
+   * It must not keep or dispose the model.
+   */
+  probe?: { every: number; run: (model: FamilyModel, tokenizer: HfTokenizer, step: number) => void };
 }
 
 function trainSpecOf(s: PretrainSpec): TrainSpec {
@@ -147,7 +153,7 @@ export function pretrain(texts: string[], spec: PretrainSpec, opts: PretrainOpti
   try {
     const val = validationWindows(streams.validation, spec.context, spec.evalWindows, spec.batch);
     const initial = evaluateLoss(model, val);
-    const losses = trainAll(model, spec, streams.train, opts.onStep);
+    const losses = trainAll(model, spec, streams.train, opts.onStep, opts.probe && { every: opts.probe.every, run: (step) => opts.probe!.run(model, tokenizer, step) });
     const validation = { initial, final: evaluateLoss(model, val), unigram: unigramLoss(streams.train, streams.validation, tokenizer.vocabSize) };
     const tokens = { train: streams.train.length, validation: streams.validation.length };
     return { model, config, tokenizer, spec, losses, validation, tokens, seconds: (performance.now() - t0) / 1000 };
@@ -158,7 +164,10 @@ export function pretrain(texts: string[], spec: PretrainSpec, opts: PretrainOpti
 }
 
 /** Full-parameter training: every state-dict variable trainable for the run, frozen again after. */
-function trainAll(model: FamilyModel, spec: PretrainSpec, stream: Int32Array, onStep?: (s: PretrainStep) => void): number[] {
+function trainAll(
+  model: FamilyModel, spec: PretrainSpec, stream: Int32Array, onStep?: (s: PretrainStep) => void,
+  probe?: { every: number; run: (step: number) => void },
+): number[] {
   const params = [...model.stateDict()];
   const group = (rank: number) => () => new Map<string, tf.Variable>(params.filter(([, v]) => (v.rank === 2) === (rank === 2)));
   const trainer = new Trainer({ model, train: trainSpecOf(spec), lr: spec.lr, seed: spec.seed });
@@ -172,6 +181,7 @@ function trainAll(model: FamilyModel, spec: PretrainSpec, stream: Int32Array, on
       const s = trainer.trainStep(randomWindows(stream, spec.batch, spec.context, rng));
       losses.push(s.loss);
       onStep?.({ step: s.step, steps: spec.steps, loss: s.loss, lr: s.lr, stepMs: s.stepMs });
+      if (probe && ((i + 1) % probe.every === 0 || i + 1 === spec.steps)) probe.run(i + 1);
     }
   } finally {
     for (const [, v] of params) v.trainable = false;
