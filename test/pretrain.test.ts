@@ -120,7 +120,7 @@ describe("pretraining learns", () => {
   });
 
   it("a probe sees the model every N steps and after the last, in its current state", () => {
-    const seen: { step: number; loss: number; vocab: number }[] = [];
+    const seen: { step: number; loss: number; vocab: number; tensors: number }[] = [];
     const text = fs.readFileSync(textFile, "utf8");
     const r = pretrain([text], tinySpec({ hidden: 32, context: 32, batch: 8, steps: 25, warmup: 2 }), {
       probe: {
@@ -135,14 +135,20 @@ describe("pretraining learns", () => {
             const logp = tf.logSoftmax(logits.reshape([ids.length, v]).slice([0, 0], [ids.length - 1, v]));
             return -tf.sum(tf.mul(targets, logp)).dataSync()[0]! / (ids.length - 1);
           });
-          seen.push({ step, loss, vocab: tokenizer.vocabSize });
+          tf.ones([4]); // left behind on purpose: the probe's tensors are freed when it returns
+          seen.push({ step, loss, vocab: tokenizer.vocabSize, tensors: tf.memory().numTensors });
         },
       },
     });
     expect(seen.map((s) => s.step)).toEqual([10, 20, 25]);
     expect(seen.every((s) => s.vocab === r.tokenizer.vocabSize)).toBe(true);
     expect(seen[2]!.loss).toBeLessThan(seen[0]!.loss);
+    expect(seen[1]!.tensors).toBe(seen[0]!.tensors); // flat: nothing the probe made outlives it
     r.model.dispose();
+    const spec = tinySpec({ steps: 1 });
+    for (const every of [0, 1.5, Number.NaN]) {
+      expect(() => pretrain([text], spec, { probe: { every, run: () => {} } })).toThrow(/probe\.every must be an integer >= 1, got/);
+    }
   });
 
   it("the default base specs are valid, with the layer count the language's module checks assume", () => {

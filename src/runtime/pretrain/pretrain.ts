@@ -17,7 +17,7 @@ import { createModel } from "../models/index.js";
 import type { FamilyModel } from "../models/model.js";
 import { randomWindows, tokenStreams, unigramLoss, validationWindows } from "./data.js";
 import { Rng, uniformOf } from "../rng.js";
-import type * as tf from "../tensor/tf.js";
+import * as tf from "../tensor/tf.js";
 import { Trainer } from "../train/trainer.js";
 
 /** Sizes and training settings of a pretraining run. */
@@ -108,7 +108,7 @@ export interface PretrainOptions {
   /**
    * Looks at the model while it trains: `run` is called after every `every` steps (and after the
    * last) with the model in its current state, e.g. to measure a skill with greedy decoding.
-   * It must not keep or dispose the model.
+   * It must not keep or dispose the model; tensors it creates are freed when it returns.
    */
   probe?: { every: number; run: (model: FamilyModel, tokenizer: HfTokenizer, step: number) => void };
 }
@@ -136,6 +136,9 @@ function firstChars(texts: string[], limit: number): string[] {
 /** Trains a tokenizer and a causal LM on `texts`. The caller disposes `result.model`. */
 export function pretrain(texts: string[], spec: PretrainSpec, opts: PretrainOptions = {}): PretrainResult {
   validatePretrainSpec(spec);
+  if (opts.probe && !(Number.isSafeInteger(opts.probe.every) && opts.probe.every >= 1)) {
+    throw new Error(`pretrain: probe.every must be an integer >= 1, got ${opts.probe.every}`);
+  }
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const tokenizer = trainBpe(opts.tokenizerChars ? firstChars(texts, opts.tokenizerChars) : texts, spec.vocab, { splitDigits: spec.splitDigits });
@@ -153,7 +156,7 @@ export function pretrain(texts: string[], spec: PretrainSpec, opts: PretrainOpti
   try {
     const val = validationWindows(streams.validation, spec.context, spec.evalWindows, spec.batch);
     const initial = evaluateLoss(model, val);
-    const losses = trainAll(model, spec, streams.train, opts.onStep, opts.probe && { every: opts.probe.every, run: (step) => opts.probe!.run(model, tokenizer, step) });
+    const losses = trainAll(model, spec, streams.train, opts.onStep, opts.probe && { every: opts.probe.every, run: (step) => tf.tidy(() => opts.probe!.run(model, tokenizer, step)) });
     const validation = { initial, final: evaluateLoss(model, val), unigram: unigramLoss(streams.train, streams.validation, tokenizer.vocabSize) };
     const tokens = { train: streams.train.length, validation: streams.validation.length };
     return { model, config, tokenizer, spec, losses, validation, tokens, seconds: (performance.now() - t0) / 1000 };
