@@ -11,3 +11,4 @@ export { Embedding, LayerNorm, Linear, RMSNorm } from "./runtime/tensor/nn.js";
 export { axis, baseLayout } from "./viz/figure.js";
 export { RUN_COLOURS } from "./viz/palette.js";
 export { plotlyJsSource } from "./viz/plotlyjs.js";
+export { loadAddon } from "./runtime/tensor/native/index.js";

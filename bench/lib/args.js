@@ -13,7 +13,7 @@ export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] 
                  core, at most one per unit; 1 runs them one after the other in one thread)
   --base WHICH   the pretrained base of the evidence: bench (default: bench/lib/base.js),
                  default (peftlab's default base) or a Hugging Face model folder
-  --evidence-backend NAME  the backend of the evidence jobs (default: wasm)
+  --evidence-backend NAME  the backend of the evidence jobs (default: native where the addon loads, else wasm)
   --profile      also print the share of step time per op kind and per model part
                  (always on in the full run)
   --quiet        no progress lines on stderr`;

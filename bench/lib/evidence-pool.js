@@ -7,18 +7,25 @@
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { experimentBase, runUnitEvidence } from "./evidence.js";
+import { loadAddon } from "../../dist/internal.js";
 
 /**
- * The backend of the evidence jobs: $PEFTLAB_BENCH_BACKEND when set, else wasm, where the earlier
- * results were measured. Seeds 1 and 2 had reached 0.44 and 0.13 test exact match on wasm but 0.06
- * and 0.04 on native (400 LoRA steps on 2-digit addition, lr 0.012); that was chance, not a kernel:
- * one step from the same weights gives the same gradients to ~1e-6, the runs part after ~40 steps
- * as wasm runs with the learning rate changed in its 7th digit do, and over seeds 1–40 wasm reached
- * 0.198 mean test exact match, native 0.212 (paired difference −0.014 ± 0.072; docs/native.md).
- * A seed's single run is no comparison of backends. `--evidence-backend native` runs them on native.
+ * The backend of the evidence jobs: --evidence-backend or $PEFTLAB_BENCH_BACKEND when given, else
+ * native where the addon loads (each worker's kernels get cores ÷ workers threads), else wasm.
+ * Both backends compute the same steps to float32 rounding; single runs part after some tens of
+ * steps as runs do whose learning rate differs in its 7th digit, so one seed's result differs
+ * between them by chance, not on average: over seeds 1–40 of 400 LoRA steps on 2-digit addition
+ * wasm reached 0.198 mean test exact match and native 0.212 (paired difference −0.014 ± 0.072;
+ * docs/native.md). Native keeps the full run under 90 minutes on two cores; wasm would take ~2 hours.
  */
 export async function evidenceBackend(_mode) {
-  return process.env.PEFTLAB_BENCH_BACKEND || "wasm";
+  if (process.env.PEFTLAB_BENCH_BACKEND) return process.env.PEFTLAB_BENCH_BACKEND;
+  try {
+    loadAddon();
+    return "native";
+  } catch {
+    return "wasm";
+  }
 }
 
 /** How many units run at once when the user did not say: one per core, at most one per unit. */

@@ -414,6 +414,31 @@ describe("evidence tasks in worker threads", () => {
     expect(defaultParallel(tasks, cores)).toBe(expected);
   });
 
+  test("the evidence backend: $PEFTLAB_BENCH_BACKEND, else native where the addon loads, else wasm", async () => {
+    const { evidenceBackend } = await benchModule<{ evidenceBackend: (mode: string) => Promise<string> }>("lib/evidence-pool.js");
+    const saved = { bench: process.env.PEFTLAB_BENCH_BACKEND, path: process.env.PEFTLAB_NATIVE_PATH };
+    const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    try {
+      process.env.PEFTLAB_BENCH_BACKEND = "cpu";
+      expect(await evidenceBackend("full")).toBe("cpu");
+      delete process.env.PEFTLAB_BENCH_BACKEND;
+      process.env.PEFTLAB_NATIVE_PATH = join(tmpdir(), "peftlab-no-such-addon.node");
+      expect(await evidenceBackend("full")).toBe("wasm");
+      restore("PEFTLAB_NATIVE_PATH", saved.path);
+      const { loadAddon } = (await import(pathToFileURL(join(ROOT, "dist", "internal.js")).href)) as { loadAddon: () => unknown };
+      let loads = true;
+      try {
+        loadAddon();
+      } catch {
+        loads = false;
+      }
+      expect(await evidenceBackend("full")).toBe(loads ? "native" : "wasm");
+    } finally {
+      restore("PEFTLAB_BENCH_BACKEND", saved.bench);
+      restore("PEFTLAB_NATIVE_PATH", saved.path);
+    }
+  });
+
   test("a failing task rejects with its name, and the other worker is stopped", async () => {
     const { runEvidence } = await benchModule<Pool>("lib/evidence-pool.js");
     const lines: string[] = [];
