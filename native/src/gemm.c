@@ -313,6 +313,36 @@ PL_AVX2 static void pack_a_strip12_avx2(const float *src, int64_t lda, int64_t k
   for (; k < kc; k++)
     for (int i = 0; i < 12; i++) dst[k * 12 + i] = src[i * lda + k];
 }
+/* A full 6-row strip of a row-major A, kc columns, into dst[k·6 + i]: per 8 columns, the six rows
+   (and two zero rows) transposed in registers, each column stored as 6 floats. */
+PL_AVX2 static void pack_a_strip6_avx2(const float *src, int64_t lda, int64_t kc, float *dst) {
+  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  const __m256 z = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    __m256 r0 = _mm256_loadu_ps(src + k), r1 = _mm256_loadu_ps(src + lda + k), r2 = _mm256_loadu_ps(src + 2 * lda + k);
+    __m256 r3 = _mm256_loadu_ps(src + 3 * lda + k), r4 = _mm256_loadu_ps(src + 4 * lda + k);
+    __m256 r5 = _mm256_loadu_ps(src + 5 * lda + k);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, z, 0x44), u5 = _mm256_shuffle_ps(t4, z, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, z, 0x44), u7 = _mm256_shuffle_ps(t5, z, 0xEE);
+    float *d = dst + k * 6;
+    _mm256_maskstore_ps(d, six, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_maskstore_ps(d + 6, six, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_maskstore_ps(d + 12, six, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_maskstore_ps(d + 18, six, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_maskstore_ps(d + 24, six, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_maskstore_ps(d + 30, six, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_maskstore_ps(d + 36, six, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_maskstore_ps(d + 42, six, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+  for (; k < kc; k++)
+    for (int i = 0; i < 6; i++) dst[k * 6 + i] = src[i * lda + k];
+}
 #endif
 
 /* op(A)[i0 .. i0+rows) × [p0 .. p0+kc) into tm-tall strips, zero-padded to a multiple of tm rows. */
@@ -326,7 +356,18 @@ static void pack_a_strips(int transA, const float *A, int64_t lda, int64_t i0, i
       pack_a_strip12_avx2(A + (i0 + r0) * lda + p0, lda, kc, dst);
       continue;
     }
+    if (!transA && tm == MR && live == MR && pl_use_avx2()) {
+      pack_a_strip6_avx2(A + (i0 + r0) * lda + p0, lda, kc, dst);
+      continue;
+    }
 #endif
+    if (!transA && tm == MR && live == MR) {
+      /* a full 6-row strip: k outer, so the strip is written once, in order, from six row streams */
+      const float *r0p = A + (i0 + r0) * lda + p0;
+      for (int64_t k = 0; k < kc; k++)
+        for (int i = 0; i < MR; i++) dst[k * MR + i] = r0p[i * lda + k];
+      continue;
+    }
     if (!transA) {
       for (int i = 0; i < tm; i++) {
         if (i < live) {
@@ -350,6 +391,21 @@ static void pack_a_strips(int transA, const float *A, int64_t lda, int64_t i0, i
 /* op(B)[p0 .. p0+kc) × [j0 .. j0+cols) into tn-wide strips, zero-padded to a multiple of tn. */
 static void pack_b_strips(int transB, const float *B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t cols,
                           int64_t s0, int64_t s1, float *out, const int tn) {
+  if (!transB) {
+    /* Row by row of B across the strips' full width, so each row of B is read once, in order
+       (strip by strip, every row of a strip is on another page: 4 KiB apart for 1024 columns). */
+    int64_t full_end = s1;
+    while (full_end > s0 && (full_end * tn > cols)) full_end--; /* strips [s0, full_end) are full */
+    for (int64_t k = 0; k < kc; k++) {
+      const float *src = B + (p0 + k) * ldb + j0;
+      for (int64_t s = s0; s < full_end; s++) {
+        float *dst = out + s * tn * kc + k * tn;
+        const float *from = src + s * tn;
+        for (int j = 0; j < tn; j++) dst[j] = from[j];
+      }
+    }
+    s0 = full_end; /* the last, partial strip (if any) below */
+  }
   for (int64_t s = s0; s < s1; s++) {
     float *dst = out + s * tn * kc;
     int64_t c0 = s * tn, live = cols - c0 < tn ? cols - c0 : tn;
