@@ -277,27 +277,28 @@ static int cpu_has_avx512f(void) {
 /* ---- packing ---- */
 
 #if PL_X86
-/* Rows src[0], src[ld], …, src[7·ld], columns [0, 8), transposed: column k goes to dst[k·dld .. +8). */
-PL_AVX2 static inline void transpose_8x8(const float *src, int64_t ld, float *dst, int64_t dld) {
-  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld), r2 = _mm256_loadu_ps(src + 2 * ld);
-  __m256 r3 = _mm256_loadu_ps(src + 3 * ld), r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
-  __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
-  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+/* Eight rows of eight floats, transposed in registers: c[j] holds column j (c[j][i] = r[i][j]). */
+PL_AVX2 static inline void transpose8_regs(const __m256 r[8], __m256 c[8]) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
   __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
   __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
   __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
   __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_storeu_ps(dst + dld, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_storeu_ps(dst + 2 * dld, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_storeu_ps(dst + 3 * dld, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_storeu_ps(dst + 4 * dld, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_storeu_ps(dst + 5 * dld, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_storeu_ps(dst + 6 * dld, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_storeu_ps(dst + 7 * dld, _mm256_permute2f128_ps(u3, u7, 0x31));
+  c[0] = _mm256_permute2f128_ps(u0, u4, 0x20), c[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  c[2] = _mm256_permute2f128_ps(u2, u6, 0x20), c[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  c[4] = _mm256_permute2f128_ps(u0, u4, 0x31), c[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  c[6] = _mm256_permute2f128_ps(u2, u6, 0x31), c[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* Rows src[0], src[ld], …, src[7·ld], columns [0, 8), transposed: column k goes to dst[k·dld .. +8). */
+PL_AVX2 static inline void transpose_8x8(const float *src, int64_t ld, float *dst, int64_t dld) {
+  __m256 r[8], c[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ld);
+  transpose8_regs(r, c);
+  for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + j * dld, c[j]);
 }
 
 /* A full 12-row strip of a row-major A (rows src, src + lda, …), kc columns, into dst[k·12 + i]:
@@ -313,32 +314,18 @@ PL_AVX2 static void pack_a_strip12_avx2(const float *src, int64_t lda, int64_t k
   for (; k < kc; k++)
     for (int i = 0; i < 12; i++) dst[k * 12 + i] = src[i * lda + k];
 }
+
 /* A full 6-row strip of a row-major A, kc columns, into dst[k·6 + i]: per 8 columns, the six rows
    (and two zero rows) transposed in registers, each column stored as 6 floats. */
 PL_AVX2 static void pack_a_strip6_avx2(const float *src, int64_t lda, int64_t kc, float *dst) {
   const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
-  const __m256 z = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + 8 <= kc; k += 8) {
-    __m256 r0 = _mm256_loadu_ps(src + k), r1 = _mm256_loadu_ps(src + lda + k), r2 = _mm256_loadu_ps(src + 2 * lda + k);
-    __m256 r3 = _mm256_loadu_ps(src + 3 * lda + k), r4 = _mm256_loadu_ps(src + 4 * lda + k);
-    __m256 r5 = _mm256_loadu_ps(src + 5 * lda + k);
-    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, z, 0x44), u5 = _mm256_shuffle_ps(t4, z, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, z, 0x44), u7 = _mm256_shuffle_ps(t5, z, 0xEE);
-    float *d = dst + k * 6;
-    _mm256_maskstore_ps(d, six, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_maskstore_ps(d + 6, six, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_maskstore_ps(d + 12, six, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_maskstore_ps(d + 18, six, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_maskstore_ps(d + 24, six, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_maskstore_ps(d + 30, six, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_maskstore_ps(d + 36, six, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_maskstore_ps(d + 42, six, _mm256_permute2f128_ps(u3, u7, 0x31));
+    __m256 r[8], c[8];
+    for (int i = 0; i < 6; i++) r[i] = _mm256_loadu_ps(src + i * lda + k);
+    r[6] = r[7] = _mm256_setzero_ps();
+    transpose8_regs(r, c);
+    for (int j = 0; j < 8; j++) _mm256_maskstore_ps(dst + (k + j) * 6, six, c[j]);
   }
   for (; k < kc; k++)
     for (int i = 0; i < 6; i++) dst[k * 6 + i] = src[i * lda + k];
