@@ -45,7 +45,7 @@ function evidenceOnce(ctx) {
   let pending = null;
   return () => {
     pending ??= (async () => {
-      ctx.backend ??= await evidenceBackend(ctx.mode);
+      ctx.backend ??= await evidenceBackend(ctx.mode, ctx.log);
       ctx.log(`evidence: ${ctx.units.length} units on ${ctx.backend}, ${ctx.parallel} at a time`);
       const evidence = await runEvidence(ctx.units, ctx, ctx.parallel);
       ctx.evidence = evidence;

@@ -18,12 +18,13 @@ import { loadAddon } from "../../dist/internal.js";
  * wasm reached 0.198 mean test exact match and native 0.212 (paired difference −0.014 ± 0.072;
  * docs/native.md). Native keeps the full run under 90 minutes on two cores; wasm would take ~2 hours.
  */
-export async function evidenceBackend(_mode) {
+export async function evidenceBackend(_mode, log = () => {}) {
   if (process.env.PEFTLAB_BENCH_BACKEND) return process.env.PEFTLAB_BENCH_BACKEND;
   try {
     loadAddon();
     return "native";
-  } catch {
+  } catch (err) {
+    log(`evidence: native kernels unavailable (${err instanceof Error ? err.message : String(err)}); the jobs run on wasm`);
     return "wasm";
   }
 }

@@ -415,7 +415,7 @@ describe("evidence tasks in worker threads", () => {
   });
 
   test("the evidence backend: $PEFTLAB_BENCH_BACKEND, else native where the addon loads, else wasm", async () => {
-    const { evidenceBackend } = await benchModule<{ evidenceBackend: (mode: string) => Promise<string> }>("lib/evidence-pool.js");
+    const { evidenceBackend } = await benchModule<{ evidenceBackend: (mode: string, log?: (line: string) => void) => Promise<string> }>("lib/evidence-pool.js");
     const saved = { bench: process.env.PEFTLAB_BENCH_BACKEND, path: process.env.PEFTLAB_NATIVE_PATH };
     const restore = (k: string, v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
     try {
@@ -423,7 +423,9 @@ describe("evidence tasks in worker threads", () => {
       expect(await evidenceBackend("full")).toBe("cpu");
       delete process.env.PEFTLAB_BENCH_BACKEND;
       process.env.PEFTLAB_NATIVE_PATH = join(tmpdir(), "peftlab-no-such-addon.node");
-      expect(await evidenceBackend("full")).toBe("wasm");
+      const lines: string[] = [];
+      expect(await evidenceBackend("full", (l: string) => lines.push(l))).toBe("wasm");
+      expect(lines).toEqual([expect.stringMatching(/^evidence: native kernels unavailable \(PEFTLAB_NATIVE_PATH=.*no such file\); the jobs run on wasm$/)]);
       restore("PEFTLAB_NATIVE_PATH", saved.path);
       const { loadAddon } = (await import(pathToFileURL(join(ROOT, "dist", "internal.js")).href)) as { loadAddon: () => unknown };
       let loads = true;
