@@ -17,8 +17,10 @@ import { loadAddon } from "../../dist/internal.js";
  * between them by chance, not on average: over seeds 1–40 of 400 LoRA steps on 2-digit addition
  * wasm reached 0.198 mean test exact match and native 0.212 (paired difference −0.014 ± 0.072;
  * docs/native.md). Native keeps the full run under 90 minutes on two cores; wasm would take ~2 hours.
+ * @param {string} _mode
+ * @param {(line: string) => void} [log] told why, when the jobs fall back to wasm
  */
-export async function evidenceBackend(_mode, log = () => {}) {
+export async function evidenceBackend(_mode, log = (_line) => {}) {
   if (process.env.PEFTLAB_BENCH_BACKEND) return process.env.PEFTLAB_BENCH_BACKEND;
   try {
     loadAddon();
