@@ -24,7 +24,7 @@ import { runFrozenBench } from "./frozen.js";
 import { runBigBench } from "./big.js";
 import { parseArgs, selected, USAGE } from "./lib/args.js";
 import { defaultParallel, evidenceBackend, runEvidence } from "./lib/evidence-pool.js";
-import { estimateFull, experimentUnits } from "./lib/experiments.js";
+import { estimateFull, experimentUnits, sizesOf } from "./lib/experiments.js";
 import { machineInfo, versionInfo } from "./lib/machine.js";
 import { profileTables, summaryTable } from "./lib/table.js";
 
@@ -82,7 +82,7 @@ export async function runBench(opts) {
   const log = opts.quiet ? () => {} : (line) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
   const units = evidenceUnits(opts.mode, selected(opts));
   const parallel = Math.max(1, Math.min(opts.parallel ?? defaultParallel(units.length), units.length));
-  const ctx = { mode: opts.mode, log, parallel, units, base: opts.base, backend: opts.evidenceBackend ?? null, evidence: null };
+  const ctx = { mode: opts.mode, log, parallel, units, base: opts.base ?? sizesOf(opts.mode).base, backend: opts.evidenceBackend ?? null, evidence: null };
   const doc = { machine: machineInfo(), backend: null, versions: versionInfo(), mode: opts.mode, started: new Date(t0).toISOString() };
   const all = benchmarks(ctx);
   const times = {};

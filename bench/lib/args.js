@@ -5,14 +5,15 @@ export const BENCHMARKS = ["dsl", "matmul", "train_step", "pretrain", "base", "b
 export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--parallel N] [--base WHICH] [--evidence-backend NAME] [--profile] [--quiet]
 
   (default)      the full run (what docs/benchmarks.md is generated from; about an hour on two cores)
-  --quick        small grids, 3 seeds, short runs: about 10 minutes on two cores
+  --quick        small grids, 1–2 seeds, short runs: about 10 minutes on two cores
   --smoke        a few seconds per benchmark: checks that the harness works (tests use it)
   --json FILE    also write every measurement as one JSON document
   --only LIST    run only these benchmarks: ${BENCHMARKS.join(", ")}
   --parallel N   run up to N evidence units at once, one per worker thread (default: one per
                  core, at most one per unit; 1 runs them one after the other in one thread)
-  --base WHICH   the pretrained base of the evidence: bench (default: bench/lib/base.js),
-                 default (peftlab's default base) or a Hugging Face model folder
+  --base WHICH   the pretrained base of the evidence: default (peftlab's default base; the
+                 full and quick runs' own), bench (bench/lib/base.js, 2 layers of width 64;
+                 the smoke run's own) or a Hugging Face model folder
   --evidence-backend NAME  the backend of the evidence jobs (default: native where the addon loads, else wasm)
   --profile      also print the share of step time per op kind and per model part
                  (always on in the full run)
