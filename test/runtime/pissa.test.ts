@@ -61,6 +61,22 @@ describe("svd", () => {
     expect(maxDiff(reconstruct(d), w)).toBeLessThan(1e-12);
   });
 
+  it("is exact at projection sizes, with a graded spectrum and with repeated values (the preconditioned path)", () => {
+    // A 120×48 matrix with singular values 1 … 1e-6 (graded), and one whose values repeat: the
+    // Gram eigenvectors only precondition, the Jacobi sweeps after them make every result exact.
+    const q1 = svd(randomMatrix(120, 48, 7), 120, 48).U;
+    const q2 = svd(randomMatrix(48, 48, 8), 48, 48).U;
+    for (const s of [Array.from({ length: 48 }, (_, i) => 10 ** (-6 * (i / 47))), Array.from({ length: 48 }, (_, i) => (i < 20 ? 2 : i < 40 ? 1 : 0))]) {
+      const w = reconstruct({ rows: 120, cols: 48, k: 48, U: q1, S: Float64Array.from(s), Vt: transpose(q2, 48, 48) });
+      for (const [m, rows, cols] of [[w, 120, 48], [transpose(w, 120, 48), 48, 120]] as const) {
+        const d = svd(m, rows, cols);
+        s.forEach((v, i) => expect(Math.abs(d.S[i] - v)).toBeLessThan(1e-13));
+        expect(maxDiff(reconstruct(d), m)).toBeLessThan(1e-13);
+        expect(orthError(d.Vt, cols, d.k, true)).toBeLessThan(1e-12);
+      }
+    }
+  });
+
   it("keeps the leading components when truncated, and rejects bad input with the shape in the message", () => {
     const w = randomMatrix(5, 8, 3);
     const d = svd(w, 5, 8);
