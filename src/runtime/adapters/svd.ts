@@ -51,7 +51,7 @@ export function svd(data: ArrayLike<number>, rows: number, cols: number): Svd {
     for (let i = 0; i < m; i++) col[i] = tall ? data[i * cols + j] : data[j * cols + i];
     cols0.push(col);
   }
-  // V₀: eigenvectors of MᵀM (columns of a row-major n×n array); G = M·V₀ column by column.
+  // V₀: eigenvectors of MᵀM (the rows of qt); G = M·V₀ column by column.
   const gram = new Float64Array(n * n);
   for (let a = 0; a < n; a++) {
     for (let b = a; b < n; b++) {
