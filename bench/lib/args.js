@@ -5,7 +5,7 @@ export const BENCHMARKS = ["dsl", "matmul", "train_step", "pretrain", "base", "b
 export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--parallel N] [--base WHICH] [--evidence-backend NAME] [--profile] [--quiet]
 
   (default)      the full run (what docs/benchmarks.md is generated from; about an hour on two cores)
-  --quick        small grids, 1–2 seeds, short runs: about 10 minutes on two cores
+  --quick        small grids, 1–2 seeds, short runs: about 8 minutes on two cores
   --smoke        a few seconds per benchmark: checks that the harness works (tests use it)
   --json FILE    also write every measurement as one JSON document
   --only LIST    run only these benchmarks: ${BENCHMARKS.join(", ")}

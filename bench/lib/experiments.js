@@ -58,13 +58,15 @@ export const EXPERIMENT_SIZES = {
   // On the default base, where plain LoRA learns the generation tasks (README), sized so that the
   // whole bench stays under 90 minutes on two idle cores with two workers on the native backend:
   // a LoRA step at batch 32 takes ~130 ms on one thread there, a 300-step job with its evaluation
-  // ~42 s (BeamLoRA's about the same, AdaLoRA's 1.2×, DoRA's 2×). 136 jobs; the run of
-  // 2026-12-03 took 56 minutes of evidence, 61 in all.
+  // ~43 s (BeamLoRA's about the same, AdaLoRA's 1.2×, DoRA's 2×). With ranks 2 and 8 only (136
+  // jobs) the run of 2026-12-03 took 50 minutes of evidence, 61 in all; rank 4 adds 32 jobs of
+  // ~43 s, about 12 minutes on two workers.
   // At 300 steps LoRA is still early on its learning curve (10–30 % exact match on addition; the
   // README's 85 % takes 500 steps at batch 64, 3.3× these examples), which is the regime this
-  // machine can afford for 8 seeds; the ranks are the two ends of the 2–8 range.
+  // machine can afford for 8 seeds at three ranks. The baselines and Light-PEFT keep 4 seeds:
+  // 8 would add about 20 minutes.
   full: {
-    base: "default", tasks: ["addition"], ranks: [2, 8], seeds: [1, 2, 3, 4, 5, 6, 7, 8], seedsPerUnit: 2, lrs: [3e-3, 6e-3], steps: 300, batch: 32, estimate: "10%",
+    base: "default", tasks: ["addition"], ranks: [2, 4, 8], seeds: [1, 2, 3, 4, 5, 6, 7, 8], seedsPerUnit: 2, lrs: [3e-3, 6e-3], steps: 300, batch: 32, estimate: "10%",
     splits: { train: 3000, validation: 150, test: 300 },
     baselineSeeds: [1, 2, 3, 4], light: ["foundation_mild", "adapter_half", "authors"], lightSeeds: [1, 2, 3, 4],
   },

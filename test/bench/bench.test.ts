@@ -277,14 +277,14 @@ describe("bench building blocks", () => {
     expect(new Set(r8.map((u) => JSON.stringify(loraLines(u)))).size).toBe(1);
   });
 
-  test("full mode: on the default base, ranks 2 and 8, at least 8 seeds, a learning-rate grid, the authors' Light-PEFT setting last", async () => {
+  test("full mode: on the default base, ranks 2, 4 and 8, at least 8 seeds, a learning-rate grid, the authors' Light-PEFT setting last", async () => {
     type Sizes = { base: string; ranks: number[]; seeds: number[]; baselineSeeds: number[]; lrs: number[]; light: string[] };
     const { EXPERIMENT_SIZES, experimentUnits } = await benchModule<{ EXPERIMENT_SIZES: Record<string, Sizes>; experimentUnits: (m: string) => Unit[] }>("lib/experiments.js");
     const full = EXPERIMENT_SIZES.full!;
     expect(full.base).toBe("default");
     expect(EXPERIMENT_SIZES.quick!.base).toBe(full.base); // the quick run's seconds per job estimate the full run's
     expect(EXPERIMENT_SIZES.smoke!.base).toBe("bench");
-    expect(full.ranks).toEqual([2, 8]);
+    expect(full.ranks).toEqual([2, 4, 8]);
     expect(full.seeds.length).toBeGreaterThanOrEqual(8);
     expect(full.lrs.length).toBeGreaterThanOrEqual(2);
     expect(full.light.at(-1)).toBe("authors");
