@@ -22,6 +22,7 @@ import { runIoBench } from "./io.js";
 import { runSweepBench } from "./sweep.js";
 import { runFrozenBench } from "./frozen.js";
 import { runBigBench } from "./big.js";
+import { runPissaBench } from "./pissa.js";
 import { parseArgs, selected, USAGE } from "./lib/args.js";
 import { defaultParallel, evidenceBackend, runEvidence } from "./lib/evidence-pool.js";
 import { estimateFull, experimentUnits, sizesOf } from "./lib/experiments.js";
@@ -72,6 +73,7 @@ function benchmarks(ctx) {
     io: () => runIoBench(ctx),
     sweep: () => runSweepBench(ctx),
     frozen: () => runFrozenBench(ctx),
+    pissa: () => runPissaBench(ctx),
     big: () => runBigBench(ctx),
   };
 }

@@ -12,3 +12,4 @@ export { axis, baseLayout } from "./viz/figure.js";
 export { RUN_COLOURS } from "./viz/palette.js";
 export { plotlyJsSource } from "./viz/plotlyjs.js";
 export { loadAddon } from "./runtime/tensor/native/index.js";
+export { pissaFactors } from "./runtime/adapters/pissa.js";

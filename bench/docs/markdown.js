@@ -66,6 +66,14 @@ function speed(doc) {
   }
   const p = doc.pretrain;
   if (p && !p.error) rows.push([`default-base pretraining (${p.spec.layers}L×${p.spec.hidden}, batch ${p.spec.batch}×${p.spec.context}), native, all cores`, `${num(p.native_ms_per_step)} ms/step`, `wasm: ${num(p.wasm_ms_per_step)} ms/step`, num(p.speedup_vs_wasm)]);
+  const pi = doc.pissa;
+  if (pi && !pi.error) {
+    // Both sides are peftlab's: the exact SVD is the baseline of the randomized one.
+    const large = pi.shapes.at(-1);
+    rows.push([`PiSSA init, \`niter ${pi.niter}\`, [${large.out}, ${large.in}] rank ${large.rank} (${large.source}): ${pct(large.energy_captured)} of the exact principal part's energy`, `${num(large.fast_ms)} ms`, `exact SVD: ${num(large.exact_ms)} ms`, num(pi.ratio)]);
+    const d = pi.default_base;
+    rows.push([`PiSSA init, \`niter ${pi.niter}\`, ${d.all_projections ? "every projection of the default base" : `${d.weights} default-base projections`}, rank ${pi.shapes[0].rank}: at least ${pct(d.energy_captured_min)} of the energy`, `${num(d.fast_s)} s`, `exact SVD: ${num(d.exact_s)} s`, num(d.speedup)]);
+  }
   out.push(mdTable(["benchmark", "ours", "baseline (same run)", "ratio"], rows), "");
   if (t && !t.error) {
     const c = t.config;

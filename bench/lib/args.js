@@ -1,6 +1,6 @@
 // Command line of bench/run.js.
 
-export const BENCHMARKS = ["dsl", "matmul", "train_step", "pretrain", "base", "beamlora", "lightpeft", "baselines", "leaks", "profile", "io", "sweep", "frozen", "big"];
+export const BENCHMARKS = ["dsl", "matmul", "train_step", "pretrain", "base", "beamlora", "lightpeft", "baselines", "leaks", "profile", "io", "sweep", "frozen", "pissa", "big"];
 
 export const USAGE = `usage: npm run bench -- [--quick | --smoke] [--json FILE] [--only NAME,...] [--parallel N] [--base WHICH] [--evidence-backend NAME] [--profile] [--quiet]
 

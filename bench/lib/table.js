@@ -68,6 +68,13 @@ function speedRows(doc) {
       rows.push([p === "f32" ? "frozen" : "", `frozen ${p} x·Wᵀ and dy·W, ${fz.rows}×[${s.out}, ${s.in}], ${num(r.bytes_per_param)} B/param`, `${num(r.forward_gflops)} / ${num(r.dx_gflops)} GFLOP/s`, `f32 ${num(s.f32_forward_gflops)} / ${num(s.f32_dx_gflops)}`, num(fz.ratio[p])]);
     }
   }
+  const pi = doc.pissa;
+  if (pi && !pi.error) {
+    const large = pi.shapes.at(-1);
+    rows.push(["pissa", `PiSSA init, randomized SVD (niter ${pi.niter}) vs exact, [${large.out}, ${large.in}] r${large.rank}, ${large.source}`, `${num(large.fast_ms)} ms`, `exact ${num(large.exact_ms)} ms; energy ${pct(large.energy_captured)}`, `${num(pi.ratio)}×`]);
+    const d = pi.default_base;
+    rows.push(["", `  ${d.all_projections ? "every" : d.weights} default-base projection${d.weights === 1 ? "" : "s"}, r${pi.shapes[0].rank}`, `${num(d.fast_s)} s`, `exact ${num(d.exact_s)} s; energy ≥ ${pct(d.energy_captured_min)}`, `${num(d.speedup)}×`]);
+  }
   const big = doc.big;
   if (big && !big.error) {
     for (const [p, s] of Object.entries(big.step_s ?? {})) {

@@ -98,6 +98,7 @@ export const CATALOGUE = {
   epochsUnknownSize: e("PEFT4016", "epochs on data of unknown size", "cannot turn {epochs} epochs into steps: {reason}"),
   jsonlFields: e("PEFT4017", "JSONL fields of two formats", "{reason}"),
   memorySaverWithHooks: e("PEFT4019", "recompute or micro-batches with BeamLoRA or Light-PEFT", "run '{run}' uses {what} '{name}', which reads every adapter's activations of one whole forward per step: '{setting}' cannot be used with it"),
+  denseBaseForAdapter: w("PEFT4020", "DoRA or PiSSA on a base held in fewer bits", "adapter '{adapter}' uses {what}, which needs the float32 weight of every module it adapts: in run '{run}' those weights of model '{model}' are dequantised into float32 tensors, and the '{precision}' precision saves no memory on them"),
   wrongHeadForFamily: e("PEFT4018", "a head the model family does not have", "{family} models have {allowed}, not {head}"),
 
   // ---- 5xxx files and includes

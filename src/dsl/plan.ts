@@ -158,6 +158,11 @@ export interface AdapterSpec {
   rslora: boolean;
   /** "kaiming" (PEFT default: A kaiming-uniform a=sqrt(5), B=0), "gaussian" (A ~ N(0, 1/r)), "pissa". */
   init: "kaiming" | "gaussian" | "pissa";
+  /**
+   * PiSSA only: find the leading components by this many iterations of randomized subspace
+   * iteration (PEFT's "pissa_niter_N") instead of the exact SVD. Absent: exact.
+   */
+  pissaNiter?: number;
   target: Selector;
   exclude: Selector;
   /** Module-path suffix → rank / alpha, matched like PEFT's `(.*\.)?(key)$`. */

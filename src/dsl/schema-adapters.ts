@@ -56,13 +56,40 @@ function readPattern(c: ArgCursor, integer: boolean): Read<PatternEntry[]> | und
 
 const ranked = (c: ArgCursor) => c.int(1, 4096);
 
+/** What `init` says: the method, and for PiSSA the iterations of the randomized SVD (null: exact). */
+export interface InitValue {
+  init: "kaiming" | "gaussian" | "pissa";
+  niter: number | null;
+}
+
+const MAX_NITER = 100;
+
+/** Read `kaiming`, `gaussian`, `pissa`, `pissa niter 4` or PEFT's spelling `pissa_niter_4`. */
+function readInit(c: ArgCursor): Read<InitValue> | undefined {
+  const first = c.peek();
+  const peft = first?.kind === "Word" ? /^pissa_niter_(\d+)$/.exec(first.name) : null;
+  if (first && peft) {
+    c.next();
+    const niter = Number(peft[1]);
+    if (niter < 1 || niter > MAX_NITER) return c.fail("outOfRange", { prop: "'init'", allowed: `pissa_niter_N with N from 1 to ${MAX_NITER}`, value: `'${peft[0]}'` }, first);
+    return { value: { init: "pissa", niter }, node: first };
+  }
+  const word = c.word(["kaiming", "gaussian", "pissa"] as const, "an init");
+  if (!word) return undefined;
+  if (word.value === "pissa" && c.optionalWord(["niter"])) {
+    const niter = c.int(1, MAX_NITER, "a number of iterations");
+    return niter ? { value: { init: "pissa", niter: niter.value }, node: word.node } : undefined;
+  }
+  return { value: { init: word.value, niter: null }, node: word.node };
+}
+
 /** lora and dora blocks. */
 export const LORA_SCHEMA = {
   rank: field(["rank", "r"], "INT", String(ADAPTER_DEFAULTS.r), "rank r of each update B·A", ranked),
   alpha: field(["alpha"], "NUMBER", `${ADAPTER_DEFAULTS.alphaPerRank}·rank`, "scaling numerator (scaling = alpha / r)", (c) => c.number({ min: 0, max: 1e6, above: true, allowed: "a number above 0" })),
   dropout: field(["dropout"], "RATIO", String(ADAPTER_DEFAULTS.dropout), "dropout on the adapter input", (c) => c.ratio(true, "a dropout probability")),
   rslora: field(["rslora"], "[yes | no]", "no", "rank-stabilised scaling alpha / sqrt(r)", (c) => c.flag()),
-  init: field(["init"], "kaiming | gaussian | pissa", ADAPTER_DEFAULTS.init, "initialisation of A (B starts at zero)", (c) => c.word(["kaiming", "gaussian", "pissa"] as const, "an init")),
+  init: field(["init"], "kaiming | gaussian | pissa [niter INT]", ADAPTER_DEFAULTS.init, "initialisation of A (B starts at zero); PiSSA with `niter N` (or PEFT's `pissa_niter_N`): randomized SVD, N iterations", readInit),
   target: field(["target"], 'STRING, … | matching "REGEX"', "the query and value projections", "modules that get an adapter", readSelector),
   exclude: field(["exclude"], 'STRING, … | matching "REGEX"', "none", "modules never adapted (wins over target)", readSelector),
   rankPattern: field(["rank_pattern"], 'STRING INT, …', "none", "rank per module-path suffix", (c) => readPattern(c, true)),

@@ -103,6 +103,8 @@ const CASES: Case[] = [
   { id: "epochsUnknownSize", produce: () => compile({ path: "t.peft", text: `${BASE}data j = jsonl "x.jsonl" {}\ntrain { epochs 2 }\nrun r = base + lora8 on j` }), at: "2" },
   { id: "jsonlFields", text: 'data d = jsonl "x.jsonl" { prompt "q", text "t" }', files: { "x.jsonl": "{}\n" }, at: "text" },
   { id: "wrongHeadForFamily", text: "model e = encoder { head causal_lm }", at: "causal_lm" },
+  { id: "denseBaseForAdapter", text: `${BASE.replace("context 32", "context 32, precision nf4")}adapter d = dora { rank 4 }\nrun r = base + d on sums`, at: "d", says: "uses DoRA (weight norms)" },
+  { id: "denseBaseForAdapter", text: `${BASE.replace("context 32", "context 32, precision int8")}adapter p = lora { rank 4, init pissa niter 2 }\nrun r = base + p on sums`, at: "p", says: "the 'int8' precision saves no memory" },
   // 5xxx
   { id: "cannotRead", text: 'include "missing.peft"', at: '"missing.peft"' },
   { id: "includeCycle", text: 'include "a.peft"\nmodel m = decoder {}', files: { "a.peft": 'include "t.peft"\nmodel n = decoder {}' }, at: '"t.peft"', says: "t.peft → a.peft → t.peft" },

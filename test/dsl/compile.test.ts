@@ -35,6 +35,18 @@ describe("normalisation", () => {
     });
   });
 
+  it("reads PiSSA's randomized SVD as `init pissa niter N` or PEFT's `pissa_niter_N`; exact PiSSA has no niter", () => {
+    const spec = (init: string) => plan(`${BASE}adapter p = lora { rank 4, init ${init} }\nrun r = base + p on sums\n`).adapters.p!;
+    expect(spec("pissa niter 4")).toMatchObject({ init: "pissa", pissaNiter: 4 });
+    expect(spec("pissa_niter_16")).toMatchObject({ init: "pissa", pissaNiter: 16 });
+    expect(spec("pissa")).toMatchObject({ init: "pissa" });
+    expect(spec("pissa").pissaNiter).toBeUndefined();
+    const errors = (init: string) => run(`${BASE}adapter p = lora { rank 4, init ${init} }\nrun r = base + p on sums\n`).diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
+    expect(errors("pissa niter 0")).toEqual([expect.stringMatching(/'init'.*from 1 to 100/)]);
+    expect(errors("pissa_niter_0")).toEqual([expect.stringMatching(/pissa_niter_N with N from 1 to 100.*'pissa_niter_0'|'pissa_niter_0'.*pissa_niter_N with N from 1 to 100/)]);
+    expect(errors("kaiming niter 4")).toEqual([expect.stringMatching(/'niter'/)]);
+  });
+
   it("turns percentages into fractions and shares of training into step numbers", () => {
     const p = plan(`${BASE}beam b on lora8 { top_p 95% -> 100% until 66% }
 prune l { estimate 10%, heads 25%, neurons 0.5 }

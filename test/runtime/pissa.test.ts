@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "../../src/runtime/tensor/tf.js";
 import { PissaLoraAdapter, pissaFactors } from "../../src/runtime/adapters/pissa.js";
-import { reconstruct, svd, truncateSvd } from "../../src/runtime/adapters/svd.js";
+import { lowRankSvd, reconstruct, svd, truncateSvd } from "../../src/runtime/adapters/svd.js";
 import { injectAdapter } from "../../src/runtime/adapters/inject.js";
 import { exportAsLora } from "../../src/runtime/adapters/peft-io.js";
 import { loraScaling } from "../../src/runtime/adapters/lora.js";
@@ -92,6 +92,72 @@ describe("svd", () => {
   });
 });
 
+describe("lowRankSvd (randomized subspace iteration, PEFT's pissa_niter_N)", () => {
+  /** A rows×cols matrix with singular values `s` and random singular vectors. */
+  function withSpectrum(rows: number, cols: number, s: number[], seed: number): Float64Array {
+    const k = s.length;
+    const u = svd(randomMatrix(rows, k, seed), rows, k).U;
+    const v = svd(randomMatrix(cols, k, seed + 1), cols, k).U;
+    return reconstruct({ rows, cols, k, U: u, S: Float64Array.from(s), Vt: transpose(v, cols, k) });
+  }
+  /** Smallest |⟨x_c, y_c⟩| over the q leading columns (1: the same vectors up to sign). */
+  function alignment(x: Float64Array, y: Float64Array, n: number, kx: number, ky: number, q: number): number {
+    let worst = 1;
+    for (let c = 0; c < q; c++) {
+      let d = 0;
+      for (let i = 0; i < n; i++) d += x[i * kx + c] * y[i * ky + c];
+      worst = Math.min(worst, Math.abs(d));
+    }
+    return worst;
+  }
+
+  it.each([["tall", 90, 40], ["wide", 30, 70]])("finds the leading components of a %s matrix with a decaying spectrum (%i×%i)", (_, rows, cols) => {
+    const k = Math.min(rows, cols);
+    const s = Array.from({ length: k }, (_, i) => 0.3 ** i); // the error of value c shrinks about like (σ₇/σ₆)^(4·niter + 2)
+    const w = withSpectrum(rows, cols, s, rows + cols);
+    const exact = svd(w, rows, cols);
+    const q = 6;
+    const d = lowRankSvd(w, rows, cols, q, 4, seeded(3));
+    expect(d.k).toBe(q);
+    for (let c = 0; c < q; c++) expect(Math.abs(d.S[c] - s[c]) / s[c]).toBeLessThan(1e-6);
+    expect(orthError(d.U, rows, q)).toBeLessThan(1e-12);
+    expect(orthError(d.Vt, cols, q, true)).toBeLessThan(1e-12);
+    expect(alignment(d.U, exact.U, rows, q, exact.k, q)).toBeGreaterThan(1 - 1e-6);
+    expect(alignment(transpose(d.Vt, q, cols), transpose(exact.Vt, exact.k, cols), cols, q, exact.k, q)).toBeGreaterThan(1 - 1e-6);
+    // U·S·Vt is the best rank-q approximation: its error is the exact tail.
+    const resid = reconstruct(d).map((v, i) => w[i] - v);
+    const tail = Math.sqrt(s.slice(q).reduce((a, x) => a + x * x, 0));
+    expect(Math.sqrt(resid.reduce((a, v) => a + v * v, 0))).toBeCloseTo(tail, 6);
+  });
+
+  it("improves with iterations, follows its seed, and rejects bad sizes", () => {
+    // A slowly decaying spectrum: no iteration leaves a visible error, more iterations shrink it.
+    const s = Array.from({ length: 30 }, (_, i) => 0.97 ** i);
+    const w = withSpectrum(60, 30, s, 11);
+    const err = (niter: number) => {
+      const d = lowRankSvd(w, 60, 30, 4, niter, seeded(5));
+      return Math.max(...Array.from(d.S, (v, c) => Math.abs(v - s[c]) / s[c]));
+    };
+    const [e0, e2, e16] = [err(0), err(2), err(16)];
+    expect(e2).toBeLessThan(e0);
+    expect(e16).toBeLessThan(e2);
+    expect(Array.from(lowRankSvd(w, 60, 30, 4, 2, seeded(5)).U)).toEqual(Array.from(lowRankSvd(w, 60, 30, 4, 2, seeded(5)).U));
+    expect(Array.from(lowRankSvd(w, 60, 30, 4, 2, seeded(6)).U)).not.toEqual(Array.from(lowRankSvd(w, 60, 30, 4, 2, seeded(5)).U));
+    expect(() => lowRankSvd(w, 60, 30, 31, 2, seeded(1))).toThrow(/q must be an integer in \[1, 30\] for a 60×30 matrix, got 31/);
+    expect(() => lowRankSvd(w, 60, 30, 4, -1, seeded(1))).toThrow(/niter must be a whole number/);
+    expect(() => lowRankSvd([1, 2, NaN, 4], 2, 2, 1, 1, seeded(1))).toThrow(/non-finite value at \[1, 0\]/);
+  });
+
+  it("gives zero components past the rank of a rank-deficient matrix", () => {
+    const w = withSpectrum(20, 12, [3, 2], 21); // rank 2
+    const d = lowRankSvd(w, 20, 12, 4, 2, seeded(2));
+    expect(d.S[0]).toBeCloseTo(3, 10);
+    expect(d.S[1]).toBeCloseTo(2, 10);
+    expect(d.S[2]).toBeLessThan(1e-10);
+    expect(maxDiff(reconstruct(d), w)).toBeLessThan(1e-10);
+  });
+});
+
 function transpose(m: Float64Array, rows: number, cols: number): Float64Array {
   const out = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = m[i * cols + j];
@@ -135,6 +201,40 @@ describe("PiSSA factors", () => {
     expect(() => PissaLoraAdapter.create(l, { name: "q", r: 7, alpha: 4, dropout: 0, rslora: false })).toThrow(/Error in PiSSA init of m: rank 7 must be in \[1, 6\]/);
     x.dispose();
     l.dispose();
+  });
+});
+
+describe("PiSSA with the randomized SVD (niter)", () => {
+  it("keeps the outputs at init, and its factors match the exact ones where the spectrum has a gap", () => {
+    const [out, inF, r] = [40, 24, 3];
+    const rand = seeded(9);
+    // A strong rank-3 part on top of noise: the leading components are well separated.
+    const u = svd(randomMatrix(out, r, 12), out, r).U;
+    const v = svd(randomMatrix(inF, r, 13), inF, r).U;
+    const strong = reconstruct({ rows: out, cols: inF, k: r, U: u, S: Float64Array.from([4, 3, 2]), Vt: transpose(v, inF, r) });
+    const w = Float32Array.from(strong, (x) => x + 0.01 * (rand() - 0.5));
+    const scaling = loraScaling(6, r, false);
+    const exact = pissaFactors(w, out, inF, r, scaling);
+    const fast = pissaFactors(w, out, inF, r, scaling, { niter: 4, rand: seeded(1) });
+    const sba = (f: typeof fast) => {
+      const m = new Float64Array(out * inF);
+      for (let i = 0; i < out; i++) for (let j = 0; j < inF; j++) for (let c = 0; c < r; c++) m[i * inF + j] += scaling * f.B[i * r + c] * f.A[c * inF + j];
+      return m;
+    };
+    expect(maxDiff(Array.from(fast.residual, (x, i) => x + sba(fast)[i]), w)).toBeLessThan(1e-6);
+    expect(maxDiff(sba(fast), sba(exact))).toBeLessThan(1e-5);
+  });
+
+  it("is written back under PEFT's name: pissa_niter_N, or pissa for the exact SVD", () => {
+    for (const niter of [null, 4]) {
+      const model = tinyModel("llama");
+      const spec = adapterSpec({ init: "pissa", ...(niter ? { pissaNiter: niter } : {}), target: { regex: null, names: ["q_proj"] } });
+      injectAdapter(model, "p", spec, { rand: seeded(1) });
+      const asIs = exportAsLora(model, "p", null, { taskType: "CAUSAL_LM", pissa: "as-is" });
+      expect(asIs.config.init_lora_weights).toBe(niter ? `pissa_niter_${niter}` : "pissa");
+      expect(exportAsLora(model, "p", null, { taskType: "CAUSAL_LM" }).config.init_lora_weights).toBe(true);
+      model.dispose();
+    }
   });
 });
 

@@ -39,6 +39,17 @@ runCheck("run-prune-method", (run, a) => {
   if (run.beam) a.reporter.report("beamWithPrune", { run: run.decl.name.name }, run.decl.file, partRef(run, run.prune.name.name));
 });
 
+runCheck("run-dense-base", (run, a) => {
+  const precision = a.models.get(run.model)?.spec.precision;
+  if (!precision || precision === "f32") return;
+  for (const decl of run.adapters) {
+    const spec = a.adapters.get(decl)?.spec;
+    const what = spec?.method === "dora" ? "DoRA (weight norms)" : spec?.init === "pissa" ? "PiSSA (an SVD of the weight, and a residual base)" : null;
+    if (!what) continue;
+    a.reporter.report("denseBaseForAdapter", { adapter: decl.name.name, what, run: run.decl.name.name, model: run.model.name.name, precision }, run.decl.file, partRef(run, decl.name.name));
+  }
+});
+
 runCheck("run-head-task", (run, a) => {
   const spec = a.models.get(run.model)!.spec;
   const data = a.data.get(run.data)!;

@@ -43,6 +43,8 @@ export interface LoraForm {
   dropout: number;
   /** PiSSA factors written as they are: init_lora_weights "pissa", the base must be the residual. */
   pissaAsIs: boolean;
+  /** PEFT's name of the PiSSA init when written as is: "pissa", or "pissa_niter_N" for the randomized SVD. */
+  pissaInit: string | null;
 }
 
 /** One AdaLoRA module in PEFT's own form: A [r', in], E [r', 1], B [out, r'] and the keep flag of each init rank. */
@@ -81,6 +83,11 @@ function loraPart(a: Adapter): LoraAdapter | null {
   return a instanceof LoraAdapter ? a : null;
 }
 
+/** PEFT's `init_lora_weights` for a PiSSA adapter: "pissa" (exact SVD) or "pissa_niter_N". */
+function pissaInitName(a: PissaLoraAdapter): string {
+  return a.niter === null ? "pissa" : `pissa_niter_${a.niter}`;
+}
+
 /** Adapter `name` of `model` in PEFT's LoRA form (see the file comment for each kind). */
 export function loraForm(model: FamilyModel, name: string, pissa: PissaMode = "convert"): LoraForm {
   const adapters = adaptersNamed(model, name, "loraForm");
@@ -92,12 +99,14 @@ export function loraForm(model: FamilyModel, name: string, pissa: PissaMode = "c
     throw new Error(`Error in loraForm: adapter "${name}" mixes rsLoRA and plain scaling across modules; PEFT has one use_rslora per adapter`);
   }
   const first = adapters[0]!;
+  const pissaAsIs = pissa === "as-is" && loras.some((l) => l instanceof PissaLoraAdapter);
   return {
     modules,
     rslora,
     useDora: adapters.some((a) => a instanceof DoraAdapter),
     dropout: first instanceof AdaLoraAdapter ? first.dropout : loraPart(first)?.dropout ?? 0,
-    pissaAsIs: pissa === "as-is" && loras.some((l) => l instanceof PissaLoraAdapter),
+    pissaAsIs,
+    pissaInit: !pissaAsIs ? null : pissaInitName(loras.find((l): l is PissaLoraAdapter => l instanceof PissaLoraAdapter)!),
   };
 }
 

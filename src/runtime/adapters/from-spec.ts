@@ -47,7 +47,7 @@ export function buildAdapter(linear: Linear, name: string, spec: AdapterSpec, ra
   const alpha = resolvePattern(spec.alphaPattern, path, spec.alpha);
   const common = { name, r, alpha, dropout: spec.dropout, rslora: spec.rslora };
   const lora = spec.init === "pissa"
-    ? PissaLoraAdapter.create(linear, common)
+    ? PissaLoraAdapter.create(linear, spec.pissaNiter === undefined ? common : { ...common, fast: { niter: spec.pissaNiter, rand } })
     : new LoraAdapter({ ...common, path, inFeatures: linear.inFeatures, outFeatures: linear.outFeatures, init: spec.init, rand });
   return spec.method === "dora" ? new DoraAdapter(linear, lora) : lora;
 }

@@ -226,7 +226,7 @@ export function exportAsLora(model: FamilyModel, name: string, spec: AdapterSpec
   const head = headExport(model);
   const baseModel = opts.baseModel !== undefined ? opts.baseModel : source?.config.base_model_name_or_path ?? null;
   const sameBase = source !== null && baseModel === source.config.base_model_name_or_path;
-  const init = form.pissaAsIs ? "pissa" : spec ? (spec.init === "gaussian" ? "gaussian" : true) : source?.config.init_lora_weights ?? true;
+  const init = form.pissaInit ?? (spec ? (spec.init === "gaussian" ? "gaussian" : true) : source?.config.init_lora_weights ?? true);
   const computed = buildAdapterConfig({
     taskType: opts.taskType, baseModel, revision: sameBase ? source.config.revision : null, r, alpha, dropout: spec?.dropout ?? form.dropout,
     targetModules: selection?.target ?? targetModules(model, adapted, spec), excludeModules: selection?.exclude ?? null,

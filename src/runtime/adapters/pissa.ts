@@ -11,7 +11,7 @@
 import * as tf from "../tensor/tf.js";
 import type { Linear } from "../tensor/nn.js";
 import { LoraAdapter, type LoraOptions, loraScaling } from "./lora.js";
-import { svd, truncateSvd } from "./svd.js";
+import { lowRankSvd, svd, truncateSvd } from "./svd.js";
 
 /** PiSSA's factors of one weight: A [r, in], B [out, r] and the residual W − s·B·A [out, in], row-major. */
 export interface PissaFactors {
@@ -21,14 +21,23 @@ export interface PissaFactors {
   residual: Float32Array;
 }
 
-/** The PiSSA factors of a row-major [out, in] weight for rank r and scaling s. */
-export function pissaFactors(weight: ArrayLike<number>, out: number, inF: number, r: number, scaling: number): PissaFactors {
+/**
+ * How PiSSA finds the leading components: the exact SVD (PEFT's "pissa"), or `niter` iterations of
+ * randomized subspace iteration seeded by `rand` (PEFT's "pissa_niter_N"), far faster on large weights.
+ */
+export interface PissaSvd {
+  niter: number;
+  rand: () => number;
+}
+
+/** The PiSSA factors of a row-major [out, in] weight for rank r and scaling s (exact SVD unless `fast`). */
+export function pissaFactors(weight: ArrayLike<number>, out: number, inF: number, r: number, scaling: number, fast?: PissaSvd): PissaFactors {
   const k = Math.min(out, inF);
   if (!(Number.isInteger(r) && r >= 1 && r <= k)) {
     throw new RangeError(`Error in pissaFactors: rank ${r} must be in [1, ${k}] for a ${out}×${inF} weight (PiSSA takes r singular components)`);
   }
   if (!(scaling > 0)) throw new RangeError(`Error in pissaFactors: scaling must be > 0, got ${scaling}`);
-  const d = truncateSvd(svd(weight, out, inF), r);
+  const d = fast ? lowRankSvd(weight, out, inF, r, fast.niter, fast.rand) : truncateSvd(svd(weight, out, inF), r);
   const A = new Float32Array(r * inF);
   const B = new Float32Array(out * r);
   for (let c = 0; c < r; c++) {
@@ -48,8 +57,8 @@ export function pissaFactors(weight: ArrayLike<number>, out: number, inF: number
   return { r, A, B, residual };
 }
 
-/** Options of a PiSSA-initialised LoRA adapter (sizes come from the Linear). */
-export type PissaOptions = Omit<LoraOptions, "init" | "rand" | "inFeatures" | "outFeatures" | "path">;
+/** Options of a PiSSA-initialised LoRA adapter (sizes come from the Linear); `fast` as in pissaFactors. */
+export type PissaOptions = Omit<LoraOptions, "init" | "rand" | "inFeatures" | "outFeatures" | "path"> & { fast?: PissaSvd };
 
 /**
  * A LoRA adapter initialised by PiSSA. It is a plain LoraAdapter in every other respect (BeamLoRA
@@ -61,10 +70,13 @@ export class PissaLoraAdapter extends LoraAdapter {
   A0: Float32Array;
   B0: Float32Array;
   readonly r0: number;
+  /** Iterations of the randomized SVD that found A₀, B₀; null: the exact SVD. */
+  readonly niter: number | null;
 
-  private constructor(o: LoraOptions, f: PissaFactors) {
+  private constructor(o: LoraOptions, f: PissaFactors, niter: number | null) {
     super(o);
     this.r0 = f.r;
+    this.niter = niter;
     this.A0 = f.A;
     this.B0 = f.B;
     tf.tidy(() => {
@@ -87,9 +99,10 @@ export class PissaLoraAdapter extends LoraAdapter {
       throw new Error(`Error in PiSSA init of ${linear.path}: rank ${o.r} must be in [1, ${k}] for a ${linear.outFeatures}×${linear.inFeatures} weight`);
     }
     const scaling = loraScaling(o.alpha, o.r, o.rslora);
-    const f = pissaFactors(linear.weight.dataSync(), linear.outFeatures, linear.inFeatures, o.r, scaling);
-    const opts: LoraOptions = { ...o, path: linear.path, inFeatures: linear.inFeatures, outFeatures: linear.outFeatures, init: "kaiming", rand: () => 0.5 };
-    const adapter = new PissaLoraAdapter(opts, f);
+    const f = pissaFactors(linear.weight.dataSync(), linear.outFeatures, linear.inFeatures, o.r, scaling, o.fast);
+    const { fast: _fast, ...lora } = o;
+    const opts: LoraOptions = { ...lora, path: linear.path, inFeatures: linear.inFeatures, outFeatures: linear.outFeatures, init: "kaiming", rand: () => 0.5 };
+    const adapter = new PissaLoraAdapter(opts, f, o.fast?.niter ?? null);
     tf.tidy(() => linear.weight.assign(tf.tensor2d(f.residual, [linear.outFeatures, linear.inFeatures])));
     return adapter;
   }
