@@ -58,9 +58,8 @@ export const EXPERIMENT_SIZES = {
   // On the default base, where plain LoRA learns the generation tasks (README), sized so that the
   // whole bench stays under 90 minutes on two idle cores with two workers on the native backend:
   // a LoRA step at batch 32 takes ~130 ms on one thread there, a 300-step job with its evaluation
-  // ~43 s (BeamLoRA's about the same, AdaLoRA's 1.2×, DoRA's 2×). With ranks 2 and 8 only (136
-  // jobs) the run of 2026-12-03 took 50 minutes of evidence, 61 in all; rank 4 adds 32 jobs of
-  // ~43 s, about 12 minutes on two workers.
+  // ~43 s (BeamLoRA's about the same, AdaLoRA's 1.2×, DoRA's 2×). 168 jobs: the run of 2026-12-03
+  // took 63 minutes of evidence, 75 in all (with ranks 2 and 8 only, 136 jobs: 50 and 61).
   // At 300 steps LoRA is still early on its learning curve (10–30 % exact match on addition; the
   // README's 85 % takes 500 steps at batch 64, 3.3× these examples), which is the regime this
   // machine can afford for 8 seeds at three ranks. The baselines and Light-PEFT keep 4 seeds:

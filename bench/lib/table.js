@@ -73,7 +73,7 @@ function speedRows(doc) {
     const large = pi.shapes.at(-1);
     rows.push(["pissa", `PiSSA init, randomized SVD (niter ${pi.niter}) vs exact, [${large.out}, ${large.in}] r${large.rank}, ${large.source}`, `${num(large.fast_ms)} ms`, `exact ${num(large.exact_ms)} ms; energy ${pct(large.energy_captured)}`, `${num(pi.ratio)}×`]);
     const d = pi.default_base;
-    rows.push(["", `  ${d.all_projections ? "every" : d.weights} default-base projection${d.weights === 1 ? "" : "s"}, r${pi.shapes[0].rank}`, `${num(d.fast_s)} s`, `exact ${num(d.exact_s)} s; energy ≥ ${pct(d.energy_captured_min)}`, `${num(d.speedup)}×`]);
+    rows.push(["", `  ${d.all_projections ? "all " : ""}${d.weights} default-base projection${d.weights === 1 ? "" : "s"}, r${pi.shapes[0].rank}`, `${num(d.fast_s)} s`, `exact ${num(d.exact_s)} s; energy ≥ ${pct(d.energy_captured_min)}`, `${num(d.speedup)}×`]);
   }
   const big = doc.big;
   if (big && !big.error) {
