@@ -320,35 +320,22 @@ export function lowRankSvd(data: ArrayLike<number>, rows: number, cols: number, 
   const tall = rows >= cols;
   const m = tall ? rows : cols;
   const n = tall ? cols : rows;
-  // W·X (X [cols, q] → [rows, q]) and Wᵀ·Y (Y [rows, q] → [cols, q]), both streaming W by rows.
-  const wTimes = (x: Float64Array): Float64Array => {
-    const out = new Float64Array(rows * q);
+  // W·X (X [cols, q] → [rows, q]) or, transposed, Wᵀ·X (X [rows, q] → [cols, q]); both stream W by rows.
+  const times = (x: Float64Array, transposed: boolean): Float64Array => {
+    const out = new Float64Array((transposed ? cols : rows) * q);
     for (let i = 0; i < rows; i++) {
-      const o = i * q;
       for (let c = 0; c < cols; c++) {
         const w = data[i * cols + c];
         if (w === 0) continue;
-        const xo = c * q;
+        const o = transposed ? c * q : i * q;
+        const xo = transposed ? i * q : c * q;
         for (let j = 0; j < q; j++) out[o + j] += w * x[xo + j];
       }
     }
     return out;
   };
-  const wtTimes = (y: Float64Array): Float64Array => {
-    const out = new Float64Array(cols * q);
-    for (let i = 0; i < rows; i++) {
-      const yo = i * q;
-      for (let c = 0; c < cols; c++) {
-        const w = data[i * cols + c];
-        if (w === 0) continue;
-        const o = c * q;
-        for (let j = 0; j < q; j++) out[o + j] += w * y[yo + j];
-      }
-    }
-    return out;
-  };
-  const mTimes = tall ? wTimes : wtTimes; // M·X, X [n, q] → [m, q]
-  const mtTimes = tall ? wtTimes : wTimes; // Mᵀ·Y, Y [m, q] → [n, q]
+  const mTimes = (x: Float64Array) => times(x, !tall); // M·X, X [n, q] → [m, q]
+  const mtTimes = (x: Float64Array) => times(x, tall); // Mᵀ·X, X [m, q] → [n, q]
   const omega = new Float64Array(n * q);
   for (let i = 0; i < omega.length; i += 2) {
     // Box–Muller: two standard normals from two uniforms (1 − u keeps the logarithm finite).
