@@ -44,7 +44,7 @@ runCheck("run-dense-base", (run, a) => {
   if (!precision || precision === "f32") return;
   for (const decl of run.adapters) {
     const spec = a.adapters.get(decl)?.spec;
-    const what = spec?.method === "dora" ? "DoRA (weight norms)" : spec?.init === "pissa" ? "PiSSA (an SVD of the weight, and a residual base)" : null;
+    const what = spec?.method === "dora" ? "DoRA (weight norms)" : spec?.method !== "adalora" && spec?.init === "pissa" ? "PiSSA (an SVD of the weight, and a residual base)" : null;
     if (!what) continue;
     a.reporter.report("denseBaseForAdapter", { adapter: decl.name.name, what, run: run.decl.name.name, model: run.model.name.name, precision }, run.decl.file, partRef(run, decl.name.name));
   }
