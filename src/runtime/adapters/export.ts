@@ -41,9 +41,10 @@ export interface LoraForm {
   rslora: boolean;
   useDora: boolean;
   dropout: number;
-  /** PiSSA factors written as they are: init_lora_weights "pissa", the base must be the residual. */
-  pissaAsIs: boolean;
-  /** PEFT's name of the PiSSA init when written as is: "pissa", or "pissa_niter_N" for the randomized SVD. */
+  /**
+   * PiSSA factors written as they are (the base must be the residual): PEFT's init_lora_weights for
+   * them, "pissa" or "pissa_niter_N" for the randomized SVD. Null: no PiSSA factors written as is.
+   */
   pissaInit: string | null;
 }
 
@@ -99,14 +100,13 @@ export function loraForm(model: FamilyModel, name: string, pissa: PissaMode = "c
     throw new Error(`Error in loraForm: adapter "${name}" mixes rsLoRA and plain scaling across modules; PEFT has one use_rslora per adapter`);
   }
   const first = adapters[0]!;
-  const pissaAsIs = pissa === "as-is" && loras.some((l) => l instanceof PissaLoraAdapter);
+  const pissaLora = pissa === "as-is" ? loras.find((l): l is PissaLoraAdapter => l instanceof PissaLoraAdapter) : undefined;
   return {
     modules,
     rslora,
     useDora: adapters.some((a) => a instanceof DoraAdapter),
     dropout: first instanceof AdaLoraAdapter ? first.dropout : loraPart(first)?.dropout ?? 0,
-    pissaAsIs,
-    pissaInit: !pissaAsIs ? null : pissaInitName(loras.find((l): l is PissaLoraAdapter => l instanceof PissaLoraAdapter)!),
+    pissaInit: pissaLora ? pissaInitName(pissaLora) : null,
   };
 }
 
